@@ -1,0 +1,97 @@
+"""Wiring: which sources the enabled checks need, the exporter's state, and the one-shot run."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from dataclasses import dataclass
+
+from exporter.checks import enabled_checks
+from exporter.checks.base import CheckDef
+from exporter.config import Settings
+from exporter.evaluate import CheckOutcome, evaluate
+from exporter.metrics.render import RenderedMetrics, SourceView, build_families, render
+from exporter.scheduler import Scheduler, SourceState, refresh_once
+from exporter.sources.kube.source import KubeSource
+
+log = logging.getLogger(__name__)
+
+
+def build_sources(settings: Settings, checks: list[CheckDef], *, watch: bool) -> list[SourceState]:
+    states = []
+    kube_specs = [spec for c in checks if c.source == "kubernetes" for spec in c.resources(settings)]
+    if kube_specs and settings.sources.kubernetes.enabled:
+        states.append(
+            SourceState(KubeSource(settings.kubernetes, kube_specs, watch=watch), settings.sources.kubernetes)
+        )
+    return states
+
+
+def active_checks(settings: Settings) -> list[CheckDef]:
+    """Enabled checks whose source is enabled too."""
+    enabled_sources = {name for name, s in settings.sources if s.enabled}
+    return [c for c in enabled_checks(settings) if c.source in enabled_sources]
+
+
+class Exporter:
+    """Holds the latest outcomes and the rendered metrics body; ``update`` recomputes both."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.checks = active_checks(settings)
+        self.states = build_sources(settings, self.checks, watch=True)
+        self.scheduler = Scheduler(self.states, self.request_update)
+        self.outcomes: list[CheckOutcome] = []
+        self.updated_at: float | None = None
+        self.rendered: RenderedMetrics = render(
+            build_families(self.sources(), [], settings.findings.max_series_per_check)
+        )
+        self._update_pending = False
+
+    def sources(self) -> list[SourceView]:
+        return [s.view() for s in self.states]
+
+    @property
+    def ready(self) -> bool:
+        return all(s.attempted for s in self.states)
+
+    def update(self) -> None:
+        self._update_pending = False
+        now = time.time()
+        data = {s.source.name: s.fresh_data(now) for s in self.states}
+        self.outcomes = evaluate(self.checks, data, self.settings, now)
+        families = build_families(self.sources(), self.outcomes, self.settings.findings.max_series_per_check)
+        self.rendered = render(families)
+        self.updated_at = now
+
+    def request_update(self) -> None:
+        """Coalesce updates asked for in the same loop iteration into one render."""
+        if not self._update_pending:
+            self._update_pending = True
+            asyncio.get_running_loop().call_soon(self.update)
+
+    def start(self) -> None:
+        self.scheduler.start()
+
+    async def stop(self) -> None:
+        await self.scheduler.stop()
+
+
+@dataclass(frozen=True)
+class OneShot:
+    sources: list[SourceView]
+    outcomes: list[CheckOutcome]
+
+
+async def run_once(settings: Settings) -> OneShot:
+    """Refresh every enabled source once (concurrently, each with its timeout) and run every check."""
+    checks = active_checks(settings)
+    states = build_sources(settings, checks, watch=False)
+    try:
+        await asyncio.gather(*(refresh_once(s) for s in states))
+    finally:
+        await asyncio.gather(*(s.source.close() for s in states), return_exceptions=True)
+    now = time.time()
+    data = {s.source.name: s.fresh_data(now) for s in states}
+    return OneShot([s.view() for s in states], evaluate(checks, data, settings, now))

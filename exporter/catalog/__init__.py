@@ -1,0 +1,27 @@
+"""The failure-mode catalogue: the single source of truth for metrics, alerts, panels and runbooks."""
+
+from __future__ import annotations
+
+from exporter.catalog import control_plane, exporter_health, lifecycle
+from exporter.catalog.model import FailureMode, MetricSpec
+
+CATALOG: tuple[FailureMode, ...] = (
+    *control_plane.SECTION,
+    *lifecycle.SECTION,
+    *exporter_health.SECTION,
+)
+
+BY_ID: dict[str, FailureMode] = {fm.id: fm for fm in CATALOG}
+
+
+def metric_specs() -> dict[str, MetricSpec]:
+    specs: dict[str, MetricSpec] = {}
+    for fm in CATALOG:
+        for m in fm.metrics:
+            if m.name in specs:
+                raise ValueError(f"metric {m.name} declared twice")
+            specs[m.name] = m
+    return specs
+
+
+METRICS = metric_specs()

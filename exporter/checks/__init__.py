@@ -1,0 +1,13 @@
+"""Checks are pure: a source snapshot in, findings and derived metric values out."""
+
+from __future__ import annotations
+
+from exporter.checks import control_plane, lifecycle
+from exporter.checks.base import CheckDef
+from exporter.config import Settings
+
+ALL_CHECKS: tuple[CheckDef, ...] = (*control_plane.CHECKS, *lifecycle.CHECKS)
+
+
+def enabled_checks(settings: Settings) -> list[CheckDef]:
+    return [c for c in ALL_CHECKS if settings.checks.for_id(c.id).enabled]

@@ -1,0 +1,40 @@
+"""What a check is: the data it needs and a pure function from that data to findings and samples."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from exporter.catalog import BY_ID
+from exporter.config import Settings
+from exporter.model import CheckResult, Severity
+from exporter.sources.kube.resources import ResourceSpec
+
+
+@dataclass(frozen=True)
+class CheckDef:
+    """``run(data, settings, now)`` is pure: ``data`` is the snapshot of ``source``; no I/O, no clock."""
+
+    id: str
+    source: str
+    resources: Callable[[Settings], list[ResourceSpec]]
+    run: Callable[[Any, Settings, float], CheckResult]
+
+
+def alert_severity(settings: Settings, check_id: str, alert_index: int = 0) -> Severity:
+    """Severity of a check's findings: the configured override, else its catalogue alert's."""
+    override = settings.checks.for_id(check_id).alert_severity
+    if override:
+        return Severity.parse(override)
+    return BY_ID[check_id].alerts[alert_index].severity
+
+
+def human_duration(seconds: float) -> str:
+    seconds = max(0, int(seconds))
+    days, rest = divmod(seconds, 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes, secs = divmod(rest, 60)
+    parts = [f"{days}d" if days else "", f"{hours}h" if hours else "", f"{minutes}m" if minutes else ""]
+    text = "".join(parts)
+    return text if text else f"{secs}s"

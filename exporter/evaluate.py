@@ -1,0 +1,46 @@
+"""Run the enabled checks over the latest source data (pure: data and ``now`` in, outcomes out)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from exporter.checks.base import CheckDef
+from exporter.config import Settings
+from exporter.model import CheckResult, Finding
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class CheckOutcome:
+    check: str
+    up: bool  # False: the source has no fresh data, or the check failed on it
+    result: CheckResult = field(default_factory=CheckResult)
+    error: str = ""
+
+
+def evaluate(
+    checks: Sequence[CheckDef], data: Mapping[str, Any | None], settings: Settings, now: float
+) -> list[CheckOutcome]:
+    outcomes = []
+    for check in checks:
+        snapshot = data.get(check.source)
+        if snapshot is None:
+            outcomes.append(CheckOutcome(check.id, False, error=f"no fresh data from source {check.source}"))
+            continue
+        try:
+            result = check.run(snapshot, settings, now)
+        except Exception as exc:  # a check bug on odd data must not take the exporter down
+            log.exception("check %s failed", check.id)
+            outcomes.append(CheckOutcome(check.id, False, error=f"check failed: {type(exc).__name__}: {exc}"))
+            continue
+        outcomes.append(CheckOutcome(check.id, True, result))
+    return outcomes
+
+
+def all_findings(outcomes: Sequence[CheckOutcome]) -> list[Finding]:
+    findings = [f for o in outcomes for f in o.result.findings]
+    return sorted(findings, key=lambda f: (-f.severity, f.check, f.namespace, f.name))

@@ -1,0 +1,35 @@
+"""Everything generated from the catalogue: rule files, promtool tests, dashboards, runbooks, config docs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from exporter.config import Settings
+from exporter.generate.config_reference import render_config_reference
+from exporter.generate.dashboards import render_dashboards
+from exporter.generate.rules import render_prometheus_rule, render_rule_tests, render_rules_file
+from exporter.generate.runbooks import render_runbooks
+
+
+def generated_files(settings: Settings, with_tests: bool = True) -> dict[str, str]:
+    """Relative path → content of every generated file."""
+    files = {
+        "alert_rules/rules.yaml": render_rules_file(settings),
+        "alert_rules/prometheusrule.yaml": render_prometheus_rule(settings),
+        "docs/runbooks.md": render_runbooks(settings),
+        "docs/configuration.md": render_config_reference(),
+    }
+    if with_tests:
+        files.update({f"alert_rules/tests/{name}": text for name, text in render_rule_tests(settings).items()})
+    files.update({f"grafana_dashboards/{name}": text for name, text in render_dashboards(settings).items()})
+    return files
+
+
+def write_all(settings: Settings, root: Path, with_tests: bool = True) -> list[Path]:
+    written = []
+    for rel, text in generated_files(settings, with_tests).items():
+        path = root / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+        written.append(path)
+    return written

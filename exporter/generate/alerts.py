@@ -1,0 +1,75 @@
+"""The alerts as configured: catalogue defaults with the user's overrides applied."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from exporter.catalog import CATALOG
+from exporter.catalog.model import Alert, FailureMode
+from exporter.config import CheckSettings, Settings
+from exporter.model import Severity
+
+_UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800, "y": 31536000}
+
+
+def duration_seconds(text: str) -> float:
+    total = 0.0
+    for number, unit in re.findall(r"(\d+)(ms|s|m|h|d|w|y)", text):
+        total += int(number) * _UNITS[unit]
+    return total
+
+
+def slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
+
+
+@dataclass(frozen=True)
+class EffectiveAlert:
+    failure_mode: FailureMode
+    alert: Alert
+    expr: str
+    for_: str
+    severity: Severity
+    runbook_url: str
+
+    @property
+    def annotations(self) -> dict[str, str]:
+        return {
+            "check": self.failure_mode.id,
+            "summary": self.alert.summary,
+            "description": self.alert.description,
+            "runbook_url": self.runbook_url,
+        }
+
+
+def check_settings(settings: Settings, fm: FailureMode) -> CheckSettings:
+    return settings.checks.for_id(fm.id)
+
+
+def effective_alerts(settings: Settings) -> list[EffectiveAlert]:
+    out = []
+    for fm in CATALOG:
+        cs = check_settings(settings, fm)
+        if not cs.enabled:
+            continue
+        thresholds = {name: float(getattr(cs, name)) for name in fm.thresholds}
+        for alert in fm.alerts:
+            out.append(
+                EffectiveAlert(
+                    failure_mode=fm,
+                    alert=alert,
+                    expr=alert.render_expr(thresholds),
+                    for_=cs.alert_for or alert.for_,
+                    severity=Severity.parse(cs.alert_severity) if cs.alert_severity else alert.severity,
+                    runbook_url=f"{settings.runbook_base_url}#{fm.anchor}",
+                )
+            )
+    return out
+
+
+def by_section(alerts: list[EffectiveAlert]) -> dict[str, list[EffectiveAlert]]:
+    groups: dict[str, list[EffectiveAlert]] = {}
+    for a in alerts:
+        groups.setdefault(a.failure_mode.section, []).append(a)
+    return groups

@@ -1,0 +1,71 @@
+"""Grafana dashboards, one per catalogue section, built with grafana-foundation-sdk (stable UIDs)."""
+
+from __future__ import annotations
+
+from grafana_foundation_sdk.builders.dashboard import Dashboard, DatasourceVariable, Row
+from grafana_foundation_sdk.builders.prometheus import Dataquery
+from grafana_foundation_sdk.builders.stat import Panel as StatPanel
+from grafana_foundation_sdk.builders.table import Panel as TablePanel
+from grafana_foundation_sdk.builders.timeseries import Panel as TimeseriesPanel
+from grafana_foundation_sdk.cog.encoder import JSONEncoder
+from grafana_foundation_sdk.models.dashboard import DataSourceRef
+
+from exporter.catalog import CATALOG
+from exporter.catalog.model import FailureMode, Panel
+from exporter.config import Settings
+from exporter.generate.alerts import slug
+
+DATASOURCE = DataSourceRef(type_val="prometheus", uid="${datasource}")
+PANEL_WIDTH, PANEL_HEIGHT = 12, 8
+
+
+def _panel(panel: Panel, fm: FailureMode, runbook_url: str, panel_id: int) -> object:
+    builder = {"timeseries": TimeseriesPanel, "stat": StatPanel, "table": TablePanel}[panel.kind]()
+    description = f"{panel.description}\n\n{fm.id}: {fm.title}. Runbook: {runbook_url}"
+    builder = (
+        builder.id(panel_id)
+        .title(panel.title)
+        .description(description)
+        .datasource(DATASOURCE)
+        .unit(panel.unit)
+        .height(PANEL_HEIGHT)
+        .span(PANEL_WIDTH)
+    )
+    for index, query in enumerate(panel.queries):
+        target = Dataquery().expr(query.expr).ref_id(chr(ord("A") + index))
+        if query.legend:
+            target = target.legend_format(query.legend)
+        if panel.kind == "table":
+            target = target.instant().format("table")
+        builder = builder.with_target(target)
+    return builder
+
+
+def render_dashboards(settings: Settings) -> dict[str, str]:
+    sections: dict[str, list[FailureMode]] = {}
+    for fm in CATALOG:
+        if settings.checks.for_id(fm.id).enabled:
+            sections.setdefault(fm.section, []).append(fm)
+    out = {}
+    for section, modes in sections.items():
+        uid = f"meshhealth-{slug(section)}"
+        dashboard = (
+            Dashboard(f"Mesh health / {section}")
+            .uid(uid)
+            .tags(["mesh-health-exporter", "istio"])
+            .refresh("1m")
+            .time("now-6h", "now")
+            .timezone("browser")
+            .editable()
+            .with_variable(DatasourceVariable("datasource").label("Data source").type("prometheus"))
+        )
+        panel_id = 1
+        for fm in modes:
+            dashboard = dashboard.with_row(Row(f"{fm.id} · {fm.title}").id(panel_id))
+            panel_id += 1
+            runbook_url = f"{settings.runbook_base_url}#{fm.anchor}"
+            for panel in fm.panels:
+                dashboard = dashboard.with_panel(_panel(panel, fm, runbook_url, panel_id))
+                panel_id += 1
+        out[f"{uid}.json"] = JSONEncoder(sort_keys=True, indent=2).encode(dashboard.build()) + "\n"
+    return out

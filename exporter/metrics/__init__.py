@@ -1,0 +1,1 @@
+"""Render the metrics body once per update; scrapes serve the stored bytes."""

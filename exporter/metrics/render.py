@@ -1,0 +1,154 @@
+"""Build metric families from source states and check outcomes, and encode them once."""
+
+from __future__ import annotations
+
+import gzip
+import platform
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+from prometheus_client import CollectorRegistry, PlatformCollector, ProcessCollector
+from prometheus_client import exposition as text_exposition
+from prometheus_client.metrics_core import (
+    CounterMetricFamily,
+    GaugeMetricFamily,
+    InfoMetricFamily,
+    Metric,
+)
+from prometheus_client.openmetrics import exposition as om_exposition
+
+from exporter import __version__
+from exporter.catalog import METRICS
+from exporter.catalog.model import MetricSpec
+from exporter.evaluate import CheckOutcome
+from exporter.model import Finding, Sample
+
+TEXT_CONTENT_TYPE = text_exposition.CONTENT_TYPE_LATEST
+OPENMETRICS_CONTENT_TYPE = om_exposition.CONTENT_TYPE_LATEST
+MAX_ERROR_LABEL = 200
+
+
+@dataclass(frozen=True)
+class SourceView:
+    """What the renderer and the status page need to know about one source."""
+
+    name: str
+    instance: str
+    up: bool
+    attempted: bool
+    last_success: float | None
+    duration: float | None
+    errors: Mapping[str, int]
+    error_reason: str = ""
+    error: str = ""
+
+
+def _family(spec: MetricSpec) -> GaugeMetricFamily | CounterMetricFamily:
+    if spec.type == "counter":
+        return CounterMetricFamily(spec.name, spec.help, labels=spec.labels)
+    return GaugeMetricFamily(spec.name, spec.help, labels=spec.labels)
+
+
+def _sample_families(samples: Iterable[Sample]) -> list[Metric]:
+    families: dict[str, GaugeMetricFamily | CounterMetricFamily] = {}
+    for s in samples:
+        spec = METRICS[s.metric]
+        fam = families.get(s.metric)
+        if fam is None:
+            fam = families[s.metric] = _family(spec)
+        labels = dict(s.labels)
+        if tuple(labels) != spec.labels:
+            raise ValueError(f"{s.metric}: labels {tuple(labels)} differ from the catalogue's {spec.labels}")
+        fam.add_metric([labels[k] for k in spec.labels], s.value)
+    return list(families.values())
+
+
+def _finding_families(outcomes: Sequence[CheckOutcome], cap: int) -> list[Metric]:
+    up = _family(METRICS["meshhealth_check_up"])
+    counts = _family(METRICS["meshhealth_check_findings"])
+    suppressed = _family(METRICS["meshhealth_findings_suppressed"])
+    per_finding = _family(METRICS["meshhealth_finding"])
+    for o in outcomes:
+        up.add_metric([o.check], 1.0 if o.up else 0.0)
+        if not o.up:
+            continue
+        findings = sorted(o.result.findings, key=lambda f: (-f.severity, f.namespace, f.kind, f.name))
+        unique: dict[tuple[str, str, str, str], Finding] = {}
+        for f in findings:
+            unique.setdefault((f.severity.label, f.namespace, f.kind, f.name), f)
+        counts.add_metric([o.check], float(len(findings)))
+        suppressed.add_metric([o.check], float(max(0, len(unique) - cap)))
+        for key in list(unique)[:cap]:
+            per_finding.add_metric([o.check, *key], 1.0)
+    return [up, counts, suppressed, per_finding]
+
+
+def _source_families(sources: Sequence[SourceView]) -> list[Metric]:
+    up = _family(METRICS["meshhealth_source_up"])
+    last = _family(METRICS["meshhealth_source_last_success_timestamp_seconds"])
+    duration = _family(METRICS["meshhealth_source_refresh_duration_seconds"])
+    errors = _family(METRICS["meshhealth_source_errors"])
+    info = _family(METRICS["meshhealth_source_error_info"])
+    for s in sources:
+        key = [s.name, s.instance]
+        up.add_metric(key, 1.0 if s.up else 0.0)
+        if s.last_success is not None:
+            last.add_metric(key, s.last_success)
+        if s.duration is not None:
+            duration.add_metric(key, s.duration)
+        for reason, count in sorted(s.errors.items()):
+            errors.add_metric([*key, reason], float(count))
+        if not s.up and s.error:
+            info.add_metric([*key, s.error_reason, s.error[:MAX_ERROR_LABEL]], 1.0)
+    return [up, last, duration, errors, info]
+
+
+def build_families(
+    sources: Sequence[SourceView], outcomes: Sequence[CheckOutcome], max_findings_per_check: int
+) -> list[Metric]:
+    build = InfoMetricFamily("meshhealth_build", METRICS["meshhealth_build"].help)
+    build.add_metric([], {"version": __version__, "python_version": platform.python_version()})
+    samples = [s for o in outcomes if o.up for s in o.result.samples]
+    return [
+        build,
+        *_source_families(sources),
+        *_finding_families(outcomes, max_findings_per_check),
+        *_sample_families(samples),
+    ]
+
+
+class _Static:
+    def __init__(self, families: list[Metric]) -> None:
+        self._families = families
+
+    def collect(self) -> list[Metric]:
+        return self._families
+
+
+@dataclass
+class RenderedMetrics:
+    """Both exposition formats, encoded once; gzip variants are made on first request and kept."""
+
+    text: bytes
+    openmetrics: bytes
+    _gzipped: dict[str, bytes] = field(default_factory=dict)
+
+    def body(self, openmetrics: bool, gzipped: bool) -> bytes:
+        key = ("om" if openmetrics else "text") + ("+gz" if gzipped else "")
+        plain = self.openmetrics if openmetrics else self.text
+        if not gzipped:
+            return plain
+        cached = self._gzipped.get(key)
+        if cached is None:
+            cached = self._gzipped[key] = gzip.compress(plain, compresslevel=6)
+        return cached
+
+
+def render(families: list[Metric], process_metrics: bool = True) -> RenderedMetrics:
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(_Static(families))  # type: ignore[arg-type]
+    if process_metrics:
+        ProcessCollector(registry=registry)
+        PlatformCollector(registry=registry)
+    return RenderedMetrics(text_exposition.generate_latest(registry), om_exposition.generate_latest(registry))
+

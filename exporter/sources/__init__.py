@@ -1,0 +1,1 @@
+"""Sources talk to the outside world and return plain, immutable data."""

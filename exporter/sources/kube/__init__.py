@@ -1,0 +1,1 @@
+"""Kubernetes: list/watch informers that keep only the fields the checks need."""
