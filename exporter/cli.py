@@ -35,18 +35,31 @@ def _parser() -> argparse.ArgumentParser:
 
     serve = sub.add_parser("serve", parents=[common], help="run the exporter until SIGTERM/SIGINT")
     serve.add_argument("--listen-address", help="host:port (listen_address)")
-    serve.add_argument("--web.config.file", dest="web_config_file", type=Path,
-                       help="exporter-toolkit web config file: TLS and basic auth")
+    serve.add_argument(
+        "--web.config.file",
+        dest="web_config_file",
+        type=Path,
+        help="exporter-toolkit web config file: TLS and basic auth",
+    )
 
     check = sub.add_parser("check", parents=[common], help="probe once, print findings, exit 0/1/2")
     check.add_argument("--output", choices=["table", "json"], default="table")
-    check.add_argument("--fail-on", choices=["critical", "warning", "info", "never"], default="warning",
-                       help="exit 1 when a finding of at least this severity exists (default: warning)")
+    check.add_argument(
+        "--fail-on",
+        choices=["critical", "warning", "info", "never"],
+        default="warning",
+        help="exit 1 when a finding of at least this severity exists (default: warning)",
+    )
 
-    generate = sub.add_parser("generate", parents=[common],
-                              help="write alert rules, dashboards and docs from the catalogue")
-    generate.add_argument("--output-dir", type=Path, default=Path("."),
-                          help="project root to write alert_rules/, grafana_dashboards/ and docs/ into")
+    generate = sub.add_parser(
+        "generate", parents=[common], help="write alert rules, dashboards and docs from the catalogue"
+    )
+    generate.add_argument(
+        "--output-dir",
+        type=Path,
+        default=Path("."),
+        help="project root to write alert_rules/, grafana_dashboards/ and docs/ into",
+    )
     return parser
 
 
@@ -79,8 +92,12 @@ def _check(settings: Settings, output: str, fail_on: str) -> int:
         reasons = "; ".join(f"{s.name}: {s.error}" for s in result.sources)
         print(f"mesh-health-exporter: cannot check: no source reachable ({reasons})", file=sys.stderr)
         return EXIT_CANNOT_RUN
-    print(report_json(result.sources, result.outcomes) if output == "json"
-          else report_table(result.sources, result.outcomes), end="" if output == "table" else "\n")
+    print(
+        report_json(result.sources, result.outcomes)
+        if output == "json"
+        else report_table(result.sources, result.outcomes),
+        end="" if output == "table" else "\n",
+    )
     return exit_code(result.sources, result.outcomes, None if fail_on == "never" else Severity.parse(fail_on))
 
 

@@ -61,9 +61,7 @@ class KubernetesSettings(_Section):
         290, gt=0, le=3600, description="server-side timeout of one watch before it is renewed"
     )
     page_size: int = Field(500, gt=0, le=10000, description="objects per list page")
-    max_response_bytes: int = Field(
-        256 * 1024 * 1024, gt=0, description="largest list page or watch event accepted"
-    )
+    max_response_bytes: int = Field(256 * 1024 * 1024, gt=0, description="largest list page or watch event accepted")
 
 
 class SourceSettings(_Section):
@@ -143,9 +141,9 @@ class Settings(BaseSettings):
         env_prefix=ENV_PREFIX, env_nested_delimiter="__", extra="forbid", case_sensitive=False
     )
 
-    listen_address: str = Field("0.0.0.0:9745", description="host:port of the HTTP server")  # noqa: S104
+    listen_address: str = Field("0.0.0.0:9745", description="host:port of the HTTP server")
     web_config_file: Path | None = Field(
-        None, description="exporter-toolkit web config (TLS, basic auth); see docs/configuration.md"
+        None, description="exporter-toolkit web config file: TLS and basic auth (format below)"
     )
     log_level: Literal["debug", "info", "warning", "error"] = Field("info", description="log level")
     log_format: Literal["text", "json"] = Field("text", description="log line format")

@@ -106,9 +106,7 @@ class Scheduler:
         self._rng = random.Random()  # noqa: S311 (jitter, not security)
 
     def start(self) -> None:
-        self._tasks = [
-            asyncio.create_task(self._loop(s), name=f"refresh {s.source.name}") for s in self.states
-        ]
+        self._tasks = [asyncio.create_task(self._loop(s), name=f"refresh {s.source.name}") for s in self.states]
 
     async def _loop(self, state: SourceState) -> None:
         while True:

@@ -77,12 +77,8 @@ MH01 = FailureMode(
                 "the failure modes it detects are not monitored. The exporter status page shows the error."
             ),
             test=AlertTest(
-                failing=(
-                    Series('meshhealth_source_up{source="kubernetes",instance="https://10.0.0.1:443"}', "0x30"),
-                ),
-                healthy=(
-                    Series('meshhealth_source_up{source="kubernetes",instance="https://10.0.0.1:443"}', "1x30"),
-                ),
+                failing=(Series('meshhealth_source_up{source="kubernetes",instance="https://10.0.0.1:443"}', "0x30"),),
+                healthy=(Series('meshhealth_source_up{source="kubernetes",instance="https://10.0.0.1:443"}', "1x30"),),
                 labels={"source": "kubernetes", "instance": "https://10.0.0.1:443"},
                 description=(
                     "Source kubernetes (https://10.0.0.1:443) has failed to refresh for 10 minutes; "
@@ -129,7 +125,7 @@ curl -s http://<exporter>:9745/metrics | grep -E 'meshhealth_source_(up|error_in
 kubectl logs deploy/mesh-health-exporter | tail -50
 kubectl auth can-i list pods --as=system:serviceaccount:<ns>:mesh-health-exporter -A
 ```""",
-        mitigation="""- `forbidden`: the chart's ClusterRole lacks a resource; upgrade the chart or grant get/list/watch.
+        mitigation="""- `forbidden`: the ClusterRole lacks a resource; upgrade the chart or grant get/list/watch.
 - `timeout` / `connection`: network policy or the target is overloaded; raise `timeout_seconds`.
 - `too_large`: raise `kubernetes.max_response_bytes` (or the source's limit).""",
     ),

@@ -44,9 +44,7 @@ NS01 = FailureMode(
                 "finalizers or remaining resources block its deletion."
             ),
             test=AlertTest(
-                failing=(
-                    Series('meshhealth_namespace_terminating_seconds{namespace="istio-system"}', "0+60x40"),
-                ),
+                failing=(Series('meshhealth_namespace_terminating_seconds{namespace="istio-system"}', "0+60x40"),),
                 healthy=(
                     Series('meshhealth_namespace_terminating_seconds{namespace="old-app"}', "0+60x14"),
                     Series("meshhealth_namespaces_terminating", "0x40"),

@@ -38,9 +38,7 @@ def _rolling_out(d: DeploymentInfo) -> bool:
 def check_istiod_ready(snapshot: KubeSnapshot, settings: Settings, now: float) -> CheckResult:
     """CP01: every istiod Deployment (each revision) has as many ready replicas as desired."""
     result = CheckResult()
-    deployments: list[DeploymentInfo] = sorted(
-        snapshot.get(ISTIOD_DEPLOYMENTS), key=lambda d: (d.namespace, d.name)
-    )
+    deployments: list[DeploymentInfo] = sorted(snapshot.get(ISTIOD_DEPLOYMENTS), key=lambda d: (d.namespace, d.name))
     severity = alert_severity(settings, "CP01")
     result.samples.append(Sample.of("meshhealth_istiod_deployments", len(deployments)))
     for d in deployments:
@@ -59,9 +57,7 @@ def check_istiod_ready(snapshot: KubeSnapshot, settings: Settings, now: float) -
         if d.ready > 0 and _rolling_out(d):
             details.append("rollout in progress")
             found_severity = min(severity, Severity.WARNING)
-        result.findings.append(
-            Finding("CP01", found_severity, d.namespace, "Deployment", d.name, "; ".join(details))
-        )
+        result.findings.append(Finding("CP01", found_severity, d.namespace, "Deployment", d.name, "; ".join(details)))
     if not deployments:
         namespaces = ",".join(settings.istio.control_plane_namespaces)
         result.findings.append(

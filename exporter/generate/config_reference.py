@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
-from typing import Any, get_args, get_origin
+import types
+from pathlib import Path
+from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
 from pydantic import BaseModel
 from pydantic.fields import FieldInfo
@@ -23,11 +25,27 @@ def _model_of(annotation: Any) -> type[BaseModel] | None:
 
 
 def _type_name(annotation: Any) -> str:
-    if get_origin(annotation) is not None or get_args(annotation):
-        text = str(annotation)
-    else:
-        text = getattr(annotation, "__name__", str(annotation))
-    return text.replace("typing.", "").replace("pathlib.", "").replace("NoneType", "None")
+    """A short, stable name: ``duration``, ``one of a, b``, ``list of string``, ``... or null``."""
+    origin, args = get_origin(annotation), get_args(annotation)
+    if origin is Annotated:
+        base = _type_name(args[0])
+        validators = [getattr(m, "func", None) for m in args[1:]]
+        names = {getattr(v, "__name__", "") for v in validators}
+        if "_prometheus_duration" in names:
+            return "duration"
+        if "_label_selector" in names:
+            return "label selector"
+        return base
+    if origin is Literal:
+        return "one of " + ", ".join(str(a) for a in args)
+    if origin in (Union, types.UnionType):
+        parts = [_type_name(a) for a in args if a is not type(None)]
+        return " or ".join(parts) + (" or null" if type(None) in args else "")
+    if origin is list:
+        return f"list of {_type_name(args[0])}"
+    return {str: "string", int: "integer", float: "number", bool: "boolean", Path: "path"}.get(
+        annotation, getattr(annotation, "__name__", str(annotation))
+    )
 
 
 def _default(field: FieldInfo) -> str:
@@ -52,7 +70,8 @@ def _rows(model: type[BaseModel], prefix: str) -> list[tuple[str, str, str, str,
             rows += _rows(sub, path + ".")
             continue
         description = (field.description or "").replace("|", "\\|")
-        rows.append((path, _type_name(field.annotation), _default(field), env, description))
+        type_name = _type_name((field.metadata and Annotated[(field.annotation, *field.metadata)]) or field.annotation)
+        rows.append((path, type_name.replace("|", "\\|"), _default(field), env, description))
     return rows
 
 
@@ -63,7 +82,8 @@ def render_config_reference() -> str:
         "",
         "Options come from the YAML file given with `--config`, overridden by environment variables, "
         "overridden by command-line flags (`--kubeconfig`, `--context`, `--listen-address`, "
-        "`--web.config.file`, `--log-level`, `--log-format`). Unknown options are errors.",
+        "`--web.config.file`, `--log-level`, `--log-format`). Unknown options are errors. Lists in "
+        "environment variables are JSON: `MESHHEALTH_ISTIO__CONTROL_PLANE_NAMESPACES='[\"istio-system\"]'`.",
         "",
         "| option | type | default | environment variable | meaning |",
         "|---|---|---|---|---|",

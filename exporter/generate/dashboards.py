@@ -9,6 +9,7 @@ from grafana_foundation_sdk.builders.table import Panel as TablePanel
 from grafana_foundation_sdk.builders.timeseries import Panel as TimeseriesPanel
 from grafana_foundation_sdk.cog.encoder import JSONEncoder
 from grafana_foundation_sdk.models.dashboard import DataSourceRef
+from grafana_foundation_sdk.models.prometheus import PromQueryFormat
 
 from exporter.catalog import CATALOG
 from exporter.catalog.model import FailureMode, Panel
@@ -19,8 +20,19 @@ DATASOURCE = DataSourceRef(type_val="prometheus", uid="${datasource}")
 PANEL_WIDTH, PANEL_HEIGHT = 12, 8
 
 
-def _panel(panel: Panel, fm: FailureMode, runbook_url: str, panel_id: int) -> object:
-    builder = {"timeseries": TimeseriesPanel, "stat": StatPanel, "table": TablePanel}[panel.kind]()
+PanelBuilder = TimeseriesPanel | StatPanel | TablePanel
+
+
+def _new_panel(kind: str) -> PanelBuilder:
+    if kind == "stat":
+        return StatPanel()
+    if kind == "table":
+        return TablePanel()
+    return TimeseriesPanel()
+
+
+def _panel(panel: Panel, fm: FailureMode, runbook_url: str, panel_id: int) -> PanelBuilder:
+    builder = _new_panel(panel.kind)
     description = f"{panel.description}\n\n{fm.id}: {fm.title}. Runbook: {runbook_url}"
     builder = (
         builder.id(panel_id)
@@ -36,7 +48,7 @@ def _panel(panel: Panel, fm: FailureMode, runbook_url: str, panel_id: int) -> ob
         if query.legend:
             target = target.legend_format(query.legend)
         if panel.kind == "table":
-            target = target.instant().format("table")
+            target = target.instant().format(PromQueryFormat.TABLE)
         builder = builder.with_target(target)
     return builder
 

@@ -63,7 +63,5 @@ def render_rule_tests(settings: Settings) -> dict[str, str]:
                     "annotations": dict(sorted(annotations.items())),
                 }
             )
-        files[f"{slug(section)}.yaml"] = _ENV.get_template("rules_test.yaml.j2").render(
-            section=section, cases=cases
-        )
+        files[f"{slug(section)}.yaml"] = _ENV.get_template("rules_test.yaml.j2").render(section=section, cases=cases)
     return files

@@ -23,7 +23,8 @@ from exporter.catalog.model import MetricSpec
 from exporter.evaluate import CheckOutcome
 from exporter.model import Finding, Sample
 
-TEXT_CONTENT_TYPE = text_exposition.CONTENT_TYPE_LATEST
+# The classic text format every Prometheus version parses (our names need no UTF-8 escaping).
+TEXT_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 OPENMETRICS_CONTENT_TYPE = om_exposition.CONTENT_TYPE_LATEST
 MAX_ERROR_LABEL = 200
 
@@ -146,9 +147,9 @@ class RenderedMetrics:
 
 def render(families: list[Metric], process_metrics: bool = True) -> RenderedMetrics:
     registry = CollectorRegistry(auto_describe=False)
-    registry.register(_Static(families))  # type: ignore[arg-type]
+    registry.register(_Static(families))
     if process_metrics:
         ProcessCollector(registry=registry)
         PlatformCollector(registry=registry)
-    return RenderedMetrics(text_exposition.generate_latest(registry), om_exposition.generate_latest(registry))
-
+    openmetrics = om_exposition.generate_latest(registry)  # type: ignore[no-untyped-call]
+    return RenderedMetrics(text_exposition.generate_latest(registry), openmetrics)

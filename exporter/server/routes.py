@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 
 from aiohttp import web
+from aiohttp.typedefs import Middleware
 
 from exporter.app import Exporter
 from exporter.metrics.render import OPENMETRICS_CONTENT_TYPE, TEXT_CONTENT_TYPE
@@ -59,7 +60,7 @@ async def status_page(request: web.Request) -> web.Response:
     return web.Response(text=html, content_type="text/html")
 
 
-def _auth_middleware(auth: BasicAuth) -> Callable[[web.Request, Handler], Awaitable[web.StreamResponse]]:
+def _auth_middleware(auth: BasicAuth) -> Middleware:
     @web.middleware
     async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
         if not await auth.check(request.headers.get("Authorization")):
@@ -72,7 +73,7 @@ def _auth_middleware(auth: BasicAuth) -> Callable[[web.Request, Handler], Awaita
 
 
 def make_app(exporter: Exporter, web_config: WebConfig) -> web.Application:
-    middlewares = []
+    middlewares: list[Middleware] = []
     auth = BasicAuth(web_config.basic_auth_users)
     if auth.enabled:
         middlewares.append(_auth_middleware(auth))

@@ -37,8 +37,14 @@ async def serve(settings: Settings, web_config: WebConfig, stop: asyncio.Event |
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(sig, stop.set)
     scheme = "https" if ssl_context else "http"
-    log.info("listening on %s://%s:%d (%d checks, sources: %s)", scheme, host, port, len(exporter.checks),
-             ", ".join(s.source.name for s in exporter.states) or "none")
+    log.info(
+        "listening on %s://%s:%d (%d checks, sources: %s)",
+        scheme,
+        host,
+        port,
+        len(exporter.checks),
+        ", ".join(s.source.name for s in exporter.states) or "none",
+    )
     exporter.start()
     try:
         await stop.wait()

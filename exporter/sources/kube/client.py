@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 from collections.abc import AsyncIterator
@@ -32,6 +31,14 @@ def _status_message(body: bytes, status: int) -> str:
     return f"HTTP {status}: {excerpt}" if excerpt else f"HTTP {status}"
 
 
+def _kubeconfig_path(settings: KubernetesSettings) -> str:
+    """The kubeconfig to load: the setting, else the first $KUBECONFIG entry, else ~/.kube/config."""
+    path = str(settings.kubeconfig or os.environ.get("KUBECONFIG", "").split(os.pathsep)[0] or "~/.kube/config")
+    if not Path(path).expanduser().is_file():
+        raise SourceError("config", f"kubeconfig {path} does not exist")
+    return str(Path(path).expanduser())
+
+
 class KubeHttp:
     """GET requests returning parsed JSON or streamed lines; every failure is a SourceError."""
 
@@ -45,18 +52,15 @@ class KubeHttp:
         configuration = k8s_client.Configuration()
         mode = settings.mode
         if mode == "auto":
-            in_cluster = "KUBERNETES_SERVICE_HOST" in os.environ and _SA_TOKEN.exists()
+            in_cluster = "KUBERNETES_SERVICE_HOST" in os.environ and _SA_TOKEN.exists()  # noqa: ASYNC240
             mode = "in_cluster" if in_cluster else "kubeconfig"
         try:
             if mode == "in_cluster":
-                k8s_config.load_incluster_config(client_configuration=configuration)
+                k8s_config.load_incluster_config(client_configuration=configuration)  # type: ignore[no-untyped-call]
             else:
-                path = settings.kubeconfig or os.environ.get("KUBECONFIG", "").split(os.pathsep)[0] or None
-                shown = path or "~/.kube/config"
-                if not Path(os.path.expanduser(str(shown))).is_file():
-                    raise SourceError("config", f"kubeconfig {shown} does not exist")
+                path = _kubeconfig_path(settings)
                 await k8s_config.load_kube_config(
-                    config_file=str(path) if path else None,
+                    config_file=path,
                     context=settings.context,
                     client_configuration=configuration,
                     persist_config=False,
@@ -70,7 +74,7 @@ class KubeHttp:
 
     @asynccontextmanager
     async def _get(
-        self, path: str, params: dict[str, str] | None, timeout: aiohttp.ClientTimeout
+        self, path: str, params: dict[str, str] | None, client_timeout: aiohttp.ClientTimeout
     ) -> AsyncIterator[aiohttp.ClientResponse]:
         try:
             resp = await self._api.call_api(
@@ -80,9 +84,9 @@ class KubeHttp:
                 header_params={"Accept": "application/json"},
                 auth_settings=["BearerToken"],
                 _preload_content=False,
-                _request_timeout=timeout,
+                _request_timeout=client_timeout,
             )
-        except asyncio.TimeoutError:
+        except TimeoutError:
             raise SourceError("timeout", f"GET {path}: no answer in time") from None
         except aiohttp.ClientError as exc:
             raise SourceError("connection", f"GET {self.host}{path}: {exc}") from None
@@ -99,12 +103,12 @@ class KubeHttp:
         timeout = aiohttp.ClientTimeout(total=self._settings.request_timeout_seconds)
         try:
             async with self._get(path, params, timeout) as resp:
-                body = await resp.content.read(limit + 1)
-        except asyncio.TimeoutError:
+                body = await read_bounded(resp, limit)
+        except TimeoutError:
             raise SourceError("timeout", f"GET {path}: no complete answer in time") from None
         except aiohttp.ClientError as exc:
             raise SourceError("connection", f"GET {path}: {exc}") from None
-        if len(body) > limit:
+        if body is None:
             raise SourceError("too_large", f"GET {path}: answer larger than {limit} bytes")
         try:
             data = json.loads(body)
@@ -137,10 +141,24 @@ class KubeHttp:
                         raise SourceError("too_large", f"watch {path}: event larger than {limit} bytes")
                 if buffer.strip():
                     yield _parse_event(path, buffer)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             raise SourceError("timeout", f"watch {path}: no data in {read_timeout:.0f}s") from None
         except aiohttp.ClientError as exc:
             raise SourceError("connection", f"watch {path}: {exc}") from None
+
+
+async def read_bounded(resp: aiohttp.ClientResponse, limit: int) -> bytes | None:
+    """The whole body, or None as soon as it exceeds ``limit`` bytes (the rest is not read)."""
+    if resp.content_length is not None and resp.content_length > limit:
+        return None
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in resp.content.iter_any():
+        size += len(chunk)
+        if size > limit:
+            return None
+        chunks.append(chunk)
+    return b"".join(chunks)
 
 
 def _parse_event(path: str, line: bytes) -> dict[str, Any]:

@@ -66,12 +66,10 @@ class KubeSource:
         if self._http is None:
             self._http = await self._connect(self._settings)
             self.instance = self._http.host
-        informers = []
+        informers: list[Informer] = []
         for spec in self._specs:
             served = await discover(self._http, spec)
-            namespaces: Sequence[str | None] = (
-                spec.namespaces if spec.namespaces and served.namespaced else [None]
-            )
+            namespaces: Sequence[str | None] = spec.namespaces if spec.namespaces and served.namespaced else [None]
             informers.extend(Informer(self._http, spec, served, ns, self._settings) for ns in namespaces)
         self._informers = informers
         if self._watch:

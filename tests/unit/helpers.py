@@ -1,0 +1,39 @@
+"""Small builders shared by unit tests."""
+
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+from typing import Any
+
+from exporter.config import Settings, load_settings
+from exporter.sources.kube.source import KubeSnapshot
+
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+def kube_object(name: str, **patch: Any) -> dict[str, Any]:
+    """A recorded Kubernetes object from fixtures/kube, with top-level sections deep-updated."""
+    obj: dict[str, Any] = json.loads((FIXTURES / "kube" / f"{name}.json").read_text())
+    return deep_update(obj, patch)
+
+
+def deep_update(obj: dict[str, Any], patch: dict[str, Any]) -> dict[str, Any]:
+    out = copy.deepcopy(obj)
+    for key, value in patch.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = deep_update(out[key], value)
+        elif value is None:
+            out.pop(key, None)
+        else:
+            out[key] = value
+    return out
+
+
+def snapshot(**objects: list[Any]) -> KubeSnapshot:
+    return KubeSnapshot({key: tuple(items) for key, items in objects.items()})
+
+
+def settings(**overrides: Any) -> Settings:
+    return load_settings(None, overrides)

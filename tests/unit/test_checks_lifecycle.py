@@ -1,0 +1,68 @@
+from exporter.checks.lifecycle import NAMESPACES, check_namespace_terminating
+from exporter.sources.kube.projections import parse_time, project_namespace
+
+from .helpers import kube_object, settings, snapshot
+
+DELETED_AT = parse_time("2020-12-16T09:00:00Z")
+assert DELETED_AT is not None
+
+
+def run(namespaces, now, **overrides):
+    return check_namespace_terminating(snapshot(**{NAMESPACES: namespaces}), settings(**overrides), now)
+
+
+def terminating():
+    return project_namespace(kube_object("namespace-istio-system-terminating"))
+
+
+def active(name):
+    return project_namespace({"metadata": {"name": name}, "status": {"phase": "Active"}})
+
+
+def metric(result, name):
+    return {tuple(v for _, v in s.labels): s.value for s in result.samples if s.metric == name}
+
+
+def test_stuck_namespace_names_what_blocks_it():
+    result = run([terminating(), active("default")], DELETED_AT + 3600)
+    assert metric(result, "meshhealth_namespaces_terminating") == {(): 1}
+    assert metric(result, "meshhealth_namespace_terminating_seconds") == {("istio-system",): 3600}
+    assert metric(result, "meshhealth_namespace_terminating_condition") == {
+        ("istio-system", "NamespaceContentRemaining"): 1,
+        ("istio-system", "NamespaceFinalizersRemaining"): 1,
+    }
+    [finding] = result.findings
+    assert (finding.check, finding.kind, finding.name, finding.severity.label) == (
+        "NS01",
+        "Namespace",
+        "istio-system",
+        "warning",
+    )
+    assert finding.message.startswith("Terminating for 1h;")
+    assert "kiali.io/finalizer in 1 resource instances" in finding.message
+    assert "kialis.kiali.io has 1 resource instances" in finding.message
+    assert "namespace finalizers: kubernetes" in finding.message
+    assert "DiscoveryFailure" not in finding.message  # False conditions are not reported
+
+
+def test_below_threshold_exports_age_without_finding():
+    result = run([terminating()], DELETED_AT + 899)
+    assert result.findings == []
+    assert metric(result, "meshhealth_namespace_terminating_seconds") == {("istio-system",): 899}
+
+
+def test_threshold_is_configurable():
+    result = run([terminating()], DELETED_AT + 120, checks={"NS01": {"terminating_threshold_seconds": 60}})
+    assert len(result.findings) == 1
+
+
+def test_healthy_cluster_keeps_count_at_zero():
+    result = run([active("default"), active("istio-system")], DELETED_AT)
+    assert result.findings == []
+    assert metric(result, "meshhealth_namespaces_terminating") == {(): 0}
+    assert metric(result, "meshhealth_namespace_terminating_seconds") == {}
+
+
+def test_clock_skew_never_gives_negative_age():
+    result = run([terminating()], DELETED_AT - 50)
+    assert metric(result, "meshhealth_namespace_terminating_seconds") == {("istio-system",): 0}

@@ -1,0 +1,94 @@
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from exporter.cli import main
+
+UNREACHABLE = """apiVersion: v1
+kind: Config
+clusters:
+- cluster: {server: "https://127.0.0.1:1", insecure-skip-tls-verify: true}
+  name: c
+contexts:
+- context: {cluster: c, user: u}
+  name: c
+current-context: c
+users:
+- name: u
+  user: {token: very-secret-token}
+"""
+
+
+@pytest.fixture
+def unreachable_kubeconfig(tmp_path) -> Path:
+    path = tmp_path / "kubeconfig"
+    path.write_text(UNREACHABLE)
+    return path
+
+
+def run_cli(*args):
+    return subprocess.run(
+        [sys.executable, "-m", "exporter", *args], capture_output=True, text=True, timeout=60, check=False
+    )
+
+
+def test_check_against_unreachable_cluster_exits_2_with_one_line(unreachable_kubeconfig):
+    proc = run_cli("check", "--kubeconfig", str(unreachable_kubeconfig))
+    assert proc.returncode == 2
+    assert proc.stdout == ""
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1, proc.stderr
+    assert "cannot check: no source reachable" in lines[0] and "127.0.0.1:1" in lines[0]
+    assert "Traceback" not in proc.stderr and "very-secret-token" not in proc.stderr
+
+
+def test_serve_logs_never_show_the_token(unreachable_kubeconfig, tmp_path):
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "exporter",
+            "serve",
+            "--kubeconfig",
+            str(unreachable_kubeconfig),
+            "--listen-address",
+            "127.0.0.1:0",
+            "--log-level",
+            "debug",
+        ],
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        proc.wait(timeout=3)
+    except subprocess.TimeoutExpired:
+        proc.terminate()
+    _, err = proc.communicate(timeout=10)
+    assert "very-secret-token" not in err
+    assert "127.0.0.1:1" in err  # it did try
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["check", "--config", "/nonexistent.yaml"], "config file /nonexistent.yaml"),
+        (["serve", "--listen-address", "nonsense"], "listen_address"),
+        (["serve", "--web.config.file", "/nonexistent-web.yaml"], "config file /nonexistent-web.yaml"),
+    ],
+)
+def test_bad_configuration_exits_2(capsys, args, message):
+    assert main(args) == 2
+    assert message in capsys.readouterr().err
+
+
+def test_check_with_everything_disabled_exits_2(capsys):
+    code = main(["check", "--config", str(Path(__file__).parent / "fixtures" / "all-disabled.yaml")])
+    assert code == 2
+    assert "no check is enabled" in capsys.readouterr().err
+
+
+def test_version():
+    proc = run_cli("--version")
+    assert proc.returncode == 0 and proc.stdout.startswith("mesh-health-exporter ")

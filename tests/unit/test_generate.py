@@ -1,0 +1,114 @@
+import json
+import re
+from pathlib import Path
+
+import pytest
+import yaml
+
+from exporter.catalog import CATALOG, METRICS
+from exporter.checks import ALL_CHECKS
+from exporter.config import ChecksSettings, load_settings
+from exporter.generate import generated_files, write_all
+from exporter.generate.alerts import effective_alerts
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def exposed_names() -> set[str]:
+    suffix = {"counter": "_total", "info": "_info", "gauge": ""}
+    return {m.name + suffix[m.type] for m in METRICS.values()}
+
+
+def metric_tokens(promql: str) -> set[str]:
+    without_matchers = re.sub(r"\{[^}]*\}", "", promql)
+    return set(re.findall(r"\bmeshhealth_[a-z0-9_]+", without_matchers))
+
+
+@pytest.fixture
+def clean_env(monkeypatch):
+    import os
+
+    for key in list(os.environ):
+        if key.startswith("MESHHEALTH_"):
+            monkeypatch.delenv(key)
+
+
+def test_committed_files_match_the_catalogue(clean_env):
+    expected = generated_files(load_settings())
+    stale = [rel for rel, text in expected.items() if not (ROOT / rel).exists() or (ROOT / rel).read_text() != text]
+    assert stale == [], f"run `make generate` and commit: {stale}"
+    for folder, pattern in (("alert_rules/tests", "*.yaml"), ("grafana_dashboards", "*.json")):
+        on_disk = {str(p.relative_to(ROOT)) for p in (ROOT / folder).glob(pattern)}
+        assert on_disk <= set(expected), f"leftover generated files: {on_disk - set(expected)}"
+
+
+def test_every_alert_and_panel_names_only_emitted_metrics():
+    names = exposed_names()
+    for fm in CATALOG:
+        exprs = [a.expr for a in fm.alerts] + [q.expr for p in fm.panels for q in p.queries]
+        for expr in exprs:
+            unknown = metric_tokens(expr) - names
+            assert not unknown, f"{fm.id}: {expr} uses metrics nobody emits: {unknown}"
+
+
+def test_every_check_has_a_complete_catalogue_entry_and_settings():
+    ids = {fm.id for fm in CATALOG}
+    for check in ALL_CHECKS:
+        assert check.id in ids
+    for fm in CATALOG:
+        assert fm.alerts and fm.panels and fm.metrics, fm.id
+        assert fm.runbook.diagnosis.strip() and fm.runbook.mitigation.strip(), fm.id
+        assert fm.id in ChecksSettings.model_fields, f"{fm.id} has no settings section"
+
+
+def test_alert_conventions():
+    names = [a.alert.name for a in effective_alerts(load_settings())]
+    assert len(names) == len(set(names))
+    for a in effective_alerts(load_settings()):
+        assert a.runbook_url.endswith("#" + a.failure_mode.id.lower())
+        assert a.severity.label in ("critical", "warning", "info")
+
+
+def test_runbook_has_an_anchor_per_id():
+    text = generated_files(load_settings())["docs/runbooks.md"]
+    for fm in CATALOG:
+        assert f'<a id="{fm.id.lower()}"></a>' in text
+
+
+def test_dashboards_have_stable_uids_and_unique_panel_ids():
+    for name, text in generated_files(load_settings()).items():
+        if not name.startswith("grafana_dashboards/"):
+            continue
+        dashboard = json.loads(text)
+        assert dashboard["uid"] == Path(name).stem
+        ids = [p["id"] for p in dashboard["panels"]]
+        assert len(ids) == len(set(ids)) and 0 not in ids
+        for panel in dashboard["panels"]:
+            if panel["type"] != "row":
+                assert panel["datasource"]["uid"] == "${datasource}"
+                assert all(t["expr"] and t["refId"] for t in panel["targets"])
+
+
+def test_overrides_change_rules_and_disable_alerts(tmp_path):
+    settings = load_settings(
+        None,
+        {
+            "checks": {
+                "NS01": {"terminating_threshold_seconds": 3600, "alert_for": "10m", "alert_severity": "critical"},
+                "CP01": {"enabled": False},
+            },
+            "runbook_base_url": "https://wiki.example/runbooks",
+        },
+    )
+    write_all(settings, tmp_path, with_tests=False)
+    rules = yaml.safe_load((tmp_path / "alert_rules/rules.yaml").read_text())
+    alerts = {r["alert"]: r for g in rules["groups"] for r in g["rules"]}
+    assert "MeshHealthIstiodNotReady" not in alerts
+    ns01 = alerts["MeshHealthNamespaceStuckTerminating"]
+    assert ns01["expr"] == "meshhealth_namespace_terminating_seconds > 3600"
+    assert ns01["for"] == "10m" and ns01["labels"]["severity"] == "critical"
+    assert ns01["annotations"]["runbook_url"] == "https://wiki.example/runbooks#ns01"
+    assert not (tmp_path / "alert_rules/tests").exists()
+    prometheus_rule = yaml.safe_load((tmp_path / "alert_rules/prometheusrule.yaml").read_text())
+    assert prometheus_rule["kind"] == "PrometheusRule"
+    assert prometheus_rule["spec"]["groups"] == rules["groups"]

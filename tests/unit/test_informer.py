@@ -1,0 +1,189 @@
+"""Informer protocol handling (paging, bookmarks, 410 Gone, reconnects) against a scripted API stream.
+
+The same informer runs against a real kube-apiserver in tests/e2e; this file pins the edge cases
+that are hard to provoke there on demand.
+"""
+
+import asyncio
+import json
+
+import pytest
+from aiohttp import web
+from kubernetes_asyncio import client as k8s_client
+
+from exporter.config import KubernetesSettings
+from exporter.sources.errors import SourceError
+from exporter.sources.kube.client import KubeHttp
+from exporter.sources.kube.projections import project_namespace
+from exporter.sources.kube.resources import ResourceSpec
+from exporter.sources.kube.source import KubeSource
+
+
+def ns(name, rv, phase="Active"):
+    return {"metadata": {"name": name, "resourceVersion": str(rv)}, "status": {"phase": phase}}
+
+
+class ScriptedAPI:
+    def __init__(self):
+        self.objects = {"a": ns("a", 1), "b": ns("b", 2), "c": ns("c", 3)}
+        self.list_rv = "3"
+        self.list_status = 200
+        self.watches: list[dict] = []
+        self.streams: asyncio.Queue = asyncio.Queue()  # one list of events (or "drop") per watch
+        self.lists = 0
+
+    async def discovery(self, request):
+        return web.json_response({"resources": [{"name": "namespaces", "namespaced": False}]})
+
+    async def namespaces(self, request):
+        if request.query.get("watch"):
+            self.watches.append(dict(request.query))
+            resp = web.StreamResponse()
+            await resp.prepare(request)
+            events = await self.streams.get()
+            for event in events:
+                if event == "drop":
+                    return resp
+                await resp.write(json.dumps(event).encode() + b"\n")
+            await asyncio.sleep(3600)
+            return resp
+        if self.list_status != 200:
+            return web.json_response(
+                {"kind": "Status", "code": self.list_status, "message": "namespaces is forbidden: User cannot list"},
+                status=self.list_status,
+            )
+        self.lists += 1
+        names = sorted(self.objects)
+        start = int(request.query.get("continue") or 0)
+        limit = int(request.query["limit"])
+        page = names[start : start + limit]
+        more = start + limit < len(names)
+        meta = {"continue": str(start + limit)} if more else {"resourceVersion": self.list_rv}
+        return web.json_response({"items": [self.objects[n] for n in page], "metadata": meta})
+
+
+@pytest.fixture
+async def api(aiohttp_server):
+    scripted = ScriptedAPI()
+    app = web.Application()
+    app.router.add_get("/api/v1", scripted.discovery)
+    app.router.add_get("/api/v1/namespaces", scripted.namespaces)
+    server = await aiohttp_server(app)
+    scripted.url = str(server.make_url("")).rstrip("/")
+    return scripted
+
+
+def source_for(api, **settings):
+    kube_settings = KubernetesSettings(page_size=2, **settings)
+
+    async def connect(s):
+        return KubeHttp(k8s_client.ApiClient(k8s_client.Configuration(host=api.url)), s)
+
+    spec = ResourceSpec("namespaces", "", "namespaces", project_namespace)
+    return KubeSource(kube_settings, [spec], watch=True, connect=connect)
+
+
+async def wait_for(predicate, seconds=5.0):
+    for _ in range(int(seconds / 0.01)):
+        if predicate():
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError("condition not reached")
+
+
+def names(snapshot):
+    return sorted((n.name, n.phase) for n in snapshot.get("namespaces"))
+
+
+async def test_list_pages_then_watch_events_and_bookmarks(api):
+    source = source_for(api)
+    try:
+        snap = await source.refresh()
+        assert names(snap) == [("a", "Active"), ("b", "Active"), ("c", "Active")]
+        await api.streams.put(
+            [
+                {"type": "ADDED", "object": ns("d", 4)},
+                {"type": "MODIFIED", "object": ns("a", 5, "Terminating")},
+                {"type": "DELETED", "object": ns("b", 6)},
+                {"type": "BOOKMARK", "object": {"metadata": {"resourceVersion": "9"}}},
+                "drop",
+            ]
+        )
+        await api.streams.put([])
+        await wait_for(lambda: len(api.watches) == 2)
+        assert api.watches[0]["resourceVersion"] == "3"
+        assert api.watches[0]["allowWatchBookmarks"] == "true"
+        assert api.watches[1]["resourceVersion"] == "9"  # resumed from the bookmark, no relist
+        assert api.lists == 2  # two pages of one list
+        assert names(await source.refresh()) == [("a", "Terminating"), ("c", "Active"), ("d", "Active")]
+    finally:
+        await source.close()
+
+
+async def test_gone_relists(api):
+    source = source_for(api)
+    try:
+        await source.refresh()
+        api.objects = {"x": ns("x", 20)}
+        api.list_rv = "20"
+        await api.streams.put([{"type": "ERROR", "object": {"kind": "Status", "code": 410, "message": "too old"}}])
+        await api.streams.put([])
+        await wait_for(lambda: len(api.watches) == 2)
+        assert api.watches[1]["resourceVersion"] == "20"
+        assert names(await source.refresh()) == [("x", "Active")]
+        assert source.stats()["lists"] == 2
+    finally:
+        await source.close()
+
+
+async def test_malformed_objects_are_skipped(api):
+    api.objects["bad"] = {"metadata": {"resourceVersion": "7"}, "status": "???"}
+    source = source_for(api)
+    try:
+        await api.streams.put([{"type": "ADDED", "object": {"metadata": {}}}, {"type": "ADDED", "object": ns("e", 8)}])
+        snap = await source.refresh()
+        await wait_for(lambda: len(source._informers[0].items) == 4)
+        assert len(names(snap)) == 3
+        assert source.stats()["projection_errors"] == 2
+    finally:
+        await source.close()
+
+
+async def test_forbidden_list_is_a_source_error(api):
+    api.list_status = 403
+    source = source_for(api)
+    try:
+        with pytest.raises(SourceError) as err:
+            await source.refresh()
+        assert err.value.reason == "forbidden"
+        assert "namespaces is forbidden" in err.value.message
+    finally:
+        await source.close()
+
+
+async def test_garbage_and_oversized_answers(api, aiohttp_server):
+    async def garbage(request):
+        return web.Response(body=b"<html>proxy error</html>")
+
+    app = web.Application()
+    app.router.add_get("/api/v1", garbage)
+    server = await aiohttp_server(app)
+    api.url = str(server.make_url("")).rstrip("/")
+    source = source_for(api)
+    with pytest.raises(SourceError) as err:
+        await source.refresh()
+    await source.close()
+    assert err.value.reason == "invalid_response"
+
+    async def huge(request):
+        return web.Response(body=b"{" + b" " * 5_000_000 + b"}")
+
+    app2 = web.Application()
+    app2.router.add_get("/api/v1", huge)
+    server2 = await aiohttp_server(app2)
+    api.url = str(server2.make_url("")).rstrip("/")
+    source = source_for(api, max_response_bytes=1_000_000)
+    with pytest.raises(SourceError) as err:
+        await source.refresh()
+    await source.close()
+    assert err.value.reason == "too_large"

@@ -1,0 +1,80 @@
+import base64
+import gzip
+
+import bcrypt
+import pytest
+
+from exporter.app import Exporter
+from exporter.server.routes import make_app
+from exporter.server.webconfig import WebConfig
+
+from .helpers import settings
+
+
+@pytest.fixture
+def exporter():
+    return Exporter(settings())
+
+
+async def client_for(aiohttp_client, exporter, web_config=None):
+    return await aiohttp_client(make_app(exporter, web_config or WebConfig()))
+
+
+async def test_metrics_formats(aiohttp_client, exporter):
+    client = await client_for(aiohttp_client, exporter)
+    plain = await client.get("/metrics")
+    assert plain.status == 200
+    assert plain.headers["Content-Type"].startswith("text/plain; version=0.0.4")
+    text = await plain.text()
+    assert "meshhealth_build_info" in text and "# EOF" not in text
+
+    om = await client.get("/metrics", headers={"Accept": "application/openmetrics-text; version=1.0.0"})
+    assert om.headers["Content-Type"].startswith("application/openmetrics-text")
+    assert (await om.text()).endswith("# EOF\n")
+
+    gz = await client.get("/metrics", headers={"Accept-Encoding": "gzip"}, auto_decompress=False)
+    assert gz.headers["Content-Encoding"] == "gzip"
+    assert gzip.decompress(await gz.read()).decode() == text
+
+    refused = await client.get("/metrics", headers={"Accept-Encoding": "gzip;q=0"}, auto_decompress=False)
+    assert "Content-Encoding" not in refused.headers
+
+
+async def test_scrape_serves_the_stored_body(aiohttp_client, exporter):
+    client = await client_for(aiohttp_client, exporter)
+    exporter.rendered.text = b"# rendered once\n"
+    assert await (await client.get("/metrics")).text() == "# rendered once\n"
+
+
+async def test_readyz_waits_for_every_source(aiohttp_client, exporter):
+    client = await client_for(aiohttp_client, exporter)
+    not_ready = await client.get("/readyz")
+    assert not_ready.status == 503 and "kubernetes" in await not_ready.text()
+    exporter.states[0].attempted = True
+    assert (await client.get("/readyz")).status == 200
+    assert (await client.get("/healthz")).status == 200
+
+
+async def test_status_page_lists_sources_and_checks(aiohttp_client, exporter):
+    client = await client_for(aiohttp_client, exporter)
+    page = await (await client.get("/")).text()
+    assert "waiting for first refresh" in page
+    exporter.update()
+    page = await (await client.get("/")).text()
+    assert "CP01" in page and "NS01" in page and "docs/runbooks.md#cp01" in page
+
+
+async def test_basic_auth_and_headers(aiohttp_client, exporter):
+    hashed = bcrypt.hashpw(b"s3cret", bcrypt.gensalt(rounds=4)).decode()
+    config = WebConfig.model_validate(
+        {"basic_auth_users": {"prom": hashed}, "http_server_config": {"headers": {"X-Frame-Options": "deny"}}}
+    )
+    client = await client_for(aiohttp_client, exporter, config)
+    denied = await client.get("/metrics")
+    assert denied.status == 401 and "Basic" in denied.headers["WWW-Authenticate"]
+    wrong = base64.b64encode(b"prom:nope").decode()
+    assert (await client.get("/metrics", headers={"Authorization": f"Basic {wrong}"})).status == 401
+    good = base64.b64encode(b"prom:s3cret").decode()
+    for _ in range(2):  # second time from the cache
+        ok = await client.get("/metrics", headers={"Authorization": f"Basic {good}"})
+        assert ok.status == 200 and ok.headers["X-Frame-Options"] == "deny"
