@@ -1,0 +1,55 @@
+# mesh-health-exporter: everything a developer or CI runs goes through these targets.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: help install serve check generate lint test unit integration promtool clean
+
+help:
+	@echo "make serve     run the exporter against the current kubeconfig (http://localhost:9745)"
+	@echo "make check     one-shot report of findings against the current kubeconfig"
+	@echo "make test      lint, type-check and run every test (installs what it needs)"
+	@echo "make generate  regenerate alert_rules/, grafana_dashboards/ and docs/ from the catalogue"
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+serve: $(STAMP)
+	$(BIN)/mesh-health-exporter serve $(ARGS)
+
+check: $(STAMP)
+	$(BIN)/mesh-health-exporter check $(ARGS)
+
+generate: $(STAMP)
+	$(BIN)/mesh-health-exporter generate --log-level warning
+
+# promtool comes from Debian's prometheus package.
+promtool:
+	@command -v promtool >/dev/null || { \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends prometheus >/dev/null; }
+	@promtool --version | head -1
+
+lint: $(STAMP)
+	$(BIN)/ruff check exporter tests bench
+	$(BIN)/ruff format --check exporter tests bench
+	$(BIN)/mypy
+
+unit: $(STAMP)
+	$(BIN)/pytest tests/unit
+
+integration: $(STAMP) promtool
+	$(BIN)/pytest tests/integration
+
+test: $(STAMP) promtool lint
+	$(BIN)/pytest
+
+clean:
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache *.egg-info
