@@ -5,13 +5,15 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: help install serve check generate lint test unit integration promtool clean
+.PHONY: help install serve check generate lint test unit integration e2e promtool testbed-build testbed-up testbed-down clean
 
 help:
 	@echo "make serve     run the exporter against the current kubeconfig (http://localhost:9745)"
 	@echo "make check     one-shot report of findings against the current kubeconfig"
 	@echo "make test      lint, type-check and run every test (installs what it needs)"
 	@echo "make generate  regenerate alert_rules/, grafana_dashboards/ and docs/ from the catalogue"
+	@echo "make testbed-up / testbed-down   start/stop etcd + kube-apiserver + namespace controller on loopback"
+	@echo "make e2e       end-to-end tests against the testbed"
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -38,8 +40,8 @@ promtool:
 	@promtool --version | head -1
 
 lint: $(STAMP)
-	$(BIN)/ruff check exporter tests bench
-	$(BIN)/ruff format --check exporter tests bench
+	$(BIN)/ruff check exporter tests bench testbed
+	$(BIN)/ruff format --check exporter tests bench testbed
 	$(BIN)/mypy
 
 unit: $(STAMP)
@@ -48,7 +50,20 @@ unit: $(STAMP)
 integration: $(STAMP) promtool
 	$(BIN)/pytest tests/integration
 
-test: $(STAMP) promtool lint
+# Real components for end-to-end tests, built from the Go module proxy (cached in .cache/testbed).
+testbed-build:
+	bash testbed/build.sh kube
+
+testbed-up: $(STAMP) testbed-build
+	$(BIN)/python -m testbed up
+
+testbed-down: $(STAMP)
+	$(BIN)/python -m testbed down
+
+e2e: $(STAMP) testbed-build
+	$(BIN)/pytest tests/e2e
+
+test: $(STAMP) promtool lint testbed-build
 	$(BIN)/pytest
 
 clean:

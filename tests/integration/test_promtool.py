@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from .conftest import ROOT
+from tests.support import ROOT
 
 pytestmark = pytest.mark.integration
 

@@ -1,0 +1,239 @@
+"""CP01 and NS01 end to end on a real kube-apiserver and namespace controller:
+healthy baseline -> inject the failure -> finding and metric -> repair -> finding clears."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from testbed.kube import ApiError, KubeCluster
+from tests.support import metric_values, wait_for
+
+pytestmark = pytest.mark.e2e
+
+DEPLOYMENTS = "/apis/apps/v1/namespaces/istio-system/deployments"
+
+
+def config_file(tmp_path: Path, **checks: Any) -> Path:
+    path = tmp_path / "config.yaml"
+    path.write_text(
+        json.dumps(
+            {
+                "sources": {"kubernetes": {"interval_seconds": 1, "timeout_seconds": 20}},
+                "checks": {"NS01": {"terminating_threshold_seconds": 1}, **checks},
+            }
+        )
+    )
+    return path
+
+
+def run_check(kubeconfig: Path, config: Path) -> tuple[int, dict[str, Any], str]:
+    proc = subprocess.run(
+        [sys.executable, "-m", "exporter", "check", "--output", "json", "--kubeconfig", str(kubeconfig),
+         "--config", str(config)],
+        capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    report = json.loads(proc.stdout) if proc.stdout.strip() else {}
+    return proc.returncode, report, proc.stderr
+
+
+def findings(report: dict[str, Any], check: str) -> list[dict[str, str]]:
+    return [f for f in report.get("findings", []) if f["check"] == check]
+
+
+def ensure_namespace(kube: KubeCluster, name: str, labels: dict[str, str] | None = None) -> None:
+    kube.admin.apply("/api/v1/namespaces", {"apiVersion": "v1", "kind": "Namespace",
+                                           "metadata": {"name": name, "labels": labels or {}}})  # fmt: skip
+
+
+def istiod_deployment(name: str, revision: str, replicas: int) -> dict[str, Any]:
+    labels = {"app": "istiod", "istio.io/rev": revision}
+    return {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": name, "namespace": "istio-system", "labels": labels},
+        "spec": {
+            "replicas": replicas,
+            "selector": {"matchLabels": labels},
+            "template": {
+                "metadata": {"labels": labels},
+                "spec": {"containers": [{"name": "discovery", "image": "docker.io/istio/pilot:1.29.2"}]},
+            },
+        },
+    }
+
+
+def set_ready(kube: KubeCluster, name: str, ready: int, desired: int) -> None:
+    """Write the status the deployment controller and kubelets would report."""
+    status = {"observedGeneration": 1, "replicas": desired, "updatedReplicas": desired,
+              "readyReplicas": ready, "availableReplicas": ready}  # fmt: skip
+    kube.admin.merge_patch(f"{DEPLOYMENTS}/{name}/status", {"status": status})
+
+
+@pytest.fixture
+def istiod(kube: KubeCluster):  # type: ignore[no-untyped-def]
+    ensure_namespace(kube, "istio-system")
+    kube.admin.apply(DEPLOYMENTS, istiod_deployment("istiod-1-6-10", "1-6-10", 2))
+    set_ready(kube, "istiod-1-6-10", 2, 2)
+    yield "istiod-1-6-10"
+    kube.admin.delete(f"{DEPLOYMENTS}/istiod-1-6-10")
+
+
+def test_cp01_check_command(kube: KubeCluster, istiod: str, tmp_path: Path) -> None:
+    config = config_file(tmp_path)
+    code, report, stderr = run_check(kube.kubeconfig, config)
+    assert code == 0, (report, stderr)
+    assert report["sources"] == [{"name": "kubernetes", "up": True, "error": None}]
+    assert findings(report, "CP01") == []
+
+    set_ready(kube, istiod, 1, 2)
+    code, report, _ = run_check(kube.kubeconfig, config)
+    assert code == 1
+    [finding] = findings(report, "CP01")
+    assert finding["severity"] == "critical"
+    assert (finding["namespace"], finding["kind"], finding["name"]) == ("istio-system", "Deployment", istiod)
+    assert "1/2 replicas ready (revision 1-6-10)" in finding["message"]
+
+    set_ready(kube, istiod, 2, 2)
+    code, report, _ = run_check(kube.kubeconfig, config)
+    assert code == 0 and findings(report, "CP01") == []
+
+
+def test_cp01_serve_follows_changes_through_the_watch(kube: KubeCluster, istiod: str, tmp_path: Path,
+                                                       exporter_factory) -> None:  # fmt: skip
+    running = exporter_factory(["--kubeconfig", str(kube.kubeconfig), "--config", str(config_file(tmp_path))])
+    key = (("deployment", istiod), ("namespace", "istio-system"), ("revision", "1-6-10"))
+
+    def ready_value() -> float | None:
+        return metric_values(running.get("/metrics")[2], "meshhealth_istiod_replicas_ready").get(key)
+
+    wait_for(lambda: ready_value() == 2.0, what="ready replicas 2")
+    assert running.get("/readyz")[0] == 200
+    set_ready(kube, istiod, 0, 2)
+    wait_for(lambda: ready_value() == 0.0, what="ready replicas 0 after the status change")
+    body = running.get("/metrics")[2]
+    [(labels, value)] = [
+        (labels, v) for labels, v in metric_values(body, "meshhealth_finding").items() if ("check", "CP01") in labels
+    ]
+    assert ("name", istiod) in labels and ("severity", "critical") in labels and value == 1.0
+    assert "1-6-10" in running.get("/")[2].decode()
+    set_ready(kube, istiod, 2, 2)
+    wait_for(lambda: ready_value() == 2.0, what="recovery")
+    assert metric_values(running.get("/metrics")[2], "meshhealth_check_findings")[(("check", "CP01"),)] == 0.0
+
+
+KIALI_CRD = {
+    "apiVersion": "apiextensions.k8s.io/v1",
+    "kind": "CustomResourceDefinition",
+    "metadata": {"name": "kialis.kiali.io"},
+    "spec": {
+        "group": "kiali.io",
+        "names": {"kind": "Kiali", "listKind": "KialiList", "plural": "kialis", "singular": "kiali"},
+        "scope": "Namespaced",
+        "versions": [
+            {
+                "name": "v1alpha1",
+                "served": True,
+                "storage": True,
+                "schema": {"openAPIV3Schema": {"type": "object", "x-kubernetes-preserve-unknown-fields": True}},
+            }
+        ],
+    },
+}
+
+
+def test_ns01_namespace_held_by_kiali_finalizer(kube: KubeCluster, tmp_path: Path) -> None:
+    config = config_file(tmp_path)
+    kube.admin.apply("/apis/apiextensions.k8s.io/v1/customresourcedefinitions", KIALI_CRD)
+    wait_for(
+        lambda: any(
+            c["type"] == "Established" and c["status"] == "True"
+            for c in kube.admin.get("/apis/apiextensions.k8s.io/v1/customresourcedefinitions/kialis.kiali.io")
+            .get("status", {}).get("conditions", [])
+        ),
+        what="CRD established",
+    )  # fmt: skip
+    ensure_namespace(kube, "kiali-operator")
+    kialis = "/apis/kiali.io/v1alpha1/namespaces/kiali-operator/kialis"
+    wait_for(lambda: _creatable(kube, kialis), what="kialis served")
+    kube.admin.merge_patch(f"{kialis}/kiali", {"metadata": {"finalizers": ["kiali.io/finalizer"]}})
+
+    _, report, _ = run_check(kube.kubeconfig, config)
+    assert findings(report, "NS01") == []
+
+    kube.admin.delete("/api/v1/namespaces/kiali-operator")
+
+    def stuck() -> list[dict[str, str]]:
+        return findings(run_check(kube.kubeconfig, config)[1], "NS01")
+
+    [finding] = wait_for(lambda: [f for f in stuck() if "kiali.io/finalizer" in f["message"]], seconds=60,
+                         what="NS01 finding naming the Kiali finalizer")  # fmt: skip
+    assert finding["name"] == "kiali-operator" and finding["severity"] == "warning"
+    assert "NamespaceFinalizersRemaining" in finding["message"]
+
+    kube.admin.merge_patch(f"{kialis}/kiali", {"metadata": {"finalizers": []}})
+    wait_for(lambda: not _exists(kube, "/api/v1/namespaces/kiali-operator"), seconds=60, what="namespace deleted")
+    _, report, _ = run_check(kube.kubeconfig, config)
+    assert findings(report, "NS01") == []
+
+
+def _creatable(kube: KubeCluster, kialis: str) -> bool:
+    try:
+        kube.admin.create(kialis, {"apiVersion": "kiali.io/v1alpha1", "kind": "Kiali", "metadata": {"name": "kiali"}})
+    except ApiError as err:
+        return err.status == 409
+    return True
+
+
+def _exists(kube: KubeCluster, path: str) -> bool:
+    try:
+        kube.admin.get(path)
+    except ApiError as err:
+        if err.status == 404:
+            return False
+        raise
+    return True
+
+
+READ_ONLY_ROLE = {
+    "apiVersion": "rbac.authorization.k8s.io/v1",
+    "kind": "ClusterRole",
+    "metadata": {"name": "meshhealth-e2e-read"},
+    "rules": [
+        {"apiGroups": [""], "resources": ["namespaces"], "verbs": ["get", "list", "watch"]},
+        {"apiGroups": ["apps"], "resources": ["deployments"], "verbs": ["get", "list", "watch"]},
+    ],
+}
+
+
+def test_read_only_service_account_is_enough_and_missing_rights_are_reported(kube: KubeCluster, tmp_path: Path) -> None:
+    config = config_file(tmp_path)
+    ensure_namespace(kube, "monitoring")
+    kube.admin.apply("/apis/rbac.authorization.k8s.io/v1/clusterroles", READ_ONLY_ROLE)
+    kube.admin.apply(
+        "/apis/rbac.authorization.k8s.io/v1/clusterrolebindings",
+        {
+            "apiVersion": "rbac.authorization.k8s.io/v1",
+            "kind": "ClusterRoleBinding",
+            "metadata": {"name": "meshhealth-e2e-read"},
+            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "meshhealth-e2e-read"},
+            "subjects": [{"kind": "ServiceAccount", "name": "mesh-health-exporter", "namespace": "monitoring"}],
+        },
+    )
+    reader = kube.write_kubeconfig(
+        tmp_path / "reader", token=kube.service_account_token("monitoring", "mesh-health-exporter")
+    )
+    code, report, stderr = run_check(reader, config)
+    assert code in (0, 1), stderr
+    assert report["sources"][0]["up"] is True
+
+    nobody = kube.write_kubeconfig(tmp_path / "nobody", token=kube.service_account_token("monitoring", "nobody"))
+    code, report, stderr = run_check(nobody, config)
+    assert code == 2
+    assert "forbidden" in stderr and "system:serviceaccount:monitoring:nobody" in stderr
+    assert "Traceback" not in stderr
