@@ -6,6 +6,7 @@ import asyncio
 import logging
 import time
 from dataclasses import dataclass
+from typing import Any
 
 from exporter.checks import enabled_checks
 from exporter.checks.base import CheckDef
@@ -14,23 +15,33 @@ from exporter.evaluate import CheckOutcome, evaluate
 from exporter.metrics.render import RenderedMetrics, SourceView, build_families, render
 from exporter.scheduler import Scheduler, SourceState, refresh_once
 from exporter.sources.kube.source import KubeSource
+from exporter.sources.webhook_tls import WebhookTLSSource
 
 log = logging.getLogger(__name__)
 
 
 def build_sources(settings: Settings, checks: list[CheckDef], *, watch: bool) -> list[SourceState]:
-    states = []
-    kube_specs = [spec for c in checks if c.source == "kubernetes" for spec in c.resources(settings)]
-    if kube_specs and settings.sources.kubernetes.enabled:
-        states.append(
-            SourceState(KubeSource(settings.kubernetes, kube_specs, watch=watch), settings.sources.kubernetes)
-        )
+    """Sources in dependency order: Kubernetes first, then the probes that read its cache."""
+    states: list[SourceState] = []
+    kube_specs = [spec for c in checks for spec in c.resources(settings)]
+    if not kube_specs or not settings.sources.kubernetes.enabled:
+        return states
+    kube = SourceState(KubeSource(settings.kubernetes, kube_specs, watch=watch), settings.sources.kubernetes)
+    states.append(kube)
+
+    def kube_data() -> Any | None:
+        return kube.fresh_data(time.time())
+
+    if any(c.source == "webhook_tls" for c in checks):
+        states.append(SourceState(WebhookTLSSource(settings, kube_data), settings.sources.webhook_tls))
     return states
 
 
 def active_checks(settings: Settings) -> list[CheckDef]:
-    """Enabled checks whose source is enabled too."""
+    """Enabled checks whose source (and the Kubernetes source every check reads) is enabled too."""
     enabled_sources = {name for name, s in settings.sources if s.enabled}
+    if "kubernetes" not in enabled_sources:
+        return []
     return [c for c in enabled_checks(settings) if c.source in enabled_sources]
 
 
@@ -89,7 +100,12 @@ async def run_once(settings: Settings) -> OneShot:
     checks = active_checks(settings)
     states = build_sources(settings, checks, watch=False)
     try:
-        await asyncio.gather(*(refresh_once(s) for s in states))
+        if states:
+            await refresh_once(states[0])
+            if states[0].up:  # the other sources read the Kubernetes cache
+                await asyncio.gather(*(refresh_once(s) for s in states[1:]))
+            else:
+                states = states[:1]
     finally:
         await asyncio.gather(*(s.source.close() for s in states), return_exceptions=True)
     now = time.time()

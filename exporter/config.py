@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator
 from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
@@ -85,6 +85,10 @@ class SourceSettings(_Section):
 
 class SourcesSettings(_Section):
     kubernetes: SourceSettings = Field(default_factory=SourceSettings)
+    webhook_tls: SourceSettings = Field(
+        default_factory=lambda: SourceSettings(interval_seconds=60, timeout_seconds=20),
+        description="TLS handshakes with Istio's webhook endpoints (WH03)",
+    )
 
 
 class IstioSettings(_Section):
@@ -93,7 +97,20 @@ class IstioSettings(_Section):
     control_plane_namespaces: list[str] = Field(
         default_factory=lambda: ["istio-system"], min_length=1, description="namespaces holding istiod"
     )
-    istiod_selector: LabelSelector = Field("app=istiod", description="label selector of istiod Deployments")
+    istiod_selector: LabelSelector = Field("app=istiod", description="label selector of istiod Deployments and pods")
+    webhook_name_pattern: str = Field(
+        "istio|sidecar-injector",
+        description="regular expression; webhook configurations whose name or webhook names match are Istio's",
+    )
+
+    @field_validator("webhook_name_pattern")
+    @classmethod
+    def _valid_regex(cls, value: str) -> str:
+        try:
+            re.compile(value)
+        except re.error as exc:
+            raise ValueError(f"not a regular expression: {exc}") from None
+        return value
 
 
 class CheckSettings(_Section):
@@ -104,8 +121,124 @@ class CheckSettings(_Section):
     alert_severity: SeverityName | None = Field(None, description="override the alert's severity")
 
 
-class CP01Settings(CheckSettings):
-    pass
+WorkloadKind = Literal["Deployment", "StatefulSet"]
+
+
+def _all_workload_kinds() -> list[WorkloadKind]:
+    return ["Deployment", "StatefulSet"]
+
+
+class ComponentSettings(_Section):
+    """A workload that must be ready: Deployments/StatefulSets matched by namespace, selector and name prefix."""
+
+    name: str = Field(description="component name (metric label)")
+    kinds: list[WorkloadKind] = Field(default_factory=_all_workload_kinds, description="workload kinds to match")
+    namespaces: list[str] = Field(default_factory=list, description="namespaces to look in (empty: all)")
+    selector: LabelSelector = Field("", description="label selector of the workloads")
+    name_prefix: str = Field("", description="workload names must start with this")
+    required: bool = Field(False, description="report a finding when no workload matches")
+
+
+class ComponentCheckSettings(CheckSettings):
+    components: list[ComponentSettings] = Field(default_factory=list, description="workloads to watch")
+
+
+class CP01Settings(ComponentCheckSettings):
+    components: list[ComponentSettings] = Field(
+        default_factory=lambda: [
+            ComponentSettings(name="istio-ingressgateway", kinds=["Deployment"], selector="istio=ingressgateway"),
+            ComponentSettings(name="istio-egressgateway", kinds=["Deployment"], selector="istio=egressgateway"),
+        ],
+        description="gateways and other control-plane workloads besides istiod",
+    )
+
+
+class CP02Settings(CheckSettings):
+    oom_recent_seconds: float = Field(3600.0, gt=0, description="an OOMKill this recent is reported")
+
+
+class EventCheckSettings(CheckSettings):
+    event_window_seconds: float = Field(900.0, gt=0, description="only events seen this recently count")
+
+
+class DP04Settings(CheckSettings):
+    ignored_namespaces: list[str] = Field(
+        default_factory=lambda: ["kube-system", "kube-public"],
+        description="namespaces the injector never injects into",
+    )
+    grace_seconds: float = Field(60.0, ge=0, description="pods younger than this are not reported yet")
+
+
+class DP06Settings(CheckSettings):
+    min_pods_per_node: int = Field(2, ge=1, description="alert when this many pods on one node crash-loop")
+
+
+class DP08Settings(CheckSettings):
+    default_drain_seconds: float = Field(5.0, gt=0, description="the proxy's drain when nothing configures it")
+    ratio: float = Field(3.0, ge=1, description="report when the grace period exceeds drain × ratio")
+    default_grace_seconds: int = Field(
+        30, ge=0, description="grace periods at or below this are Kubernetes' default and not reported"
+    )
+
+
+class WH03Settings(CheckSettings):
+    cert_expiry_warning_days: float = Field(14.0, gt=0, description="warn when the webhook certificate expires sooner")
+    max_endpoints_per_service: int = Field(3, ge=1, description="TLS handshakes per webhook Service and refresh")
+
+
+class NS02Settings(CheckSettings):
+    required_crds: list[str] = Field(
+        default_factory=lambda: [
+            "authorizationpolicies.security.istio.io",
+            "destinationrules.networking.istio.io",
+            "envoyfilters.networking.istio.io",
+            "gateways.networking.istio.io",
+            "peerauthentications.security.istio.io",
+            "requestauthentications.security.istio.io",
+            "serviceentries.networking.istio.io",
+            "sidecars.networking.istio.io",
+            "telemetries.telemetry.istio.io",
+            "virtualservices.networking.istio.io",
+            "wasmplugins.extensions.istio.io",
+            "workloadentries.networking.istio.io",
+            "workloadgroups.networking.istio.io",
+        ],
+        description="CRDs that must exist and be established (add e.g. applications.app.k8s.io)",
+    )
+
+
+class NS03Settings(CheckSettings):
+    expected_in_mesh: list[ComponentSettings] = Field(
+        default_factory=list,
+        description="pods that must run with a sidecar, e.g. {name: ingress-nginx, "
+        "selector: app.kubernetes.io/name=ingress-nginx}",
+    )
+
+
+class TR08Settings(ComponentCheckSettings):
+    components: list[ComponentSettings] = Field(
+        default_factory=lambda: [
+            ComponentSettings(name="jaeger-collector", selector="app.kubernetes.io/name=jaeger-collector"),
+            ComponentSettings(name="jaeger-query", selector="app.kubernetes.io/name=jaeger-query"),
+            ComponentSettings(
+                name="elasticsearch-data",
+                kinds=["StatefulSet"],
+                namespaces=["kubesphere-logging-system"],
+                name_prefix="elasticsearch-logging-data",
+            ),
+        ],
+        description="Jaeger and its Elasticsearch (defaults: Jaeger operator labels, KubeSphere names)",
+    )
+
+
+class TM07Settings(ComponentCheckSettings):
+    components: list[ComponentSettings] = Field(
+        default_factory=lambda: [
+            ComponentSettings(name="kiali", kinds=["Deployment"], selector="app.kubernetes.io/name=kiali"),
+            ComponentSettings(name="prometheus", selector="app.kubernetes.io/name=prometheus"),
+        ],
+        description="Kiali and Prometheus",
+    )
 
 
 class NS01Settings(CheckSettings):
@@ -118,7 +251,24 @@ class ChecksSettings(_Section):
     """Per failure-mode ID: enable/disable, alert overrides and thresholds."""
 
     CP01: CP01Settings = Field(default_factory=CP01Settings)
+    CP02: CP02Settings = Field(default_factory=CP02Settings)
+    CP09: CheckSettings = Field(default_factory=CheckSettings)
+    CP12: EventCheckSettings = Field(default_factory=EventCheckSettings)
+    DP04: DP04Settings = Field(default_factory=DP04Settings)
+    DP05: EventCheckSettings = Field(default_factory=EventCheckSettings)
+    DP06: DP06Settings = Field(default_factory=DP06Settings)
+    DP07: EventCheckSettings = Field(default_factory=EventCheckSettings)
+    DP08: DP08Settings = Field(default_factory=DP08Settings)
+    WH01: CheckSettings = Field(default_factory=CheckSettings)
+    WH02: CheckSettings = Field(default_factory=CheckSettings)
+    WH03: WH03Settings = Field(default_factory=WH03Settings)
+    WH04: CheckSettings = Field(default_factory=CheckSettings)
+    WH05: CheckSettings = Field(default_factory=CheckSettings)
     NS01: NS01Settings = Field(default_factory=NS01Settings)
+    NS02: NS02Settings = Field(default_factory=NS02Settings)
+    NS03: NS03Settings = Field(default_factory=NS03Settings)
+    TR08: TR08Settings = Field(default_factory=TR08Settings)
+    TM07: TM07Settings = Field(default_factory=TM07Settings)
     MH01: CheckSettings = Field(default_factory=CheckSettings, description="the exporter's own source health")
 
     def for_id(self, check_id: str) -> CheckSettings:

@@ -6,7 +6,6 @@ import json
 import os
 import signal
 import sys
-from pathlib import Path
 
 from testbed.kube import KubeCluster
 from testbed.processes import CACHE, ComponentError

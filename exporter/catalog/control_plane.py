@@ -11,10 +11,19 @@ from exporter.catalog.model import (
     Query,
     Runbook,
     Series,
+    series,
 )
+from exporter.catalog.shared import component_not_ready_expr
 from exporter.model import Severity
 
 _DEPLOY_LABELS = ("namespace", "revision", "deployment")
+_GW = {
+    "check": "CP01",
+    "component": "istio-ingressgateway",
+    "namespace": "istio-system",
+    "kind": "Deployment",
+    "workload": "istio-ingressgateway",
+}
 
 CP01 = FailureMode(
     id="CP01",
@@ -85,6 +94,32 @@ CP01 = FailureMode(
             ),
         ),
         Alert(
+            name="MeshHealthGatewayNotReady",
+            expr=component_not_ready_expr("CP01"),
+            for_="5m",
+            severity=Severity.CRITICAL,
+            summary="An Istio gateway has fewer ready replicas than desired.",
+            description=(
+                "{{ $labels.kind }} {{ $labels.namespace }}/{{ $labels.workload }} ({{ $labels.component }}) "
+                "has {{ $value }} ready replicas, fewer than desired."
+            ),
+            test=AlertTest(
+                failing=(
+                    series("meshhealth_component_replicas_ready", "0x30", **_GW),
+                    series("meshhealth_component_replicas_desired", "2x30", **_GW),
+                ),
+                healthy=(
+                    series("meshhealth_component_replicas_ready", "2x30", **_GW),
+                    series("meshhealth_component_replicas_desired", "2x30", **_GW),
+                ),
+                labels=_GW,
+                description=(
+                    "Deployment istio-system/istio-ingressgateway (istio-ingressgateway) has 0 ready replicas, "
+                    "fewer than desired."
+                ),
+            ),
+        ),
+        Alert(
             name="MeshHealthIstiodMissing",
             expr="meshhealth_istiod_deployments == 0",
             for_="5m",
@@ -106,6 +141,14 @@ CP01 = FailureMode(
         ),
     ),
     panels=(
+        Panel(
+            title="Gateways and control-plane components",
+            description="Ready replicas of the configured CP01 components (ingress/egress gateways).",
+            queries=(
+                Query('meshhealth_component_replicas_ready{check="CP01"}', "ready {{namespace}}/{{workload}}"),
+                Query('meshhealth_component_replicas_desired{check="CP01"}', "desired {{namespace}}/{{workload}}"),
+            ),
+        ),
         Panel(
             title="istiod ready / desired replicas",
             description="Per istiod Deployment (revision). Ready below desired for 5m fires CP01.",
@@ -148,4 +191,242 @@ istioctl proxy-status                                     # which proxies lost t
     ),
 )
 
-SECTION = (CP01,)
+_POD = {"namespace": "istio-system", "pod": "istiod-5d9c7b8f4-x2x7k", "revision": "default"}
+
+CP02 = FailureMode(
+    id="CP02",
+    title="istiod restarting or OOMKilled",
+    section="Control plane",
+    metrics=(
+        MetricSpec(
+            "meshhealth_istiod_container_restarts",
+            "Container restarts of each istiod pod (sum of restartCount).",
+            ("namespace", "pod", "revision"),
+            type="counter",
+        ),
+        MetricSpec(
+            "meshhealth_istiod_oomkilled",
+            "1 if an istiod container was OOMKilled within checks.CP02.oom_recent_seconds.",
+            ("namespace", "pod", "revision"),
+        ),
+    ),
+    alerts=(
+        Alert(
+            name="MeshHealthIstiodRestarting",
+            expr="increase(meshhealth_istiod_container_restarts_total[15m]) > 0",
+            for_="0m",
+            severity=Severity.WARNING,
+            summary="istiod containers are restarting.",
+            description="istiod pod {{ $labels.namespace }}/{{ $labels.pod }} restarted in the last 15 minutes.",
+            test=AlertTest(
+                failing=(series("meshhealth_istiod_container_restarts_total", "0x5 1x25", **_POD),),
+                healthy=(series("meshhealth_istiod_container_restarts_total", "3x30", **_POD),),
+                labels=_POD,
+                true_from=6,
+                description="istiod pod istio-system/istiod-5d9c7b8f4-x2x7k restarted in the last 15 minutes.",
+            ),
+        ),
+        Alert(
+            name="MeshHealthIstiodOOMKilled",
+            expr="meshhealth_istiod_oomkilled == 1",
+            for_="0m",
+            severity=Severity.CRITICAL,
+            summary="istiod was killed for running out of memory.",
+            description=(
+                "istiod pod {{ $labels.namespace }}/{{ $labels.pod }} was OOMKilled; pushes to proxies stall and "
+                'sidecars may fail to start ("timeout waiting for Envoy proxy to become ready").'
+            ),
+            test=AlertTest(
+                failing=(series("meshhealth_istiod_oomkilled", "0x5 1x25", **_POD),),
+                healthy=(series("meshhealth_istiod_oomkilled", "0x30", **_POD),),
+                labels=_POD,
+                true_from=6,
+                description=(
+                    "istiod pod istio-system/istiod-5d9c7b8f4-x2x7k was OOMKilled; pushes to proxies stall and "
+                    'sidecars may fail to start ("timeout waiting for Envoy proxy to become ready").'
+                ),
+            ),
+        ),
+    ),
+    panels=(
+        Panel(
+            title="istiod restarts (15m)",
+            description="Container restarts of istiod pods in the last 15 minutes.",
+            queries=(Query("increase(meshhealth_istiod_container_restarts_total[15m])", "{{namespace}}/{{pod}}"),),
+        ),
+        Panel(
+            title="istiod OOMKilled",
+            description="1 while an istiod container has been OOMKilled recently.",
+            queries=(Query("meshhealth_istiod_oomkilled", "{{namespace}}/{{pod}}"),),
+        ),
+    ),
+    runbook=Runbook(
+        meaning=(
+            "istiod containers restart, or were killed by the kernel for exceeding their memory limit. istiod's "
+            "memory grows with the number of endpoints, pods and configuration objects it pushes to proxies."
+        ),
+        impact=(
+            "While istiod restarts, proxies reconnect and receive full pushes again (a thundering herd that can "
+            "push it over the limit once more). New pods wait for configuration; `pilot-agent wait` fails with "
+            '"timeout waiting for Envoy proxy to become ready" and the pods never become ready.'
+        ),
+        diagnosis="""```sh
+kubectl -n istio-system get pods -l app=istiod
+kubectl -n istio-system describe pod -l app=istiod | grep -A5 "Last State"   # OOMKilled, exit code 137
+kubectl -n istio-system logs deploy/istiod --previous | tail -50
+kubectl top pod -n istio-system -l app=istiod
+istioctl proxy-status | wc -l                                                # proxies per istiod
+```""",
+        mitigation="""- Raise istiod's memory limit (`values.pilot.resources`) and add replicas (HPA) so each holds fewer proxies.
+- Shrink the push scope: `Sidecar` resources (egress hosts per namespace), `exportTo` on Services and
+  VirtualServices, and discovery selectors (`meshConfig.discoverySelectors`).
+- Look for a configuration churn (an operator rewriting objects in a loop) in `pilot_xds_pushes`.""",
+    ),
+)
+
+CP09 = FailureMode(
+    id="CP09",
+    title="HPA targets a Deployment that does not exist",
+    section="Control plane",
+    metrics=(
+        MetricSpec(
+            "meshhealth_hpa_target_missing",
+            "1 for each HPA in the control-plane namespaces whose scaleTargetRef does not exist.",
+            ("namespace", "hpa", "target_kind", "target_name"),
+        ),
+        MetricSpec("meshhealth_hpas_target_missing", "HPAs in the control-plane namespaces with a missing target."),
+    ),
+    alerts=(
+        Alert(
+            name="MeshHealthHPATargetMissing",
+            expr="meshhealth_hpa_target_missing == 1",
+            for_="5m",
+            severity=Severity.WARNING,
+            summary="A control-plane HPA scales a workload that does not exist.",
+            description=(
+                "HPA {{ $labels.namespace }}/{{ $labels.hpa }} targets {{ $labels.target_kind }} "
+                "{{ $labels.target_name }}, which does not exist; istiod is not autoscaled."
+            ),
+            test=AlertTest(
+                failing=(
+                    series(
+                        "meshhealth_hpa_target_missing",
+                        "1x30",
+                        namespace="istio-system",
+                        hpa="istiod",
+                        target_kind="Deployment",
+                        target_name="istiod",
+                    ),
+                ),
+                healthy=(series("meshhealth_hpas_target_missing", "0x30"),),
+                labels={
+                    "namespace": "istio-system",
+                    "hpa": "istiod",
+                    "target_kind": "Deployment",
+                    "target_name": "istiod",
+                },
+                description=(
+                    "HPA istio-system/istiod targets Deployment istiod, which does not exist; istiod is not autoscaled."
+                ),
+            ),
+        ),
+    ),
+    panels=(
+        Panel(
+            title="HPAs with a missing target",
+            description="HPAs in the control-plane namespaces whose scaleTargetRef does not resolve.",
+            queries=(Query("meshhealth_hpa_target_missing == 1", ""),),
+            kind="table",
+        ),
+    ),
+    runbook=Runbook(
+        meaning=(
+            "A HorizontalPodAutoscaler in the control-plane namespace points at a Deployment that does not exist. "
+            "Typical after a revisioned (canary) install: the HPA still targets `istiod` while the Deployment is "
+            "`istiod-1-6-10`."
+        ),
+        impact=(
+            'istiod does not scale with load; the HPA controller logs `deployments/scale.apps "istiod" not found` '
+            "and the HPA shows `<unknown>` targets."
+        ),
+        diagnosis="""```sh
+kubectl -n istio-system get hpa
+kubectl -n istio-system describe hpa <hpa>        # FailedGetScale: deployments/scale.apps "istiod" not found
+kubectl -n istio-system get deploy -l app=istiod
+```""",
+        mitigation="""- Point the HPA at the revision's Deployment:
+  `kubectl -n istio-system patch hpa istiod --type=merge -p '{"spec":{"scaleTargetRef":{"name":"istiod-1-6-10"}}}'`
+- Or delete the stale HPA and let the revision's installation create its own (`istiod-<revision>`).""",
+    ),
+)
+
+CP12 = FailureMode(
+    id="CP12",
+    title="istiod cannot mount istio-token",
+    section="Control plane",
+    thresholds=(),
+    metrics=(
+        MetricSpec(
+            "meshhealth_istiod_token_mount_failures",
+            "Recent FailedMount events mentioning istio-token per istiod pod.",
+            ("namespace", "pod"),
+        ),
+        MetricSpec(
+            "meshhealth_istiod_pods_token_mount_failing", "istiod pods with recent istio-token FailedMount events."
+        ),
+    ),
+    alerts=(
+        Alert(
+            name="MeshHealthIstiodTokenMountFailing",
+            expr="meshhealth_istiod_token_mount_failures > 0",
+            for_="1m",
+            severity=Severity.CRITICAL,
+            summary="istiod cannot mount its istio-token volume.",
+            description=(
+                "istiod pod {{ $labels.namespace }}/{{ $labels.pod }} fails to mount istio-token; "
+                "values.global.jwtPolicy probably does not match the cluster (third-party vs first-party JWT)."
+            ),
+            test=AlertTest(
+                failing=(
+                    series(
+                        "meshhealth_istiod_token_mount_failures",
+                        "3x30",
+                        namespace="istio-system",
+                        pod="istiod-7c9f6b9d8-abcde",
+                    ),
+                ),
+                healthy=(series("meshhealth_istiod_pods_token_mount_failing", "0x30"),),
+                labels={"namespace": "istio-system", "pod": "istiod-7c9f6b9d8-abcde"},
+                description=(
+                    "istiod pod istio-system/istiod-7c9f6b9d8-abcde fails to mount istio-token; "
+                    "values.global.jwtPolicy probably does not match the cluster (third-party vs first-party JWT)."
+                ),
+            ),
+        ),
+    ),
+    panels=(
+        Panel(
+            title="istio-token mount failures",
+            description="Recent FailedMount events for istio-token on istiod pods.",
+            queries=(Query("meshhealth_istiod_token_mount_failures", "{{namespace}}/{{pod}}"),),
+        ),
+    ),
+    runbook=Runbook(
+        meaning=(
+            'The kubelet cannot mount the projected `istio-token` volume into istiod: the event says "the API '
+            'server does not have TokenRequest endpoints enabled". The installation asked for third-party JWTs '
+            "(`values.global.jwtPolicy: third-party-jwt`) on a cluster that only issues first-party tokens."
+        ),
+        impact="istiod never starts; the whole mesh is without a control plane (see CP01).",
+        diagnosis="""```sh
+kubectl -n istio-system get events --field-selector reason=FailedMount
+kubectl -n istio-system describe pod -l app=istiod | grep -A3 istio-token
+kubectl get --raw /api/v1 | jq '.resources[] | select(.name == "serviceaccounts/token")'
+```""",
+        mitigation="""- Reinstall with `--set values.global.jwtPolicy=first-party-jwt` on clusters without TokenRequest, or
+- enable service-account token projection on the API server (`--service-account-issuer`,
+  `--service-account-signing-key-file`, `--api-audiences`).""",
+    ),
+)
+
+SECTION = (CP01, CP02, CP09, CP12)

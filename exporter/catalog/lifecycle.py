@@ -11,6 +11,7 @@ from exporter.catalog.model import (
     Query,
     Runbook,
     Series,
+    series,
 )
 from exporter.model import Severity
 
@@ -98,4 +99,125 @@ kubectl get apiservices | grep False                     # NamespaceDeletionDisc
     ),
 )
 
-SECTION = (NS01,)
+NS02 = FailureMode(
+    id="NS02",
+    title="Required CRDs missing",
+    section="Lifecycle",
+    metrics=(
+        MetricSpec(
+            "meshhealth_crd_missing", "1 for each required CRD that is not installed or not established.", ("crd",)
+        ),
+        MetricSpec("meshhealth_crds_missing", "Required CRDs that are missing."),
+    ),
+    alerts=(
+        Alert(
+            name="MeshHealthCRDMissing",
+            expr="meshhealth_crd_missing == 1",
+            for_="10m",
+            severity=Severity.WARNING,
+            summary="A required CustomResourceDefinition is missing.",
+            description="CRD {{ $labels.crd }} is not installed or not established.",
+            test=AlertTest(
+                failing=(series("meshhealth_crd_missing", "1x30", crd="applications.app.k8s.io"),),
+                healthy=(series("meshhealth_crds_missing", "0x30"),),
+                labels={"crd": "applications.app.k8s.io"},
+                description="CRD applications.app.k8s.io is not installed or not established.",
+            ),
+        ),
+    ),
+    panels=(
+        Panel(
+            title="Missing CRDs",
+            description="Required CRDs that are not installed or not established.",
+            queries=(Query("meshhealth_crd_missing == 1", "{{crd}}"),),
+            kind="table",
+        ),
+    ),
+    runbook=Runbook(
+        meaning=(
+            "A CRD from `checks.NS02.required_crds` is not installed or not `Established`: Istio's own CRDs, or "
+            "platform CRDs a console needs (KubeSphere's topology needs `applications.app.k8s.io`)."
+        ),
+        impact=(
+            "istiod logs errors for the missing kinds and ignores that configuration; consoles show empty "
+            "topology or fail to list applications."
+        ),
+        diagnosis="""```sh
+kubectl get crd | grep -E 'istio.io|app.k8s.io'
+kubectl get crd <name> -o jsonpath='{.status.conditions}'
+```""",
+        mitigation="""- Reinstall Istio's CRDs: `istioctl install` (or the `base` Helm chart) for the running version.
+- Install the platform CRD from its project (e.g. the Kubernetes `application` CRD for `applications.app.k8s.io`).""",
+    ),
+)
+
+NS03 = FailureMode(
+    id="NS03",
+    title="Ingress pods expected in the mesh run without a sidecar",
+    section="Lifecycle",
+    metrics=(
+        MetricSpec(
+            "meshhealth_expected_sidecar_missing",
+            "Pods of a component listed in checks.NS03.expected_in_mesh that run without istio-proxy.",
+            ("namespace", "component"),
+        ),
+    ),
+    alerts=(
+        Alert(
+            name="MeshHealthSidecarMissingExpected",
+            expr="meshhealth_expected_sidecar_missing > 0",
+            for_="10m",
+            severity=Severity.WARNING,
+            summary="Pods that must be in the mesh run without a sidecar.",
+            description=(
+                "{{ $value }} pods of {{ $labels.component }} in namespace {{ $labels.namespace }} run without "
+                "istio-proxy; traces and header-based routing stop at them."
+            ),
+            test=AlertTest(
+                failing=(
+                    series(
+                        "meshhealth_expected_sidecar_missing",
+                        "2x30",
+                        namespace="ingress-nginx",
+                        component="ingress-nginx",
+                    ),
+                ),
+                healthy=(
+                    series(
+                        "meshhealth_expected_sidecar_missing",
+                        "0x30",
+                        namespace="ingress-nginx",
+                        component="ingress-nginx",
+                    ),
+                ),
+                labels={"namespace": "ingress-nginx", "component": "ingress-nginx"},
+                description=(
+                    "2 pods of ingress-nginx in namespace ingress-nginx run without istio-proxy; traces and "
+                    "header-based routing stop at them."
+                ),
+            ),
+        ),
+    ),
+    panels=(
+        Panel(
+            title="Expected-in-mesh pods without sidecar",
+            description="Pods of configured components (ingress controllers, gateways) without istio-proxy.",
+            queries=(Query("meshhealth_expected_sidecar_missing", "{{namespace}} {{component}}"),),
+        ),
+    ),
+    runbook=Runbook(
+        meaning=(
+            "Pods that must be part of the mesh (configured in `checks.NS03.expected_in_mesh`, e.g. an ingress "
+            "controller that starts traces and forwards `X-Request-ID`/`x-b3-*` headers) run without a sidecar."
+        ),
+        impact="Traces begin one hop late or not at all; header-based routing and mTLS from the edge do not apply.",
+        diagnosis="""```sh
+kubectl -n <ns> get pods -l <selector> -o custom-columns=NAME:.metadata.name,C:.spec.containers[*].name
+kubectl get ns <ns> -L istio-injection -L istio.io/rev
+```""",
+        mitigation="""- Label the pod template `sidecar.istio.io/inject: "true"` (or the namespace) and restart the controller.
+- For ingress-nginx keep the upstream host header and `service-upstream` so the sidecar routes by Service.""",
+    ),
+)
+
+SECTION = (NS01, NS02, NS03)

@@ -22,6 +22,11 @@ class MetricSpec:
     type: Literal["gauge", "counter", "info"] = "gauge"
 
 
+def exposed_name(metric: MetricSpec) -> str:
+    """The name on /metrics: counters end in _total, info metrics in _info."""
+    return metric.name + {"counter": "_total", "info": "_info"}.get(metric.type, "")
+
+
 @dataclass(frozen=True)
 class Series:
     """An input series of a promtool unit test, in promtool's expanding notation."""
@@ -108,3 +113,9 @@ class FailureMode:
     @property
     def anchor(self) -> str:
         return self.id.lower()
+
+
+def series(metric: str, values: str, **labels: str) -> Series:
+    """A promtool input series from a metric name and labels (``job`` included if given)."""
+    inner = ",".join(f'{k}="{v}"' for k, v in labels.items())
+    return Series(f"{metric}{{{inner}}}" if inner else metric, values)

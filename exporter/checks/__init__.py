@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
-from exporter.checks import control_plane, lifecycle
+from exporter.checks import components, control_plane, injection, lifecycle, webhooks
 from exporter.checks.base import CheckDef
 from exporter.config import Settings
 
-ALL_CHECKS: tuple[CheckDef, ...] = (*control_plane.CHECKS, *lifecycle.CHECKS)
+ALL_CHECKS: tuple[CheckDef, ...] = (
+    *control_plane.CHECKS,
+    *injection.CHECKS,
+    *webhooks.CHECKS,
+    *lifecycle.CHECKS,
+    *components.CHECKS,
+)
 
 
 def enabled_checks(settings: Settings) -> list[CheckDef]:

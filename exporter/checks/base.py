@@ -9,6 +9,7 @@ from typing import Any
 from exporter.catalog import BY_ID
 from exporter.config import Settings
 from exporter.model import CheckResult, Severity
+from exporter.sources.kube.projections import EventInfo
 from exporter.sources.kube.resources import ResourceSpec
 
 
@@ -28,6 +29,16 @@ def alert_severity(settings: Settings, check_id: str, alert_index: int = 0) -> S
     if override:
         return Severity.parse(override)
     return BY_ID[check_id].alerts[alert_index].severity
+
+
+def recent_events(snapshot: Any, now: float, window: float, reason: str) -> list[EventInfo]:
+    """Warning events of ``reason`` last seen within ``window`` seconds before ``now``."""
+    events: list[EventInfo] = [
+        e
+        for e in snapshot.get("warning_events")
+        if e.reason == reason and e.last_seen is not None and now - e.last_seen <= window
+    ]
+    return sorted(events, key=lambda e: (e.namespace, e.object_name, e.last_seen or 0))
 
 
 def human_duration(seconds: float) -> str:

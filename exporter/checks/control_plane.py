@@ -1,32 +1,44 @@
-"""Control-plane checks (catalogue section A)."""
+"""Control-plane checks (catalogue section A): istiod readiness, restarts, HPA targets, token mounts."""
 
 from __future__ import annotations
 
-from exporter.checks.base import CheckDef, alert_severity
+from exporter.checks import resources as r
+from exporter.checks.base import CheckDef, alert_severity, human_duration, recent_events
+from exporter.checks.components import component_findings
+from exporter.checks.selectors import matches
 from exporter.config import Settings
 from exporter.model import CheckResult, Finding, Sample, Severity
-from exporter.sources.kube.projections import DeploymentInfo, project_deployment
-from exporter.sources.kube.resources import ResourceSpec
+from exporter.sources.kube.projections import HPAInfo, PodInfo, WorkloadInfo
 from exporter.sources.kube.source import KubeSnapshot
 
-ISTIOD_DEPLOYMENTS = "istiod_deployments"
 REVISION_LABEL = "istio.io/rev"
 
 
-def _istiod_resources(settings: Settings) -> list[ResourceSpec]:
-    return [
-        ResourceSpec(
-            key=ISTIOD_DEPLOYMENTS,
-            group="apps",
-            plural="deployments",
-            project=project_deployment,
-            namespaces=tuple(settings.istio.control_plane_namespaces),
-            label_selector=settings.istio.istiod_selector,
-        )
-    ]
+def istiod_workloads(snapshot: KubeSnapshot, settings: Settings) -> list[WorkloadInfo]:
+    namespaces = set(settings.istio.control_plane_namespaces)
+    return sorted(
+        (
+            d
+            for d in snapshot.get(r.DEPLOYMENTS.key)
+            if d.namespace in namespaces and matches(settings.istio.istiod_selector, d.labels)
+        ),
+        key=lambda d: (d.namespace, d.name),
+    )
 
 
-def _rolling_out(d: DeploymentInfo) -> bool:
+def istiod_pods(snapshot: KubeSnapshot, settings: Settings) -> list[PodInfo]:
+    namespaces = set(settings.istio.control_plane_namespaces)
+    return sorted(
+        (
+            p
+            for p in snapshot.get(r.PODS.key)
+            if p.namespace in namespaces and matches(settings.istio.istiod_selector, p.labels)
+        ),
+        key=lambda p: (p.namespace, p.name),
+    )
+
+
+def _rolling_out(d: WorkloadInfo) -> bool:
     if d.observed_generation < d.generation:
         return True
     for c in d.conditions:
@@ -36,9 +48,9 @@ def _rolling_out(d: DeploymentInfo) -> bool:
 
 
 def check_istiod_ready(snapshot: KubeSnapshot, settings: Settings, now: float) -> CheckResult:
-    """CP01: every istiod Deployment (each revision) has as many ready replicas as desired."""
+    """CP01: every istiod Deployment (each revision) and each configured control-plane component is ready."""
     result = CheckResult()
-    deployments: list[DeploymentInfo] = sorted(snapshot.get(ISTIOD_DEPLOYMENTS), key=lambda d: (d.namespace, d.name))
+    deployments = istiod_workloads(snapshot, settings)
     severity = alert_severity(settings, "CP01")
     result.samples.append(Sample.of("meshhealth_istiod_deployments", len(deployments)))
     for d in deployments:
@@ -60,17 +72,100 @@ def check_istiod_ready(snapshot: KubeSnapshot, settings: Settings, now: float) -
         result.findings.append(Finding("CP01", found_severity, d.namespace, "Deployment", d.name, "; ".join(details)))
     if not deployments:
         namespaces = ",".join(settings.istio.control_plane_namespaces)
-        result.findings.append(
-            Finding(
-                "CP01",
-                severity,
-                namespaces,
-                "Deployment",
-                "istiod",
-                f"no Deployment matching {settings.istio.istiod_selector} in {namespaces}",
-            )
-        )
+        message = f"no Deployment matching {settings.istio.istiod_selector} in {namespaces}"
+        result.findings.append(Finding("CP01", severity, namespaces, "Deployment", "istiod", message))
+    component_findings("CP01", snapshot, settings.checks.CP01.components, severity, result)
     return result
 
 
-CHECKS = (CheckDef("CP01", "kubernetes", _istiod_resources, check_istiod_ready),)
+def check_istiod_restarts(snapshot: KubeSnapshot, settings: Settings, now: float) -> CheckResult:
+    """CP02: restart counts of istiod containers, and OOMKills within ``oom_recent_seconds``."""
+    result = CheckResult()
+    recent = settings.checks.CP02.oom_recent_seconds
+    for pod in istiod_pods(snapshot, settings):
+        revision = pod.label(REVISION_LABEL) or "default"
+        restarts = sum(s.restarts for s in pod.states if not s.init)
+        labels = {"namespace": pod.namespace, "pod": pod.name, "revision": revision}
+        result.samples.append(Sample.of("meshhealth_istiod_container_restarts", restarts, **labels))
+        oom = [
+            s
+            for s in pod.states
+            if s.last_reason == "OOMKilled" and s.last_finished is not None and now - s.last_finished <= recent
+        ]
+        oom += [s for s in pod.states if s.terminated_reason == "OOMKilled"]
+        result.samples.append(Sample.of("meshhealth_istiod_oomkilled", 1 if oom else 0, **labels))
+        if oom:
+            when = [f"{human_duration(now - s.last_finished)} ago" for s in oom if s.last_finished is not None]
+            message = f"container {oom[0].name} OOMKilled {when[0] if when else 'now'}; {restarts} restarts in total"
+            result.findings.append(Finding("CP02", Severity.CRITICAL, pod.namespace, "Pod", pod.name, message))
+        elif restarts:
+            last = next((s for s in pod.states if s.restarts and s.last_reason), None)
+            reason = f" (last: {last.last_reason}, exit code {last.last_exit_code})" if last else ""
+            message = f"{restarts} container restarts{reason}"
+            result.findings.append(Finding("CP02", Severity.WARNING, pod.namespace, "Pod", pod.name, message))
+    return result
+
+
+def check_hpa_targets(snapshot: KubeSnapshot, settings: Settings, now: float) -> CheckResult:
+    """CP09: every HPA in the control-plane namespaces scales a workload that exists."""
+    result = CheckResult()
+    existing = {(w.kind, w.namespace, w.name) for w in snapshot.get(r.DEPLOYMENTS.key)}
+    existing |= {(w.kind, w.namespace, w.name) for w in snapshot.get(r.STATEFULSETS.key)}
+    broken = 0
+    severity = alert_severity(settings, "CP09")
+    hpas: list[HPAInfo] = sorted(snapshot.get("control_plane_hpas"), key=lambda h: (h.namespace, h.name))
+    for hpa in hpas:
+        if hpa.target_kind not in ("Deployment", "StatefulSet"):
+            continue  # other scale subresources (ReplicaSet, custom) are not resolved here
+        if (hpa.target_kind, hpa.namespace, hpa.target_name) in existing:
+            continue
+        broken += 1
+        result.samples.append(
+            Sample.of(
+                "meshhealth_hpa_target_missing",
+                1,
+                namespace=hpa.namespace,
+                hpa=hpa.name,
+                target_kind=hpa.target_kind,
+                target_name=hpa.target_name,
+            )
+        )
+        candidates = sorted(
+            name
+            for kind, ns, name in existing
+            if kind == hpa.target_kind and ns == hpa.namespace and name.startswith(hpa.target_name)
+        )
+        hint = f"; existing: {', '.join(candidates)}" if candidates else ""
+        message = f'scaleTargetRef {hpa.target_kind} "{hpa.target_name}" does not exist{hint}'
+        result.findings.append(Finding("CP09", severity, hpa.namespace, "HorizontalPodAutoscaler", hpa.name, message))
+    result.samples.append(Sample.of("meshhealth_hpas_target_missing", broken))
+    return result
+
+
+def check_istio_token_mount(snapshot: KubeSnapshot, settings: Settings, now: float) -> CheckResult:
+    """CP12: FailedMount events of ``istio-token`` on istiod pods (wrong jwtPolicy)."""
+    result = CheckResult()
+    namespaces = set(settings.istio.control_plane_namespaces)
+    window = settings.checks.CP12.event_window_seconds
+    per_pod: dict[tuple[str, str], list[str]] = {}
+    for event in recent_events(snapshot, now, window, reason="FailedMount"):
+        if event.namespace in namespaces and event.object_kind == "Pod" and "istio-token" in event.message:
+            per_pod.setdefault((event.namespace, event.object_name), []).append(event.message)
+    severity = alert_severity(settings, "CP12")
+    for (namespace, pod), messages in sorted(per_pod.items()):
+        result.samples.append(
+            Sample.of("meshhealth_istiod_token_mount_failures", len(messages), namespace=namespace, pod=pod)
+        )
+        result.findings.append(Finding("CP12", severity, namespace, "Pod", pod, messages[-1][:300]))
+    result.samples.append(Sample.of("meshhealth_istiod_pods_token_mount_failing", len(per_pod)))
+    return result
+
+
+CHECKS = (
+    CheckDef("CP01", "kubernetes", lambda s: [r.DEPLOYMENTS, r.STATEFULSETS], check_istiod_ready),
+    CheckDef("CP02", "kubernetes", lambda s: [r.PODS], check_istiod_restarts),
+    CheckDef(
+        "CP09", "kubernetes", lambda s: [r.control_plane_hpas(s), r.DEPLOYMENTS, r.STATEFULSETS], check_hpa_targets
+    ),
+    CheckDef("CP12", "kubernetes", lambda s: [r.WARNING_EVENTS], check_istio_token_mount),
+)

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
+from exporter.checks import resources as r
 from exporter.checks.base import CheckDef, alert_severity, human_duration
 from exporter.config import Settings
 from exporter.model import CheckResult, Finding, Sample
-from exporter.sources.kube.projections import NamespaceInfo, project_namespace
-from exporter.sources.kube.resources import ResourceSpec
+from exporter.sources.kube.projections import NamespaceInfo
 from exporter.sources.kube.source import KubeSnapshot
 
-NAMESPACES = "namespaces"
+NAMESPACES = r.NAMESPACES.key
 
 # Conditions the namespace controller sets while it cannot finish a deletion.
 DELETION_CONDITIONS = (
@@ -19,10 +19,6 @@ DELETION_CONDITIONS = (
     "NamespaceContentRemaining",
     "NamespaceFinalizersRemaining",
 )
-
-
-def _namespace_resources(settings: Settings) -> list[ResourceSpec]:
-    return [ResourceSpec(key=NAMESPACES, group="", plural="namespaces", project=project_namespace)]
 
 
 def check_namespace_terminating(snapshot: KubeSnapshot, settings: Settings, now: float) -> CheckResult:
@@ -52,4 +48,25 @@ def check_namespace_terminating(snapshot: KubeSnapshot, settings: Settings, now:
     return result
 
 
-CHECKS = (CheckDef("NS01", "kubernetes", _namespace_resources, check_namespace_terminating),)
+def check_required_crds(snapshot: KubeSnapshot, settings: Settings, now: float) -> CheckResult:
+    """NS02: every required CRD exists and is Established."""
+    result = CheckResult()
+    crds = {c.name: c for c in snapshot.get(r.CRDS.key)}
+    severity = alert_severity(settings, "NS02")
+    missing = 0
+    for name in sorted(set(settings.checks.NS02.required_crds)):
+        crd = crds.get(name)
+        if crd is not None and crd.established:
+            continue
+        missing += 1
+        state = "not established" if crd is not None else "not installed"
+        result.samples.append(Sample.of("meshhealth_crd_missing", 1, crd=name))
+        result.findings.append(Finding("NS02", severity, "", "CustomResourceDefinition", name, f"required CRD {state}"))
+    result.samples.append(Sample.of("meshhealth_crds_missing", missing))
+    return result
+
+
+CHECKS = (
+    CheckDef("NS01", "kubernetes", lambda s: [r.NAMESPACES], check_namespace_terminating),
+    CheckDef("NS02", "kubernetes", lambda s: [r.CRDS], check_required_crds),
+)

@@ -8,16 +8,15 @@ from dataclasses import dataclass
 from exporter.catalog import CATALOG
 from exporter.catalog.model import Alert, FailureMode
 from exporter.config import CheckSettings, Settings
+from exporter.durations import parse_duration
 from exporter.model import Severity
-
-_UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800, "y": 31536000}
 
 
 def duration_seconds(text: str) -> float:
-    total = 0.0
-    for number, unit in re.findall(r"(\d+)(ms|s|m|h|d|w|y)", text):
-        total += int(number) * _UNITS[unit]
-    return total
+    seconds = parse_duration(text)
+    if seconds is None:
+        raise ValueError(f"{text!r} is not a duration")
+    return seconds
 
 
 def slug(text: str) -> str:

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import re
+
 import jinja2
 
 from exporter.catalog import CATALOG
+from exporter.catalog.model import exposed_name
 from exporter.config import Settings
 from exporter.generate.alerts import effective_alerts
 
@@ -20,9 +23,12 @@ _ENV = jinja2.Environment(
 
 def render_runbooks(settings: Settings) -> str:
     alerts = effective_alerts(settings)
-    entries = [
-        {"fm": fm, "alerts": [a for a in alerts if a.failure_mode.id == fm.id]}
-        for fm in CATALOG
-        if settings.checks.for_id(fm.id).enabled
-    ]
+    entries = []
+    for fm in CATALOG:
+        if not settings.checks.for_id(fm.id).enabled:
+            continue
+        own = [a for a in alerts if a.failure_mode.id == fm.id]
+        names = [exposed_name(m) for m in fm.metrics]
+        names += sorted({t for a in own for t in re.findall(r"\bmeshhealth_[a-z0-9_]+", a.expr)} - set(names))
+        entries.append({"fm": fm, "alerts": own, "metrics": names})
     return _ENV.get_template("runbooks.md.j2").render(entries=entries)

@@ -1,4 +1,4 @@
-from exporter.checks.control_plane import ISTIOD_DEPLOYMENTS, check_istiod_ready
+from exporter.checks.control_plane import check_istiod_ready
 from exporter.model import Severity
 from exporter.sources.kube.projections import project_deployment
 
@@ -16,7 +16,7 @@ def istiod(**patch):
 
 
 def test_revisioned_istiod_with_fewer_ready_replicas_is_critical():
-    result = check_istiod_ready(snapshot(**{ISTIOD_DEPLOYMENTS: [istiod()]}), settings(), NOW)
+    result = check_istiod_ready(snapshot(deployments=[istiod()]), settings(), NOW)
     assert values(result, "meshhealth_istiod_replicas_ready") == {("istio-system", "1-6-10", "istiod-1-6-10"): 1}
     assert values(result, "meshhealth_istiod_replicas_desired") == {("istio-system", "1-6-10", "istiod-1-6-10"): 2}
     assert values(result, "meshhealth_istiod_deployments") == {(): 1}
@@ -34,26 +34,26 @@ def test_revisioned_istiod_with_fewer_ready_replicas_is_critical():
 
 def test_ready_istiod_has_no_finding_but_keeps_its_gauges():
     healthy = istiod(status={"readyReplicas": 2, "availableReplicas": 2}, metadata={"labels": {"istio.io/rev": None}})
-    result = check_istiod_ready(snapshot(**{ISTIOD_DEPLOYMENTS: [healthy]}), settings(), NOW)
+    result = check_istiod_ready(snapshot(deployments=[healthy]), settings(), NOW)
     assert result.findings == []
     assert values(result, "meshhealth_istiod_replicas_ready") == {("istio-system", "default", "istiod-1-6-10"): 2}
 
 
 def test_scaled_to_zero_is_not_a_failure():
     idle = istiod(spec={"replicas": 0}, status={"readyReplicas": None})
-    assert check_istiod_ready(snapshot(**{ISTIOD_DEPLOYMENTS: [idle]}), settings(), NOW).findings == []
+    assert check_istiod_ready(snapshot(deployments=[idle]), settings(), NOW).findings == []
 
 
 def test_rollout_in_progress_with_some_ready_is_only_a_warning():
     rolling = istiod(metadata={"generation": 2})
-    [finding] = check_istiod_ready(snapshot(**{ISTIOD_DEPLOYMENTS: [rolling]}), settings(), NOW).findings
+    [finding] = check_istiod_ready(snapshot(deployments=[rolling]), settings(), NOW).findings
     assert finding.severity == Severity.WARNING
     assert "rollout in progress" in finding.message
 
 
 def test_no_ready_replica_during_rollout_stays_critical():
     rolling = istiod(metadata={"generation": 2}, status={"readyReplicas": None})
-    [finding] = check_istiod_ready(snapshot(**{ISTIOD_DEPLOYMENTS: [rolling]}), settings(), NOW).findings
+    [finding] = check_istiod_ready(snapshot(deployments=[rolling]), settings(), NOW).findings
     assert finding.severity == Severity.CRITICAL
 
 
@@ -66,10 +66,154 @@ def test_missing_istiod_is_a_finding_and_count_is_zero():
 
 def test_severity_override_applies_to_findings():
     s = settings(checks={"CP01": {"alert_severity": "warning"}})
-    [finding] = check_istiod_ready(snapshot(**{ISTIOD_DEPLOYMENTS: [istiod()]}), s, NOW).findings
+    [finding] = check_istiod_ready(snapshot(deployments=[istiod()]), s, NOW).findings
     assert finding.severity == Severity.WARNING
 
 
 def test_replicas_defaults_to_one_when_unset():
     d = istiod(spec={"replicas": None}, status={"readyReplicas": None})
     assert d.desired == 1 and d.ready == 0
+
+
+# --- CP02 / CP09 / CP12 and components -------------------------------------------------------------
+
+from exporter.checks.components import CHECKS as COMPONENT_CHECKS  # noqa: E402
+from exporter.checks.control_plane import (  # noqa: E402
+    check_hpa_targets,
+    check_istio_token_mount,
+    check_istiod_restarts,
+)
+from exporter.sources.kube.projections import (  # noqa: E402
+    parse_time,
+    project_event,
+    project_hpa,
+    project_pod,
+    project_statefulset,
+)
+
+
+def istiod_pod(**status):
+    base = kube_object(
+        "pod-reviews-v1-injected",
+        metadata={
+            "name": "istiod-7c9f6b9d8-abcde",
+            "namespace": "istio-system",
+            "labels": {"app": "istiod", "istio.io/rev": "default", "pod-template-hash": "7c9f6b9d8"},
+            "ownerReferences": [{"kind": "ReplicaSet", "name": "istiod-7c9f6b9d8", "controller": True}],
+        },
+    )
+    base["status"]["containerStatuses"] = [
+        {
+            "name": "discovery",
+            "ready": True,
+            "restartCount": status.get("restarts", 0),
+            "state": {"running": {}},
+            "lastState": status.get("last", {}),
+        }
+    ]
+    return project_pod(base)
+
+
+OOM_AT = "2024-03-02T10:00:00Z"
+OOM_TS = parse_time(OOM_AT)
+
+
+def test_recent_oomkill_is_critical_and_old_one_is_only_a_restart():
+    last = {"terminated": {"reason": "OOMKilled", "exitCode": 137, "finishedAt": OOM_AT}}
+    recent = check_istiod_restarts(snapshot(pods=[istiod_pod(restarts=3, last=last)]), settings(), OOM_TS + 600)
+    [finding] = recent.findings
+    assert finding.severity == Severity.CRITICAL and "OOMKilled 10m ago" in finding.message
+    assert values(recent, "meshhealth_istiod_oomkilled") == {("istio-system", "istiod-7c9f6b9d8-abcde", "default"): 1}
+    assert values(recent, "meshhealth_istiod_container_restarts") == {
+        ("istio-system", "istiod-7c9f6b9d8-abcde", "default"): 3
+    }
+    old = check_istiod_restarts(snapshot(pods=[istiod_pod(restarts=3, last=last)]), settings(), OOM_TS + 7200)
+    [finding] = old.findings
+    assert (
+        finding.severity == Severity.WARNING
+        and finding.message == "3 container restarts (last: OOMKilled, exit code 137)"
+    )
+
+
+def test_istiod_without_restarts_and_other_pods_are_quiet():
+    reviews = project_pod(kube_object("pod-reviews-v1-injected"))
+    result = check_istiod_restarts(snapshot(pods=[istiod_pod(), reviews]), settings(), NOW)
+    assert result.findings == []
+    assert len(values(result, "meshhealth_istiod_container_restarts")) == 1
+
+
+def hpa(target):
+    return project_hpa(
+        {
+            "metadata": {"name": "istiod", "namespace": "istio-system"},
+            "spec": {"scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": target}},
+        }
+    )
+
+
+def test_hpa_pointing_at_old_istiod_name_after_revisioned_install():
+    snap = snapshot(control_plane_hpas=[hpa("istiod")], deployments=[istiod()])
+    result = check_hpa_targets(snap, settings(), NOW)
+    [finding] = result.findings
+    assert (finding.check, finding.kind, finding.name) == ("CP09", "HorizontalPodAutoscaler", "istiod")
+    assert finding.message == 'scaleTargetRef Deployment "istiod" does not exist; existing: istiod-1-6-10'
+    assert values(result, "meshhealth_hpas_target_missing") == {(): 1}
+    fixed = check_hpa_targets(
+        snapshot(control_plane_hpas=[hpa("istiod-1-6-10")], deployments=[istiod()]), settings(), NOW
+    )
+    assert fixed.findings == [] and values(fixed, "meshhealth_hpas_target_missing") == {(): 0}
+
+
+def event(reason, message, namespace="istio-system", kind="Pod", name="istiod-7c9f6b9d8-abcde", last=OOM_AT, count=4):
+    return project_event(
+        {
+            "metadata": {"name": f"{name}.17b", "namespace": namespace},
+            "involvedObject": {"kind": kind, "name": name, "namespace": namespace},
+            "reason": reason,
+            "message": message,
+            "count": count,
+            "lastTimestamp": last,
+            "type": "Warning",
+        }
+    )
+
+
+TOKEN_MSG = (
+    'MountVolume.SetUp failed for volume "istio-token" : failed to fetch token: the API server does not have '
+    "TokenRequest endpoints enabled"
+)
+
+
+def test_istio_token_failed_mount_within_window():
+    snap = snapshot(warning_events=[event("FailedMount", TOKEN_MSG), event("FailedMount", "configmap not found")])
+    result = check_istio_token_mount(snap, settings(), OOM_TS + 60)
+    [finding] = result.findings
+    assert finding.severity == Severity.CRITICAL and "TokenRequest endpoints" in finding.message
+    assert values(result, "meshhealth_istiod_pods_token_mount_failing") == {(): 1}
+    assert check_istio_token_mount(snap, settings(), OOM_TS + 3600).findings == []
+
+
+def test_components_matched_by_namespace_selector_and_prefix():
+    es = project_statefulset(
+        {
+            "metadata": {"name": "elasticsearch-logging-data", "namespace": "kubesphere-logging-system"},
+            "spec": {"replicas": 3},
+            "status": {"readyReplicas": 1},
+        }
+    )
+    other = project_statefulset(
+        {"metadata": {"name": "elasticsearch-logging-data", "namespace": "default"}, "spec": {"replicas": 3}}
+    )
+    tr08 = next(c for c in COMPONENT_CHECKS if c.id == "TR08")
+    result = tr08.run(snapshot(statefulsets=[es, other]), settings(), NOW)
+    [finding] = result.findings
+    assert (finding.check, finding.kind, finding.namespace) == ("TR08", "StatefulSet", "kubesphere-logging-system")
+    assert finding.message == "elasticsearch-data: 1/3 replicas ready"
+    assert values(result, "meshhealth_component_workloads")[("TR08", "jaeger-collector")] == 0
+
+
+def test_required_component_missing_is_a_finding():
+    s = settings(checks={"TM07": {"components": [{"name": "kiali", "selector": "app=kiali", "required": True}]}})
+    tm07 = next(c for c in COMPONENT_CHECKS if c.id == "TM07")
+    [finding] = tm07.run(snapshot(), s, NOW).findings
+    assert finding.name == "kiali" and "no workload matches" in finding.message

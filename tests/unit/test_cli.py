@@ -3,8 +3,11 @@ import sys
 from pathlib import Path
 
 import pytest
+import yaml
 
 from exporter.cli import main
+from exporter.config import ChecksSettings
+from tests.support import start_exporter, wait_for
 
 UNREACHABLE = """apiVersion: v1
 kind: Config
@@ -44,28 +47,13 @@ def test_check_against_unreachable_cluster_exits_2_with_one_line(unreachable_kub
     assert "Traceback" not in proc.stderr and "very-secret-token" not in proc.stderr
 
 
-def test_serve_logs_never_show_the_token(unreachable_kubeconfig, tmp_path):
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "exporter",
-            "serve",
-            "--kubeconfig",
-            str(unreachable_kubeconfig),
-            "--listen-address",
-            "127.0.0.1:0",
-            "--log-level",
-            "debug",
-        ],
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+def test_serve_logs_never_show_the_token(unreachable_kubeconfig):
+    running = start_exporter(["--kubeconfig", str(unreachable_kubeconfig), "--log-level", "debug"])
     try:
-        proc.wait(timeout=3)
-    except subprocess.TimeoutExpired:
-        proc.terminate()
-    _, err = proc.communicate(timeout=10)
+        wait_for(lambda: running.get("/readyz")[0] == 200, what="first refresh attempt")
+    finally:
+        running.process.terminate()
+        _, err = running.process.communicate(timeout=10)
     assert "very-secret-token" not in err
     assert "127.0.0.1:1" in err  # it did try
 
@@ -83,8 +71,12 @@ def test_bad_configuration_exits_2(capsys, args, message):
     assert message in capsys.readouterr().err
 
 
-def test_check_with_everything_disabled_exits_2(capsys):
-    code = main(["check", "--config", str(Path(__file__).parent / "fixtures" / "all-disabled.yaml")])
+def test_check_with_everything_disabled_exits_2(capsys, tmp_path):
+    config = tmp_path / "all-disabled.yaml"
+    config.write_text(
+        yaml.safe_dump({"checks": {check_id: {"enabled": False} for check_id in ChecksSettings.model_fields}})
+    )
+    code = main(["check", "--config", str(config)])
     assert code == 2
     assert "no check is enabled" in capsys.readouterr().err
 

@@ -6,6 +6,7 @@ import pytest
 import yaml
 
 from exporter.catalog import CATALOG, METRICS
+from exporter.catalog.model import exposed_name
 from exporter.checks import ALL_CHECKS
 from exporter.config import ChecksSettings, load_settings
 from exporter.generate import generated_files, write_all
@@ -15,8 +16,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def exposed_names() -> set[str]:
-    suffix = {"counter": "_total", "info": "_info", "gauge": ""}
-    return {m.name + suffix[m.type] for m in METRICS.values()}
+    return {exposed_name(m) for m in METRICS.values()}
 
 
 def metric_tokens(promql: str) -> set[str]:
@@ -56,7 +56,8 @@ def test_every_check_has_a_complete_catalogue_entry_and_settings():
     for check in ALL_CHECKS:
         assert check.id in ids
     for fm in CATALOG:
-        assert fm.alerts and fm.panels and fm.metrics, fm.id
+        assert fm.alerts and fm.panels, fm.id
+        assert all(metric_tokens(a.expr) for a in fm.alerts), f"{fm.id}: every alert reads a meshhealth metric"
         assert fm.runbook.diagnosis.strip() and fm.runbook.mitigation.strip(), fm.id
         assert fm.id in ChecksSettings.model_fields, f"{fm.id} has no settings section"
 

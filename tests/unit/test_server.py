@@ -51,6 +51,10 @@ async def test_readyz_waits_for_every_source(aiohttp_client, exporter):
     not_ready = await client.get("/readyz")
     assert not_ready.status == 503 and "kubernetes" in await not_ready.text()
     exporter.states[0].attempted = True
+    waiting = await client.get("/readyz")
+    assert waiting.status == 503 and "webhook_tls" in await waiting.text()
+    for state in exporter.states:
+        state.attempted = True
     assert (await client.get("/readyz")).status == 200
     assert (await client.get("/healthz")).status == 200
 

@@ -53,6 +53,8 @@ class Informer:
         params: dict[str, str] = {}
         if self.spec.label_selector:
             params["labelSelector"] = self.spec.label_selector
+        if self.spec.field_selector:
+            params["fieldSelector"] = self.spec.field_selector
         return params
 
     def _project(self, obj: dict[str, Any]) -> Any | None:

@@ -79,7 +79,10 @@ def project_namespace(obj: dict[str, Any]) -> NamespaceInfo:
 
 
 @dataclass(frozen=True, slots=True)
-class DeploymentInfo:
+class WorkloadInfo:
+    """A Deployment or StatefulSet: how many replicas it wants and how many are ready."""
+
+    kind: str
     namespace: str
     name: str
     labels: tuple[tuple[str, str], ...]
@@ -95,12 +98,13 @@ class DeploymentInfo:
         return dict(self.labels).get(key)
 
 
-def project_deployment(obj: dict[str, Any]) -> DeploymentInfo:
+def _project_workload(kind: str, obj: dict[str, Any]) -> WorkloadInfo:
     meta = obj.get("metadata") or {}
     spec = obj.get("spec") or {}
     status = obj.get("status") or {}
     replicas = spec.get("replicas")
-    return DeploymentInfo(
+    return WorkloadInfo(
+        kind=kind,
         namespace=str(meta.get("namespace") or ""),
         name=str(meta["name"]),
         labels=_str_map(meta.get("labels")),
@@ -112,3 +116,389 @@ def project_deployment(obj: dict[str, Any]) -> DeploymentInfo:
         observed_generation=_int(status.get("observedGeneration")),
         conditions=_conditions(status),
     )
+
+
+def project_deployment(obj: dict[str, Any]) -> WorkloadInfo:
+    return _project_workload("Deployment", obj)
+
+
+def project_statefulset(obj: dict[str, Any]) -> WorkloadInfo:
+    return _project_workload("StatefulSet", obj)
+
+
+# Pod annotations and labels the checks read; everything else is dropped.
+POD_ANNOTATIONS = (
+    "sidecar.istio.io/inject",
+    "sidecar.istio.io/status",
+    "sidecar.istio.io/rewriteAppHTTPProbers",
+    "proxy.istio.io/config",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Probe:
+    kind: str  # liveness, readiness, startup
+    handler: str  # httpGet, tcpSocket, grpc, exec
+    port: str
+
+
+@dataclass(frozen=True, slots=True)
+class ContainerState:
+    name: str
+    init: bool
+    ready: bool
+    restarts: int
+    waiting_reason: str
+    terminated_reason: str
+    terminated_exit_code: int | None
+    last_reason: str
+    last_exit_code: int | None
+    last_finished: float | None
+    last_message: str
+
+
+@dataclass(frozen=True, slots=True)
+class PodInfo:
+    namespace: str
+    name: str
+    labels: tuple[tuple[str, str], ...]
+    annotations: tuple[tuple[str, str], ...]
+    owner_kind: str
+    owner_name: str
+    node: str
+    host_network: bool
+    created: float | None
+    deleting: bool
+    phase: str
+    containers: tuple[str, ...]
+    init_containers: tuple[tuple[str, str], ...]  # (name, restartPolicy)
+    probes: tuple[Probe, ...]
+    states: tuple[ContainerState, ...]
+    grace_period: int
+
+    def label(self, key: str) -> str | None:
+        return dict(self.labels).get(key)
+
+    def annotation(self, key: str) -> str | None:
+        return dict(self.annotations).get(key)
+
+    @property
+    def has_sidecar(self) -> bool:
+        """An istio-proxy container, or the native-sidecar form (init container, restartPolicy Always)."""
+        return "istio-proxy" in self.containers or ("istio-proxy", "Always") in self.init_containers
+
+    @property
+    def workload(self) -> tuple[str, str]:
+        """(kind, name) of the controller: a ReplicaSet's pods count as its Deployment's."""
+        if self.owner_kind == "ReplicaSet":
+            pod_hash = self.label("pod-template-hash")
+            if pod_hash and self.owner_name.endswith("-" + pod_hash):
+                return "Deployment", self.owner_name[: -len(pod_hash) - 1]
+        if self.owner_kind == "Job":
+            return "Job", self.owner_name
+        if self.owner_kind:
+            return self.owner_kind, self.owner_name
+        return "Pod", self.name
+
+
+def _probes(container: dict[str, Any]) -> list[Probe]:
+    out = []
+    for kind in ("liveness", "readiness", "startup"):
+        probe = container.get(f"{kind}Probe")
+        if not isinstance(probe, dict):
+            continue
+        for handler in ("httpGet", "tcpSocket", "grpc", "exec"):
+            if isinstance(probe.get(handler), dict):
+                out.append(Probe(kind, handler, str(probe[handler].get("port", ""))))
+                break
+    return out
+
+
+def _state(status: dict[str, Any], init: bool) -> ContainerState:
+    state = status.get("state") or {}
+    last = (status.get("lastState") or {}).get("terminated") or {}
+    terminated = state.get("terminated") or {}
+    exit_code = terminated.get("exitCode")
+    last_code = last.get("exitCode")
+    return ContainerState(
+        name=str(status.get("name") or ""),
+        init=init,
+        ready=status.get("ready") is True,
+        restarts=_int(status.get("restartCount")),
+        waiting_reason=str((state.get("waiting") or {}).get("reason") or ""),
+        terminated_reason=str(terminated.get("reason") or ""),
+        terminated_exit_code=exit_code if isinstance(exit_code, int) else None,
+        last_reason=str(last.get("reason") or ""),
+        last_exit_code=last_code if isinstance(last_code, int) else None,
+        last_finished=parse_time(last.get("finishedAt")),
+        last_message=str(last.get("message") or "")[:300],
+    )
+
+
+def project_pod(obj: dict[str, Any]) -> PodInfo:
+    meta = obj.get("metadata") or {}
+    spec = obj.get("spec") or {}
+    status = obj.get("status") or {}
+    owners = [o for o in meta.get("ownerReferences") or [] if isinstance(o, dict)]
+    owner = next((o for o in owners if o.get("controller")), owners[0] if owners else {})
+    annotations = meta.get("annotations") or {}
+    containers = [c for c in spec.get("containers") or [] if isinstance(c, dict)]
+    inits = [c for c in spec.get("initContainers") or [] if isinstance(c, dict)]
+    states = [_state(s, False) for s in status.get("containerStatuses") or [] if isinstance(s, dict)]
+    states += [_state(s, True) for s in status.get("initContainerStatuses") or [] if isinstance(s, dict)]
+    grace = spec.get("terminationGracePeriodSeconds")
+    return PodInfo(
+        namespace=str(meta.get("namespace") or ""),
+        name=str(meta["name"]),
+        labels=_str_map(meta.get("labels")),
+        annotations=_str_map({k: v for k, v in annotations.items() if k in POD_ANNOTATIONS})
+        if isinstance(annotations, dict)
+        else (),
+        owner_kind=str(owner.get("kind") or ""),
+        owner_name=str(owner.get("name") or ""),
+        node=str(spec.get("nodeName") or ""),
+        host_network=spec.get("hostNetwork") is True,
+        created=parse_time(meta.get("creationTimestamp")),
+        deleting=bool(meta.get("deletionTimestamp")),
+        phase=str(status.get("phase") or ""),
+        containers=tuple(str(c.get("name") or "") for c in containers),
+        init_containers=tuple((str(c.get("name") or ""), str(c.get("restartPolicy") or "")) for c in inits),
+        probes=tuple(p for c in containers if c.get("name") != "istio-proxy" for p in _probes(c)),
+        states=tuple(states),
+        grace_period=_int(grace, 30),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class HPAInfo:
+    namespace: str
+    name: str
+    target_kind: str
+    target_name: str
+    target_api_version: str
+
+
+def project_hpa(obj: dict[str, Any]) -> HPAInfo:
+    meta = obj.get("metadata") or {}
+    ref = (obj.get("spec") or {}).get("scaleTargetRef") or {}
+    return HPAInfo(
+        namespace=str(meta.get("namespace") or ""),
+        name=str(meta["name"]),
+        target_kind=str(ref.get("kind") or ""),
+        target_name=str(ref.get("name") or ""),
+        target_api_version=str(ref.get("apiVersion") or ""),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class EventInfo:
+    namespace: str
+    object_kind: str
+    object_name: str
+    reason: str
+    message: str
+    count: int
+    last_seen: float | None
+
+
+def project_event(obj: dict[str, Any]) -> EventInfo:
+    meta = obj.get("metadata") or {}
+    involved = obj.get("involvedObject") or obj.get("regarding") or {}
+    series = obj.get("series") or {}
+    last = (
+        parse_time(obj.get("lastTimestamp"))
+        or parse_time(series.get("lastObservedTime"))
+        or parse_time(obj.get("eventTime"))
+        or parse_time(meta.get("creationTimestamp"))
+    )
+    count = _int(obj.get("count")) or _int(series.get("count")) or 1
+    return EventInfo(
+        namespace=str(meta.get("namespace") or involved.get("namespace") or ""),
+        object_kind=str(involved.get("kind") or ""),
+        object_name=str(involved.get("name") or ""),
+        reason=str(obj.get("reason") or ""),
+        message=str(obj.get("message") or obj.get("note") or "")[:500],
+        count=count,
+        last_seen=last,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class WebhookInfo:
+    configuration: str
+    kind: str  # validating or mutating
+    name: str
+    failure_policy: str
+    service_namespace: str
+    service_name: str
+    service_port: int
+    url: str
+    ca_bundle: str  # base64 PEM, as in the object
+
+
+def _project_webhooks(kind: str, obj: dict[str, Any]) -> tuple[WebhookInfo, ...]:
+    meta = obj.get("metadata") or {}
+    out = []
+    for hook in obj.get("webhooks") or []:
+        if not isinstance(hook, dict):
+            continue
+        client = hook.get("clientConfig") or {}
+        service = client.get("service") or {}
+        out.append(
+            WebhookInfo(
+                configuration=str(meta["name"]),
+                kind=kind,
+                name=str(hook.get("name") or ""),
+                failure_policy=str(hook.get("failurePolicy") or "Fail"),
+                service_namespace=str(service.get("namespace") or ""),
+                service_name=str(service.get("name") or ""),
+                service_port=_int(service.get("port"), 443),
+                url=str(client.get("url") or ""),
+                ca_bundle=str(client.get("caBundle") or ""),
+            )
+        )
+    return tuple(out)
+
+
+def project_validating_webhooks(obj: dict[str, Any]) -> tuple[WebhookInfo, ...]:
+    return _project_webhooks("validating", obj)
+
+
+def project_mutating_webhooks(obj: dict[str, Any]) -> tuple[WebhookInfo, ...]:
+    return _project_webhooks("mutating", obj)
+
+
+@dataclass(frozen=True, slots=True)
+class ServicePort:
+    name: str
+    port: int
+    target_port: str
+    protocol: str
+    app_protocol: str
+
+
+@dataclass(frozen=True, slots=True)
+class ServiceInfo:
+    namespace: str
+    name: str
+    type: str
+    selector: tuple[tuple[str, str], ...]
+    ports: tuple[ServicePort, ...]
+    external_name: str
+    external_traffic_policy: str
+
+
+def project_service(obj: dict[str, Any]) -> ServiceInfo:
+    meta = obj.get("metadata") or {}
+    spec = obj.get("spec") or {}
+    ports = tuple(
+        ServicePort(
+            name=str(p.get("name") or ""),
+            port=_int(p.get("port")),
+            target_port=str(p.get("targetPort") if p.get("targetPort") is not None else p.get("port", "")),
+            protocol=str(p.get("protocol") or "TCP"),
+            app_protocol=str(p.get("appProtocol") or ""),
+        )
+        for p in spec.get("ports") or []
+        if isinstance(p, dict)
+    )
+    return ServiceInfo(
+        namespace=str(meta.get("namespace") or ""),
+        name=str(meta["name"]),
+        type=str(spec.get("type") or "ClusterIP"),
+        selector=_str_map(spec.get("selector")),
+        ports=ports,
+        external_name=str(spec.get("externalName") or ""),
+        external_traffic_policy=str(spec.get("externalTrafficPolicy") or ""),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class EndpointSliceInfo:
+    namespace: str
+    name: str
+    service: str
+    ports: tuple[tuple[str, int], ...]  # (name, port)
+    ready_addresses: tuple[str, ...]
+    not_ready: int
+
+
+def project_endpointslice(obj: dict[str, Any]) -> EndpointSliceInfo:
+    meta = obj.get("metadata") or {}
+    labels = meta.get("labels") or {}
+    ready: list[str] = []
+    not_ready = 0
+    for ep in obj.get("endpoints") or []:
+        if not isinstance(ep, dict):
+            continue
+        conditions = ep.get("conditions") or {}
+        addresses = [str(a) for a in ep.get("addresses") or []]
+        if conditions.get("ready") is False:  # unset means ready
+            not_ready += len(addresses)
+        else:
+            ready.extend(addresses)
+    ports = tuple(
+        (str(p.get("name") or ""), _int(p.get("port"))) for p in obj.get("ports") or [] if isinstance(p, dict)
+    )
+    return EndpointSliceInfo(
+        namespace=str(meta.get("namespace") or ""),
+        name=str(meta["name"]),
+        service=str(labels.get("kubernetes.io/service-name") or "") if isinstance(labels, dict) else "",
+        ports=ports,
+        ready_addresses=tuple(ready),
+        not_ready=not_ready,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class NodeInfo:
+    name: str
+    kernel: str
+    os_image: str
+    container_runtime: str
+
+
+def project_node(obj: dict[str, Any]) -> NodeInfo:
+    meta = obj.get("metadata") or {}
+    info = (obj.get("status") or {}).get("nodeInfo") or {}
+    return NodeInfo(
+        name=str(meta["name"]),
+        kernel=str(info.get("kernelVersion") or ""),
+        os_image=str(info.get("osImage") or ""),
+        container_runtime=str(info.get("containerRuntimeVersion") or ""),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class CRDInfo:
+    name: str
+    established: bool
+
+
+def project_crd(obj: dict[str, Any]) -> CRDInfo:
+    meta = obj.get("metadata") or {}
+    conditions = (obj.get("status") or {}).get("conditions") or []
+    established = any(
+        isinstance(c, dict) and c.get("type") == "Established" and c.get("status") == "True" for c in conditions
+    )
+    return CRDInfo(name=str(meta["name"]), established=established)
+
+
+@dataclass(frozen=True, slots=True)
+class ConfigMapInfo:
+    namespace: str
+    name: str
+    data: tuple[tuple[str, str], ...]  # kept only for Istio's own ConfigMaps
+
+    def get(self, key: str) -> str | None:
+        return dict(self.data).get(key)
+
+
+def project_istio_configmap(obj: dict[str, Any]) -> ConfigMapInfo:
+    """Keeps the data of the mesh and injector ConfigMaps (``istio``, ``istio-<rev>``,
+    ``istio-sidecar-injector*``); other ConfigMaps are reduced to their names."""
+    meta = obj.get("metadata") or {}
+    name = str(meta["name"])
+    keep = name == "istio" or name.startswith(("istio-sidecar-injector", "istio-"))
+    data = obj.get("data") if keep else None
+    return ConfigMapInfo(str(meta.get("namespace") or ""), name, _str_map(data))

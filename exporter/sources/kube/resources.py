@@ -20,6 +20,7 @@ class ResourceSpec:
     project: Callable[[dict[str, Any]], Any]
     namespaces: tuple[str, ...] | None = None  # None: every namespace (or cluster-scoped)
     label_selector: str | None = None
+    field_selector: str | None = None
     version: str | None = None  # None: the group's preferred version
 
 

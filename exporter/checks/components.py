@@ -1,0 +1,78 @@
+"""Readiness of configured components (CP01 gateways, TR08 Jaeger/Elasticsearch, TM07 Kiali/Prometheus)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from exporter.checks import resources as r
+from exporter.checks.base import CheckDef, alert_severity
+from exporter.checks.selectors import matches
+from exporter.config import ComponentSettings, Settings
+from exporter.model import CheckResult, Finding, Sample, Severity
+from exporter.sources.kube.projections import WorkloadInfo
+from exporter.sources.kube.source import KubeSnapshot
+
+
+def matching_workloads(snapshot: KubeSnapshot, component: ComponentSettings) -> list[WorkloadInfo]:
+    workloads: list[WorkloadInfo] = []
+    if "Deployment" in component.kinds:
+        workloads += snapshot.get(r.DEPLOYMENTS.key)
+    if "StatefulSet" in component.kinds:
+        workloads += snapshot.get(r.STATEFULSETS.key)
+    return sorted(
+        (
+            w
+            for w in workloads
+            if (not component.namespaces or w.namespace in component.namespaces)
+            and w.name.startswith(component.name_prefix)
+            and matches(component.selector, w.labels)
+        ),
+        key=lambda w: (w.namespace, w.kind, w.name),
+    )
+
+
+def component_findings(
+    check_id: str,
+    snapshot: KubeSnapshot,
+    components: Sequence[ComponentSettings],
+    severity: Severity,
+    result: CheckResult,
+) -> None:
+    """Add replica gauges and findings for ``components`` to ``result``."""
+    for component in components:
+        workloads = matching_workloads(snapshot, component)
+        result.samples.append(
+            Sample.of("meshhealth_component_workloads", len(workloads), check=check_id, component=component.name)
+        )
+        for w in workloads:
+            labels = {
+                "check": check_id,
+                "component": component.name,
+                "namespace": w.namespace,
+                "kind": w.kind,
+                "workload": w.name,
+            }
+            result.samples.append(Sample.of("meshhealth_component_replicas_desired", w.desired, **labels))
+            result.samples.append(Sample.of("meshhealth_component_replicas_ready", w.ready, **labels))
+            if w.ready < w.desired:
+                message = f"{component.name}: {w.ready}/{w.desired} replicas ready"
+                result.findings.append(Finding(check_id, severity, w.namespace, w.kind, w.name, message))
+        if component.required and not workloads:
+            where = ",".join(component.namespaces) or "any namespace"
+            message = f"{component.name}: no workload matches (selector {component.selector or '-'}, {where})"
+            result.findings.append(Finding(check_id, severity, ",".join(component.namespaces), "Workload",
+                                           component.name, message))  # fmt: skip
+
+
+def _component_check(check_id: str) -> CheckDef:
+    def run(snapshot: KubeSnapshot, settings: Settings, now: float) -> CheckResult:
+        result = CheckResult()
+        components = settings.checks.TR08.components if check_id == "TR08" else settings.checks.TM07.components
+        component_findings(check_id, snapshot, components, alert_severity(settings, check_id), result)
+        return result
+
+    run.__doc__ = f"{check_id}: configured components have every replica ready."
+    return CheckDef(check_id, "kubernetes", lambda s: [r.DEPLOYMENTS, r.STATEFULSETS], run)
+
+
+CHECKS = (_component_check("TR08"), _component_check("TM07"))

@@ -1,0 +1,47 @@
+"""The Kubernetes resources checks read, declared once so that checks share informers."""
+
+from __future__ import annotations
+
+from exporter.config import Settings
+from exporter.sources.kube import projections as p
+from exporter.sources.kube.resources import ResourceSpec
+
+DEPLOYMENTS = ResourceSpec("deployments", "apps", "deployments", p.project_deployment)
+STATEFULSETS = ResourceSpec("statefulsets", "apps", "statefulsets", p.project_statefulset)
+PODS = ResourceSpec("pods", "", "pods", p.project_pod)
+NAMESPACES = ResourceSpec("namespaces", "", "namespaces", p.project_namespace)
+NODES = ResourceSpec("nodes", "", "nodes", p.project_node)
+SERVICES = ResourceSpec("services", "", "services", p.project_service)
+ENDPOINTSLICES = ResourceSpec("endpointslices", "discovery.k8s.io", "endpointslices", p.project_endpointslice)
+# FailedMount, FailedCreate and Unhealthy are all Warning events; Normal events are never kept.
+WARNING_EVENTS = ResourceSpec("warning_events", "", "events", p.project_event, field_selector="type=Warning")
+VALIDATING_WEBHOOKS = ResourceSpec(
+    "validating_webhooks",
+    "admissionregistration.k8s.io",
+    "validatingwebhookconfigurations",
+    p.project_validating_webhooks,
+)
+MUTATING_WEBHOOKS = ResourceSpec(
+    "mutating_webhooks", "admissionregistration.k8s.io", "mutatingwebhookconfigurations", p.project_mutating_webhooks
+)
+CRDS = ResourceSpec("crds", "apiextensions.k8s.io", "customresourcedefinitions", p.project_crd)
+
+
+def control_plane_hpas(settings: Settings) -> ResourceSpec:
+    return ResourceSpec(
+        "control_plane_hpas",
+        "autoscaling",
+        "horizontalpodautoscalers",
+        p.project_hpa,
+        namespaces=tuple(settings.istio.control_plane_namespaces),
+    )
+
+
+def istio_configmaps(settings: Settings) -> ResourceSpec:
+    return ResourceSpec(
+        "istio_configmaps",
+        "",
+        "configmaps",
+        p.project_istio_configmap,
+        namespaces=tuple(settings.istio.control_plane_namespaces),
+    )

@@ -1,0 +1,205 @@
+import copy
+
+from exporter.checks.injection import (
+    check_drain,
+    check_expected_in_mesh,
+    check_init_crashloops,
+    check_injection,
+    check_injection_webhook_failures,
+    check_probes,
+)
+from exporter.model import Severity
+from exporter.sources.kube.projections import (
+    parse_time,
+    project_event,
+    project_istio_configmap,
+    project_mutating_webhooks,
+    project_namespace,
+    project_node,
+    project_pod,
+)
+
+from .helpers import deep_update, kube_object, settings, snapshot
+
+NOW = parse_time("2024-03-02T12:00:00Z")
+INJECTED = kube_object("pod-reviews-v1-injected")
+
+
+def uninjected(name="reviews-v1-5b5d6494f4-7xk2p", namespace="bookinfo", **patch):
+    obj = copy.deepcopy(INJECTED)
+    obj["metadata"]["name"] = name
+    obj["metadata"]["namespace"] = namespace
+    obj["metadata"]["annotations"].pop("sidecar.istio.io/status")
+    obj["spec"]["containers"] = [c for c in obj["spec"]["containers"] if c["name"] != "istio-proxy"]
+    obj["spec"]["initContainers"] = []
+    obj["status"]["initContainerStatuses"] = []
+    return project_pod(deep_update(obj, patch))
+
+
+def ns(name, **labels):
+    return project_namespace({"metadata": {"name": name, "labels": labels}, "status": {"phase": "Active"}})
+
+
+INJECTOR = project_mutating_webhooks({
+    "metadata": {"name": "istio-sidecar-injector"},
+    "webhooks": [{"name": "namespace.sidecar-injector.istio.io", "failurePolicy": "Fail",
+                  "clientConfig": {"service": {"name": "istiod", "namespace": "istio-system", "port": 443}}}],
+})  # fmt: skip
+
+
+def run_dp04(pods, namespaces, **extra):
+    objects = {"pods": pods, "namespaces": namespaces, "mutating_webhooks": [INJECTOR], **extra}
+    return check_injection(snapshot(**objects), settings(), NOW)
+
+
+def test_pods_of_one_deployment_are_one_finding():
+    pods = [uninjected(), uninjected(name="reviews-v1-5b5d6494f4-zz9q1")]
+    result = run_dp04(pods, [ns("bookinfo", **{"istio-injection": "enabled"})])
+    [finding] = result.findings
+    assert (finding.namespace, finding.kind, finding.name) == ("bookinfo", "Deployment", "reviews-v1")
+    assert finding.message.startswith("2 pod(s) without istio-proxy") and "restart the workload" in finding.message
+    [sample] = [s for s in result.samples if s.metric == "meshhealth_pods_without_sidecar"]
+    assert dict(sample.labels) == {"namespace": "bookinfo", "reason": "not_restarted"} and sample.value == 2
+
+
+def test_revision_label_and_explicit_opt_in_count():
+    by_rev = run_dp04([uninjected()], [ns("bookinfo", **{"istio.io/rev": "1-6-10"})])
+    assert len(by_rev.findings) == 1
+    opt_in = uninjected(metadata={"labels": {"sidecar.istio.io/inject": "true"}})
+    assert len(run_dp04([opt_in], [ns("bookinfo")]).findings) == 1
+
+
+def test_exclusions_are_not_findings():
+    enabled = ns("bookinfo", **{"istio-injection": "enabled"})
+    cases = [
+        uninjected(spec={"hostNetwork": True}),
+        uninjected(metadata={"labels": {"sidecar.istio.io/inject": "false"}}),
+        uninjected(metadata={"annotations": {"sidecar.istio.io/inject": "false"}}),
+        uninjected(metadata={"creationTimestamp": "2024-03-02T11:59:30Z"}),  # younger than the grace period
+        uninjected(status={"phase": "Succeeded"}),
+        uninjected(metadata={"deletionTimestamp": "2024-03-02T11:59:00Z"}),
+        project_pod(INJECTED),
+    ]
+    for pod in cases:
+        assert run_dp04([pod], [enabled]).findings == [], pod
+    kube_system = uninjected(namespace="kube-system")
+    assert run_dp04([kube_system], [ns("kube-system", **{"istio-injection": "enabled"})]).findings == []
+    assert (
+        run_dp04([uninjected()], [ns("bookinfo", **{"istio-injection": "disabled", "istio.io/rev": "x"})]).findings
+        == []
+    )
+    assert run_dp04([uninjected()], [ns("bookinfo")]).findings == []
+
+
+def test_injector_policy_disabled_means_opt_in_only():
+    policy = project_istio_configmap({"metadata": {"name": "istio-sidecar-injector", "namespace": "istio-system"},
+                                      "data": {"config": "policy: disabled\ntemplates: {}\n"}})  # fmt: skip
+    result = run_dp04([uninjected()], [ns("bookinfo", **{"istio-injection": "enabled"})], istio_configmaps=[policy])
+    assert result.findings == []
+
+
+def webhook_event(namespace="bookinfo", webhook="namespace.sidecar-injector.istio.io", last="2024-03-02T11:58:00Z"):
+    return project_event({
+        "metadata": {"name": "reviews-v2-6c5bf657cf.17b8", "namespace": namespace},
+        "involvedObject": {"kind": "ReplicaSet", "name": "reviews-v2-6c5bf657cf", "namespace": namespace},
+        "reason": "FailedCreate", "type": "Warning", "count": 12, "lastTimestamp": last,
+        "message": f'Error creating: Internal error occurred: failed calling webhook "{webhook}": failed to call '
+                   'webhook: Post "https://istiod.istio-system.svc:443/inject?timeout=10s": no endpoints available '
+                   'for service "istiod"',
+    })  # fmt: skip
+
+
+def test_reason_webhook_failing_and_no_injector():
+    enabled = [ns("bookinfo", **{"istio-injection": "enabled"})]
+    failing = run_dp04([uninjected()], enabled, warning_events=[webhook_event()])
+    assert "DP05" in failing.findings[0].message
+    no_injector = check_injection(snapshot(pods=[uninjected()], namespaces=enabled), settings(), NOW)
+    assert "no Istio mutating webhook" in no_injector.findings[0].message
+
+
+def test_dp05_failed_create_naming_istio_webhook():
+    other = webhook_event(webhook="validate.nginx.ingress.kubernetes.io")
+    result = check_injection_webhook_failures(snapshot(warning_events=[webhook_event(), other]), settings(), NOW)
+    [finding] = result.findings
+    assert (finding.kind, finding.name, finding.severity) == ("ReplicaSet", "reviews-v2-6c5bf657cf", Severity.CRITICAL)
+    assert (
+        finding.message.startswith("12x: Error creating")
+        and 'no endpoints available for service "istiod"' in finding.message
+    )
+    [sample] = [s for s in result.samples if s.metric == "meshhealth_injection_webhook_failures"]
+    assert sample.value == 12 and dict(sample.labels)["webhook"] == "namespace.sidecar-injector.istio.io"
+    stale = check_injection_webhook_failures(snapshot(warning_events=[webhook_event(last="2024-03-02T10:00:00Z")]),
+                                             settings(), NOW)  # fmt: skip
+    assert stale.findings == []
+
+
+def crashlooping(name, node="worker-3", message="iptables-restore: line 2 failed\n"):
+    obj = copy.deepcopy(INJECTED)
+    obj["metadata"]["name"] = name
+    obj["spec"]["nodeName"] = node
+    obj["status"]["phase"] = "Pending"
+    obj["status"]["initContainerStatuses"] = [{
+        "name": "istio-init", "ready": False, "restartCount": 6,
+        "state": {"waiting": {"reason": "CrashLoopBackOff", "message": "back-off 5m0s restarting failed container"}},
+        "lastState": {"terminated": {"exitCode": 1, "reason": "Error", "message": message,
+                                     "finishedAt": "2024-03-02T11:55:00Z"}},
+    }]  # fmt: skip
+    return project_pod(obj)
+
+
+NODE = project_node({"metadata": {"name": "worker-3"}, "status": {"nodeInfo": {
+    "kernelVersion": "3.10.0-1160.el7.x86_64", "osImage": "CentOS Linux 7 (Core)",
+    "containerRuntimeVersion": "docker://19.3.12"}}})  # fmt: skip
+
+
+def test_dp06_groups_by_node_with_node_details():
+    pods = [crashlooping("a"), crashlooping("b"), crashlooping("c", node="worker-1"), project_pod(INJECTED)]
+    result = check_init_crashloops(snapshot(pods=pods, nodes=[NODE]), settings(), NOW)
+    by_node = {f.name: f for f in result.findings}
+    assert set(by_node) == {"worker-3", "worker-1"}
+    assert by_node["worker-3"].severity == Severity.CRITICAL and by_node["worker-1"].severity == Severity.WARNING
+    message = by_node["worker-3"].message
+    assert message.startswith("2 pod(s)") and "iptables-restore: line 2 failed" in message
+    assert "3.10.0-1160.el7.x86_64" in message and "docker://19.3.12" in message
+
+
+def test_dp07_rewrite_disabled_and_unhealthy_events():
+    disabled = copy.deepcopy(INJECTED)
+    disabled["metadata"]["annotations"]["sidecar.istio.io/rewriteAppHTTPProbers"] = "false"
+    disabled["spec"]["containers"][0]["livenessProbe"] = {"httpGet": {"path": "/health", "port": 9080}}
+    unhealthy = project_event({
+        "metadata": {"name": "x", "namespace": "bookinfo"}, "reason": "Unhealthy", "type": "Warning", "count": 30,
+        "involvedObject": {"kind": "Pod", "name": "reviews-v1-5b5d6494f4-7xk2p", "namespace": "bookinfo"},
+        "message": "Readiness probe failed: HTTP probe failed with statuscode: 503", "lastTimestamp": "2024-03-02T11:59:00Z",
+    })  # fmt: skip
+    result = check_probes(snapshot(pods=[project_pod(disabled)], warning_events=[unhealthy]), settings(), NOW)
+    severities = sorted((f.severity.label, f.message.split(";")[0].split(" ")[0]) for f in result.findings)
+    assert severities == [("info", "probe"), ("warning", "30x")]
+    quiet = check_probes(snapshot(pods=[uninjected()], warning_events=[unhealthy]), settings(), NOW)
+    assert quiet.findings == []
+
+
+def test_dp08_long_grace_period_with_default_drain():
+    long_grace = project_pod(deep_update(INJECTED, {"spec": {"terminationGracePeriodSeconds": 120}}))
+    [finding] = check_drain(snapshot(pods=[long_grace]), settings(), NOW).findings
+    assert finding.severity == Severity.INFO and "drains after 5s" in finding.message
+    mesh = project_istio_configmap({"metadata": {"name": "istio", "namespace": "istio-system"}, "data": {
+        "mesh": "defaultConfig:\n  proxyMetadata:\n    EXIT_ON_ZERO_ACTIVE_CONNECTIONS: 'true'\n"}})  # fmt: skip
+    assert check_drain(snapshot(pods=[long_grace], istio_configmaps=[mesh]), settings(), NOW).findings == []
+    annotated = project_pod(deep_update(INJECTED, {
+        "spec": {"terminationGracePeriodSeconds": 120},
+        "metadata": {"annotations": {"proxy.istio.io/config": "terminationDrainDuration: 60s\n"}}}))  # fmt: skip
+    assert check_drain(snapshot(pods=[annotated]), settings(), NOW).findings == []
+    assert check_drain(snapshot(pods=[project_pod(INJECTED)]), settings(), NOW).findings == []
+
+
+def test_ns03_expected_in_mesh():
+    nginx = uninjected(name="ingress-nginx-controller-7d4db76476-p6b8m", namespace="ingress-nginx",
+                       metadata={"labels": {"app.kubernetes.io/name": "ingress-nginx", "pod-template-hash": "7d4db76476"},
+                                 "ownerReferences": [{"kind": "ReplicaSet", "controller": True,
+                                                      "name": "ingress-nginx-controller-7d4db76476"}]})  # fmt: skip
+    s = settings(checks={"NS03": {"expected_in_mesh": [{"name": "ingress-nginx",
+                                                        "selector": "app.kubernetes.io/name=ingress-nginx"}]}})  # fmt: skip
+    [finding] = check_expected_in_mesh(snapshot(pods=[nginx, uninjected()]), s, NOW).findings
+    assert (finding.kind, finding.name) == ("Deployment", "ingress-nginx-controller")
+    assert check_expected_in_mesh(snapshot(pods=[nginx]), settings(), NOW).findings == []
