@@ -7,6 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from testbed.istio import install_istio_crds
 from testbed.kube import KubeCluster
 from testbed.processes import ComponentError
 from tests.support import RunningExporter, start_exporter
@@ -17,6 +18,7 @@ def kube() -> Iterator[KubeCluster]:
     cluster = KubeCluster()
     try:
         cluster.start()
+        install_istio_crds(cluster)
     except ComponentError as err:
         cluster.stop()
         pytest.fail(str(err), pytrace=False)

@@ -11,6 +11,8 @@ from typing import Any
 
 import pytest
 
+from exporter.config import load_settings
+from exporter.rbac import rbac_rules
 from testbed.kube import ApiError, KubeCluster
 from tests.support import metric_values, wait_for
 
@@ -88,7 +90,7 @@ def test_cp01_check_command(kube: KubeCluster, istiod: str, tmp_path: Path) -> N
     config = config_file(tmp_path)
     code, report, stderr = run_check(kube.kubeconfig, config)
     assert code == 0, (report, stderr)
-    assert report["sources"] == [{"name": "kubernetes", "up": True, "error": None}]
+    assert {s["name"]: s["up"] for s in report["sources"]} == {"kubernetes": True, "webhook_tls": True}
     assert findings(report, "CP01") == []
 
     set_ready(kube, istiod, 1, 2)
@@ -200,37 +202,62 @@ def _exists(kube: KubeCluster, path: str) -> bool:
     return True
 
 
-READ_ONLY_ROLE = {
-    "apiVersion": "rbac.authorization.k8s.io/v1",
-    "kind": "ClusterRole",
-    "metadata": {"name": "meshhealth-e2e-read"},
-    "rules": [
-        {"apiGroups": [""], "resources": ["namespaces"], "verbs": ["get", "list", "watch"]},
-        {"apiGroups": ["apps"], "resources": ["deployments"], "verbs": ["get", "list", "watch"]},
-    ],
-}
-
-
 def test_read_only_service_account_is_enough_and_missing_rights_are_reported(kube: KubeCluster, tmp_path: Path) -> None:
+    """The RBAC derived from the enabled checks (get/list/watch, Roles where a check reads one namespace)
+    is all the exporter needs on a real API server; a service account without it gets a clear error."""
     config = config_file(tmp_path)
     ensure_namespace(kube, "monitoring")
-    kube.admin.apply("/apis/rbac.authorization.k8s.io/v1/clusterroles", READ_ONLY_ROLE)
+    cluster_rules, namespace_rules = rbac_rules(load_settings(config))
+    assert all(rule["verbs"] == ["get", "list", "watch"] for rule in cluster_rules)
+    assert not any("secrets" in rule["resources"] for rule in cluster_rules)
+    subject = [{"kind": "ServiceAccount", "name": "mesh-health-exporter", "namespace": "monitoring"}]
+    rbac = "/apis/rbac.authorization.k8s.io/v1"
     kube.admin.apply(
-        "/apis/rbac.authorization.k8s.io/v1/clusterrolebindings",
+        f"{rbac}/clusterroles",
+        {
+            "apiVersion": "rbac.authorization.k8s.io/v1",
+            "kind": "ClusterRole",
+            "metadata": {"name": "meshhealth-e2e"},
+            "rules": cluster_rules,
+        },
+    )
+    kube.admin.apply(
+        f"{rbac}/clusterrolebindings",
         {
             "apiVersion": "rbac.authorization.k8s.io/v1",
             "kind": "ClusterRoleBinding",
-            "metadata": {"name": "meshhealth-e2e-read"},
-            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "meshhealth-e2e-read"},
-            "subjects": [{"kind": "ServiceAccount", "name": "mesh-health-exporter", "namespace": "monitoring"}],
+            "metadata": {"name": "meshhealth-e2e"},
+            "subjects": subject,
+            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "meshhealth-e2e"},
         },
     )
+    for namespace, rules in namespace_rules.items():
+        ensure_namespace(kube, namespace)
+        kube.admin.apply(
+            f"{rbac}/namespaces/{namespace}/roles",
+            {
+                "apiVersion": "rbac.authorization.k8s.io/v1",
+                "kind": "Role",
+                "metadata": {"name": "meshhealth-e2e", "namespace": namespace},
+                "rules": rules,
+            },
+        )
+        kube.admin.apply(
+            f"{rbac}/namespaces/{namespace}/rolebindings",
+            {
+                "apiVersion": "rbac.authorization.k8s.io/v1",
+                "kind": "RoleBinding",
+                "metadata": {"name": "meshhealth-e2e", "namespace": namespace},
+                "subjects": subject,
+                "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": "meshhealth-e2e"},
+            },
+        )
     reader = kube.write_kubeconfig(
         tmp_path / "reader", token=kube.service_account_token("monitoring", "mesh-health-exporter")
     )
     code, report, stderr = run_check(reader, config)
     assert code in (0, 1), stderr
-    assert report["sources"][0]["up"] is True
+    assert all(source["up"] for source in report["sources"]), report["sources"]
 
     nobody = kube.write_kubeconfig(tmp_path / "nobody", token=kube.service_account_token("monitoring", "nobody"))
     code, report, stderr = run_check(nobody, config)

@@ -1,0 +1,175 @@
+"""Issue scenarios on a real kube-apiserver: baseline -> inject -> finding -> repair -> clear."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from testbed.kube import KubeCluster
+from tests.e2e.test_foundation import config_file, ensure_namespace, findings, istiod_deployment, run_check
+
+pytestmark = pytest.mark.e2e
+
+APPS = "/apis/apps/v1/namespaces"
+ADMISSION = "/apis/admissionregistration.k8s.io/v1"
+
+
+def check_findings(kube: KubeCluster, tmp_path: Path, check: str) -> list[dict[str, str]]:
+    code, report, stderr = run_check(kube.kubeconfig, config_file(tmp_path))
+    assert code in (0, 1), stderr
+    assert all(s["up"] for s in report["sources"]), report["sources"]
+    return findings(report, check)
+
+
+def test_cp09_hpa_targets_missing_deployment(kube: KubeCluster, tmp_path: Path) -> None:
+    ensure_namespace(kube, "istio-system")
+    kube.admin.apply(f"{APPS}/istio-system/deployments", istiod_deployment("istiod-1-6-10", "1-6-10", 1))
+    hpa: dict[str, Any] = {
+        "apiVersion": "autoscaling/v2",
+        "kind": "HorizontalPodAutoscaler",
+        "metadata": {"name": "istiod", "namespace": "istio-system"},
+        "spec": {
+            "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": "istiod-1-6-10"},
+            "minReplicas": 1,
+            "maxReplicas": 5,
+        },
+    }
+    hpas = "/apis/autoscaling/v2/namespaces/istio-system/horizontalpodautoscalers"
+    kube.admin.apply(hpas, hpa)
+    assert check_findings(kube, tmp_path, "CP09") == []
+
+    hpa["spec"]["scaleTargetRef"]["name"] = "istiod"
+    kube.admin.apply(hpas, hpa)
+    [finding] = check_findings(kube, tmp_path, "CP09")
+    assert finding["name"] == "istiod" and "existing: istiod-1-6-10" in finding["message"]
+
+    kube.admin.delete(f"{hpas}/istiod")
+    assert check_findings(kube, tmp_path, "CP09") == []
+
+
+def validating_webhook(service: str, policy: str = "Fail") -> dict[str, Any]:
+    return {
+        "apiVersion": "admissionregistration.k8s.io/v1",
+        "kind": "ValidatingWebhookConfiguration",
+        "metadata": {"name": "istio-validator-e2e"},
+        "webhooks": [
+            {
+                "name": "rev.validation.istio.io",
+                "admissionReviewVersions": ["v1"],
+                "sideEffects": "None",
+                "failurePolicy": policy,
+                # matches nothing the tests create, so a broken webhook cannot block the testbed itself
+                "rules": [
+                    {
+                        "apiGroups": ["e2e.meshhealth.io"],
+                        "apiVersions": ["v1"],
+                        "operations": ["CREATE"],
+                        "resources": ["nothings"],
+                    }
+                ],
+                "clientConfig": {"service": {"name": service, "namespace": "istio-system", "port": 443}},
+            }
+        ],
+    }
+
+
+def service(name: str) -> dict[str, Any]:
+    return {
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": {"name": name, "namespace": "istio-system"},
+        "spec": {"selector": {"app": name}, "ports": [{"name": "https-webhook", "port": 443, "targetPort": 15017}]},
+    }
+
+
+def endpoint_slice(service_name: str, ready: bool) -> dict[str, Any]:
+    return {
+        "apiVersion": "discovery.k8s.io/v1",
+        "kind": "EndpointSlice",
+        "metadata": {
+            "name": f"{service_name}-e2e",
+            "namespace": "istio-system",
+            "labels": {"kubernetes.io/service-name": service_name},
+        },
+        "addressType": "IPv4",
+        "endpoints": [{"addresses": ["10.244.0.9"], "conditions": {"ready": ready}}],
+        "ports": [{"name": "https-webhook", "port": 15017, "protocol": "TCP"}],
+    }
+
+
+def test_wh01_wh02_webhook_service_missing_then_without_endpoints(kube: KubeCluster, tmp_path: Path) -> None:
+    ensure_namespace(kube, "istio-system")
+    services = "/api/v1/namespaces/istio-system/services"
+    slices = "/apis/discovery.k8s.io/v1/namespaces/istio-system/endpointslices"
+    kube.admin.apply(services, service("istiod-1-6-10"))
+    kube.admin.apply(slices, endpoint_slice("istiod-1-6-10", ready=True))
+    webhooks = f"{ADMISSION}/validatingwebhookconfigurations"
+    kube.admin.apply(webhooks, validating_webhook("istiod-1-6-10"))
+    assert check_findings(kube, tmp_path, "WH01") == [] and check_findings(kube, tmp_path, "WH02") == []
+
+    # after a revisioned install the webhook still names "istiod"
+    kube.admin.apply(webhooks, validating_webhook("istiod"))
+    [wh01] = check_findings(kube, tmp_path, "WH01")
+    assert wh01["name"] == "istio-validator-e2e" and wh01["severity"] == "critical"
+    assert "Service istio-system/istiod" in wh01["message"] and "does not exist" in wh01["message"]
+
+    # the Service is back but its only endpoint is not ready ("no endpoints available for service")
+    kube.admin.apply(services, service("istiod"))
+    kube.admin.apply(slices, endpoint_slice("istiod", ready=False))
+    assert check_findings(kube, tmp_path, "WH01") == []
+    [wh02] = check_findings(kube, tmp_path, "WH02")
+    assert "no ready endpoints" in wh02["message"]
+
+    # failurePolicy Ignore hides it: WH04
+    kube.admin.apply(webhooks, validating_webhook("istiod", policy="Ignore"))
+    [wh04] = check_findings(kube, tmp_path, "WH04")
+    assert "Istio config is not validated" in wh04["message"]
+
+    kube.admin.apply(slices, endpoint_slice("istiod", ready=True))
+    for check in ("WH01", "WH02", "WH04"):
+        assert check_findings(kube, tmp_path, check) == [], check
+    kube.admin.delete(f"{webhooks}/istio-validator-e2e")
+
+
+def pod(name: str, namespace: str, *, sidecar: bool = False, **spec_extra: Any) -> dict[str, Any]:
+    containers = [{"name": "app", "image": "registry.example/app:1"}]
+    if sidecar:
+        containers.append({"name": "istio-proxy", "image": "docker.io/istio/proxyv2:1.29.2"})
+    metadata: dict[str, Any] = {"name": name, "namespace": namespace, "labels": {"app": name}}
+    metadata.update(spec_extra.pop("metadata", {}))
+    return {"apiVersion": "v1", "kind": "Pod", "metadata": metadata, "spec": {"containers": containers, **spec_extra}}
+
+
+def test_dp04_pod_without_sidecar_in_injection_enabled_namespace(kube: KubeCluster, tmp_path: Path) -> None:
+    kube.admin.apply(
+        "/api/v1/namespaces",
+        {
+            "apiVersion": "v1",
+            "kind": "Namespace",
+            "metadata": {"name": "shop", "labels": {"istio-injection": "enabled"}},
+        },
+    )
+    pods = "/api/v1/namespaces/shop/pods"
+    kube.admin.create(pods, pod("web", "shop", sidecar=True))
+    kube.admin.create(pods, pod("node-agent", "shop", hostNetwork=True))
+    kube.admin.create(pods, pod("batch", "shop", metadata={"annotations": {"sidecar.istio.io/inject": "false"}}))
+    config = tmp_path / "config.json"
+    base = json.loads(config_file(tmp_path).read_text())
+    base["checks"]["DP04"] = {"grace_seconds": 0}
+    config.write_text(json.dumps(base))
+
+    def dp04() -> list[dict[str, str]]:
+        code, report, stderr = run_check(kube.kubeconfig, config)
+        assert code in (0, 1), stderr
+        return findings(report, "DP04")
+
+    assert dp04() == []  # hostNetwork and explicit opt-out are not findings
+    kube.admin.create(pods, pod("checkout", "shop"))
+    [finding] = dp04()
+    assert (finding["namespace"], finding["kind"], finding["name"]) == ("shop", "Pod", "checkout")
+    assert finding["message"].startswith("1 pod(s) without istio-proxy")
+    kube.admin.request("DELETE", f"{pods}/checkout?gracePeriodSeconds=0")
+    assert dp04() == []
