@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: help install serve check generate lint test unit integration e2e promtool testbed-build testbed-up testbed-down clean
+.PHONY: help install serve check generate lint test unit integration e2e promtool testbed-build testbed-up testbed-down bench clean
 
 help:
 	@echo "make serve     run the exporter against the current kubeconfig (http://localhost:9745)"
@@ -65,6 +65,9 @@ e2e: $(STAMP) testbed-build
 
 test: $(STAMP) promtool lint testbed-build
 	$(BIN)/pytest
+
+bench: $(STAMP)
+	$(BIN)/python -m bench.bench_kube_projection
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache *.egg-info
