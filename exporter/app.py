@@ -14,6 +14,7 @@ from exporter.config import Settings
 from exporter.evaluate import CheckOutcome, evaluate
 from exporter.metrics.render import RenderedMetrics, SourceView, build_families, render
 from exporter.scheduler import Scheduler, SourceState, refresh_once
+from exporter.sources.istiod.source import IstiodSource
 from exporter.sources.kube.source import KubeSource
 from exporter.sources.webhook_tls import WebhookTLSSource
 
@@ -32,6 +33,8 @@ def build_sources(settings: Settings, checks: list[CheckDef], *, watch: bool) ->
     def kube_data() -> Any | None:
         return kube.fresh_data(time.time())
 
+    if any(c.source == "istiod" for c in checks):
+        states.append(SourceState(IstiodSource(settings, kube_data), settings.sources.istiod))
     if any(c.source == "webhook_tls" for c in checks):
         states.append(SourceState(WebhookTLSSource(settings, kube_data), settings.sources.webhook_tls))
     return states

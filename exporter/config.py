@@ -85,6 +85,9 @@ class SourceSettings(_Section):
 
 class SourcesSettings(_Section):
     kubernetes: SourceSettings = Field(default_factory=SourceSettings)
+    istiod: SourceSettings = Field(
+        default_factory=SourceSettings, description="syncz, metrics and push status of every istiod replica"
+    )
     webhook_tls: SourceSettings = Field(
         default_factory=lambda: SourceSettings(interval_seconds=60, timeout_seconds=20),
         description="TLS handshakes with Istio's webhook endpoints (WH03)",
@@ -98,6 +101,18 @@ class IstioSettings(_Section):
         default_factory=lambda: ["istio-system"], min_length=1, description="namespaces holding istiod"
     )
     istiod_selector: LabelSelector = Field("app=istiod", description="label selector of istiod Deployments and pods")
+    monitoring_port: int = Field(15014, gt=0, lt=65536, description="istiod port serving /metrics and /debug")
+    istiod_urls: list[str] = Field(
+        default_factory=list,
+        description="extra istiod base URLs (outside the cluster or through a port-forward), e.g. http://127.0.0.1:15014",
+    )
+    debug_token_file: Path | None = Field(
+        None,
+        description="bearer token for istiod's debug endpoints (default: the pod's service-account token if present)",
+    )
+    max_response_bytes: int = Field(
+        128 * 1024 * 1024, gt=0, description="largest syncz/metrics/push_status answer accepted from one replica"
+    )
     webhook_name_pattern: str = Field(
         "istio|sidecar-injector",
         description="regular expression; webhook configurations whose name or webhook names match are Istio's",
@@ -241,6 +256,27 @@ class TM07Settings(ComponentCheckSettings):
     )
 
 
+class DP01Settings(CheckSettings):
+    stale_threshold_seconds: float = Field(300.0, gt=0, description="a proxy STALE longer than this is reported")
+
+
+class DP02Settings(CheckSettings):
+    grace_seconds: float = Field(120.0, ge=0, description="pods younger than this are not called disconnected")
+
+
+class DP03Settings(CheckSettings):
+    max_minor_skew: int = Field(1, ge=0, description="supported minor versions between proxies and istiod")
+
+
+class CP08Settings(CheckSettings):
+    convergence_p99_seconds: float = Field(5.0, gt=0, description="p99 push convergence time that is too slow")
+
+
+class CP11Settings(CheckSettings):
+    warning_days: float = Field(30.0, gt=0, description="warn when the root certificate expires sooner")
+    critical_days: float = Field(7.0, gt=0, description="page when the root certificate expires sooner")
+
+
 class NS01Settings(CheckSettings):
     terminating_threshold_seconds: float = Field(
         900.0, gt=0, description="a namespace Terminating longer than this is stuck"
@@ -252,8 +288,19 @@ class ChecksSettings(_Section):
 
     CP01: CP01Settings = Field(default_factory=CP01Settings)
     CP02: CP02Settings = Field(default_factory=CP02Settings)
+    CP03: CheckSettings = Field(default_factory=CheckSettings)
+    CP04: CheckSettings = Field(default_factory=CheckSettings)
+    CP05: CheckSettings = Field(default_factory=CheckSettings)
+    CP06: CheckSettings = Field(default_factory=CheckSettings)
+    CP07: CheckSettings = Field(default_factory=CheckSettings)
+    CP08: CP08Settings = Field(default_factory=CP08Settings)
     CP09: CheckSettings = Field(default_factory=CheckSettings)
+    CP10: CheckSettings = Field(default_factory=CheckSettings)
+    CP11: CP11Settings = Field(default_factory=CP11Settings)
     CP12: EventCheckSettings = Field(default_factory=EventCheckSettings)
+    DP01: DP01Settings = Field(default_factory=DP01Settings)
+    DP02: DP02Settings = Field(default_factory=DP02Settings)
+    DP03: DP03Settings = Field(default_factory=DP03Settings)
     DP04: DP04Settings = Field(default_factory=DP04Settings)
     DP05: EventCheckSettings = Field(default_factory=EventCheckSettings)
     DP06: DP06Settings = Field(default_factory=DP06Settings)
@@ -270,6 +317,7 @@ class ChecksSettings(_Section):
     TR08: TR08Settings = Field(default_factory=TR08Settings)
     TM07: TM07Settings = Field(default_factory=TM07Settings)
     MH01: CheckSettings = Field(default_factory=CheckSettings, description="the exporter's own source health")
+    MH02: CheckSettings = Field(default_factory=CheckSettings, description="istiod replicas the exporter cannot read")
 
     def for_id(self, check_id: str) -> CheckSettings:
         value = getattr(self, check_id, None)
@@ -281,6 +329,10 @@ class ChecksSettings(_Section):
 class FindingsSettings(_Section):
     max_series_per_check: int = Field(
         100, ge=0, description="most meshhealth_finding series per check; the rest are counted as suppressed"
+    )
+    per_proxy_series: bool = Field(
+        False,
+        description="export meshhealth_xds_proxy_status for every proxy and type (one series each; off by default)",
     )
 
 

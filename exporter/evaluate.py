@@ -14,6 +14,10 @@ from exporter.model import CheckResult, Finding
 log = logging.getLogger(__name__)
 
 
+class NotEvaluated(Exception):
+    """Raised by a check whose data is too incomplete to judge (e.g. an istiod replica did not answer)."""
+
+
 @dataclass(frozen=True)
 class CheckOutcome:
     check: str
@@ -33,6 +37,9 @@ def evaluate(
             continue
         try:
             result = check.run(snapshot, settings, now)
+        except NotEvaluated as exc:
+            outcomes.append(CheckOutcome(check.id, False, error=str(exc)))
+            continue
         except Exception as exc:  # a check bug on odd data must not take the exporter down
             log.exception("check %s failed", check.id)
             outcomes.append(CheckOutcome(check.id, False, error=f"check failed: {type(exc).__name__}: {exc}"))

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from exporter.catalog import components, control_plane, data_plane, exporter_health, lifecycle, webhooks
+from exporter.catalog import components, control_plane, data_plane, exporter_health, lifecycle, pilot, webhooks, xds
 from exporter.catalog.model import FailureMode, MetricSpec
 from exporter.catalog.shared import SHARED_METRICS
 
 CATALOG: tuple[FailureMode, ...] = (
     *control_plane.SECTION,
+    *pilot.SECTION,
+    *xds.SECTION,
     *data_plane.SECTION,
     *webhooks.SECTION,
     *lifecycle.SECTION,

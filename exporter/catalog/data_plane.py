@@ -114,6 +114,29 @@ DP05 = FailureMode(
                 ),
             ),
         ),
+        Alert(
+            name="MeshHealthIstiodInjectionFailing",
+            expr="increase(meshhealth_istiod_sidecar_injection_failures_total[10m]) > 0",
+            for_="5m",
+            severity=Severity.CRITICAL,
+            summary="istiod fails to inject sidecars.",
+            description="istiod {{ $labels.istiod }} failed {{ $value }} sidecar injections in the last 10 minutes.",
+            test=AlertTest(
+                failing=(
+                    series(
+                        "meshhealth_istiod_sidecar_injection_failures_total", "0+1x30", istiod="istiod-7c9f6b9d8-abcde"
+                    ),
+                ),
+                healthy=(
+                    series(
+                        "meshhealth_istiod_sidecar_injection_failures_total", "5x30", istiod="istiod-7c9f6b9d8-abcde"
+                    ),
+                ),
+                labels={"istiod": "istiod-7c9f6b9d8-abcde"},
+                true_from=1,
+                description="istiod istiod-7c9f6b9d8-abcde failed 7 sidecar injections in the last 10 minutes.",
+            ),
+        ),
     ),
     panels=(
         Panel(

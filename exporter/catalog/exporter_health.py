@@ -131,4 +131,105 @@ kubectl auth can-i list pods --as=system:serviceaccount:<ns>:mesh-health-exporte
     ),
 )
 
-SECTION = (MH01,)
+_ISTIOD = "istiod-7c9f6b9d8-abcde"
+
+MH02 = FailureMode(
+    id="MH02",
+    title="An istiod replica cannot be read",
+    section="Exporter",
+    metrics=(
+        MetricSpec(
+            "meshhealth_istiod_replica_up",
+            "1 if the replica's /debug/syncz was read.",
+            ("istiod", "namespace", "revision"),
+        ),
+        MetricSpec(
+            "meshhealth_istiod_replica_error_info", "Why a replica could not be read.", ("istiod", "reason", "error")
+        ),
+        MetricSpec(
+            "meshhealth_istiod_connected_proxies", "Proxies connected to each replica (syncz entries).", ("istiod",)
+        ),
+        MetricSpec(
+            "meshhealth_istiod_info",
+            "Version of each replica (istio_build tag).",
+            ("istiod", "namespace", "revision", "version"),
+        ),
+        MetricSpec(
+            "meshhealth_istiod_sidecar_injection_requests",
+            "istiod's sidecar_injection_requests_total.",
+            ("istiod",),
+            type="counter",
+        ),
+        MetricSpec(
+            "meshhealth_istiod_sidecar_injection_failures",
+            "istiod's sidecar_injection_failure_total.",
+            ("istiod",),
+            type="counter",
+        ),
+    ),
+    alerts=(
+        Alert(
+            name="MeshHealthIstiodUnreadable",
+            expr="meshhealth_istiod_replica_up == 0",
+            for_="10m",
+            severity=Severity.WARNING,
+            summary="mesh-health-exporter cannot read an istiod replica's debug endpoints.",
+            description=(
+                "istiod {{ $labels.istiod }} ({{ $labels.namespace }}) does not answer /debug/syncz; "
+                "the sync status of its proxies is unknown."
+            ),
+            test=AlertTest(
+                failing=(
+                    Series(
+                        f'meshhealth_istiod_replica_up{{istiod="{_ISTIOD}",namespace="istio-system",'
+                        'revision="default"}',
+                        "0x30",
+                    ),
+                ),
+                healthy=(
+                    Series(
+                        f'meshhealth_istiod_replica_up{{istiod="{_ISTIOD}",namespace="istio-system",'
+                        'revision="default"}',
+                        "1x30",
+                    ),
+                ),
+                labels={"istiod": _ISTIOD, "namespace": "istio-system", "revision": "default"},
+                description=(
+                    f"istiod {_ISTIOD} (istio-system) does not answer /debug/syncz; the sync status of its proxies "
+                    "is unknown."
+                ),
+            ),
+        ),
+    ),
+    panels=(
+        Panel(
+            title="istiod replicas read",
+            description="1 when the replica's debug endpoints answered.",
+            queries=(Query("meshhealth_istiod_replica_up", "{{istiod}}"),),
+        ),
+        Panel(
+            title="Connected proxies per istiod",
+            description="syncz entries per replica.",
+            queries=(Query("meshhealth_istiod_connected_proxies", "{{istiod}}"),),
+        ),
+    ),
+    runbook=Runbook(
+        meaning=(
+            "The exporter reads `/debug/syncz`, `/metrics` and `/debug/push_status` on port 15014 of every istiod "
+            "pod. A replica did not answer, or refused: Istio 1.27.6+/1.28.4+/1.29+ answer 403 to debug callers "
+            "outside the control-plane namespace (`ENABLE_DEBUG_ENDPOINT_AUTH`)."
+        ),
+        impact="DP01–DP03 and CP03–CP11 are blind for that replica's proxies; DP02 is not evaluated.",
+        diagnosis="""```sh
+curl -s http://<exporter>:9745/metrics | grep meshhealth_istiod_replica_error_info
+kubectl -n istio-system get pods -l app=istiod -o wide
+kubectl -n istio-system get deploy istiod -o yaml | grep -A1 DEBUG_ENDPOINT_AUTH
+```""",
+        mitigation="""- `forbidden`: deploy the exporter in `istio-system`, or add its namespace to istiod's
+  `DEBUG_ENDPOINT_AUTH_ALLOWED_NAMESPACES`.
+- `unauthorized`: the exporter's pod needs its service-account token (`automountServiceAccountToken: true`).
+- `connection` / `timeout`: NetworkPolicies must allow the exporter to reach istiod on 15014.""",
+    ),
+)
+
+SECTION = (MH01, MH02)

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from exporter.checks import components, control_plane, injection, lifecycle, webhooks
+from exporter.checks import components, control_plane, injection, lifecycle, pilot, webhooks, xds
 from exporter.checks.base import CheckDef
 from exporter.config import Settings
 
 ALL_CHECKS: tuple[CheckDef, ...] = (
     *control_plane.CHECKS,
+    *pilot.CHECKS,
+    *xds.CHECKS,
     *injection.CHECKS,
     *webhooks.CHECKS,
     *lifecycle.CHECKS,

@@ -15,6 +15,7 @@ from kubernetes_asyncio import config as k8s_config
 
 from exporter.config import KubernetesSettings
 from exporter.sources.errors import SourceError, reason_for_status
+from exporter.sources.http import read_bounded
 
 _SA_TOKEN = Path("/var/run/secrets/kubernetes.io/serviceaccount/token")
 
@@ -145,20 +146,6 @@ class KubeHttp:
             raise SourceError("timeout", f"watch {path}: no data in {read_timeout:.0f}s") from None
         except aiohttp.ClientError as exc:
             raise SourceError("connection", f"watch {path}: {exc}") from None
-
-
-async def read_bounded(resp: aiohttp.ClientResponse, limit: int) -> bytes | None:
-    """The whole body, or None as soon as it exceeds ``limit`` bytes (the rest is not read)."""
-    if resp.content_length is not None and resp.content_length > limit:
-        return None
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in resp.content.iter_any():
-        size += len(chunk)
-        if size > limit:
-            return None
-        chunks.append(chunk)
-    return b"".join(chunks)
 
 
 def _parse_event(path: str, line: bytes) -> dict[str, Any]:

@@ -152,6 +152,7 @@ class ContainerState:
     name: str
     init: bool
     ready: bool
+    running: bool
     restarts: int
     waiting_reason: str
     terminated_reason: str
@@ -171,6 +172,7 @@ class PodInfo:
     owner_kind: str
     owner_name: str
     node: str
+    ip: str
     host_network: bool
     created: float | None
     deleting: bool
@@ -191,6 +193,10 @@ class PodInfo:
     def has_sidecar(self) -> bool:
         """An istio-proxy container, or the native-sidecar form (init container, restartPolicy Always)."""
         return "istio-proxy" in self.containers or ("istio-proxy", "Always") in self.init_containers
+
+    @property
+    def sidecar_running(self) -> bool:
+        return any(s.name == "istio-proxy" and s.running for s in self.states)
 
     @property
     def workload(self) -> tuple[str, str]:
@@ -229,6 +235,7 @@ def _state(status: dict[str, Any], init: bool) -> ContainerState:
         name=_i(status.get("name")),
         init=init,
         ready=status.get("ready") is True,
+        running=isinstance(state.get("running"), dict),
         restarts=_int(status.get("restartCount")),
         waiting_reason=_i((state.get("waiting") or {}).get("reason")),
         terminated_reason=_i(terminated.get("reason")),
@@ -262,6 +269,7 @@ def project_pod(obj: dict[str, Any]) -> PodInfo:
         owner_kind=_i(owner.get("kind")),
         owner_name=_i(owner.get("name")),
         node=_i(spec.get("nodeName")),
+        ip=str(status.get("podIP") or ""),
         host_network=spec.get("hostNetwork") is True,
         created=parse_time(meta.get("creationTimestamp")),
         deleting=bool(meta.get("deletionTimestamp")),

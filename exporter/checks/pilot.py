@@ -1,0 +1,239 @@
+"""Checks on istiod's own metrics and push status (catalogue section A): CP04-CP08, CP10, CP11.
+
+Each relays the istiod counter or gauge under ``meshhealth_istiod_*`` (so alerts work where Prometheus
+does not scrape istiod) and, where istiod's /debug/push_status has per-object detail, names the objects.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from exporter.checks import resources as r
+from exporter.checks.base import CheckDef, alert_severity, human_duration
+from exporter.config import Settings
+from exporter.model import CheckResult, Finding, Sample, Severity
+from exporter.sources.istiod.source import IstiodSnapshot, ReplicaData
+
+OUTBOUND_CONFLICTS = (
+    "pilot_conflict_outbound_listener_tcp_over_current_tcp",
+    "pilot_conflict_outbound_listener_http_over_current_tcp",
+    "pilot_conflict_outbound_listener_tcp_over_current_http",
+)
+
+
+def _with_metrics(snapshot: IstiodSnapshot) -> list[ReplicaData]:
+    return [r for r in snapshot.replicas if r.error is None and r.metrics is not None]
+
+
+def _object_of(key: str) -> tuple[str, str]:
+    """(namespace, name) for a push_status key: an Envoy cluster name, a proxy ID or a host."""
+    host = key.rsplit("|", 1)[-1] if "|" in key else key
+    parts = host.split(".")
+    if len(parts) >= 2 and parts[1] not in ("svc", ""):
+        return parts[1], key
+    return "", key
+
+
+def _push_findings(
+    check_id: str, replica: ReplicaData, metrics: Sequence[str], kind: str, severity: Severity, cap: int
+) -> tuple[list[Finding], list[str]]:
+    findings: list[Finding] = []
+    keys: list[str] = []
+    for metric in metrics:
+        entries = replica.push_status.get(metric)
+        if not isinstance(entries, dict):
+            continue
+        for key, detail in sorted(entries.items()):
+            if len(findings) >= cap:
+                break
+            detail = detail if isinstance(detail, dict) else {}
+            namespace, name = _object_of(str(key))
+            message = str(detail.get("message") or metric)
+            proxy = detail.get("proxy")
+            if proxy:
+                message += f" (proxy {proxy})"
+            findings.append(Finding(check_id, severity, namespace, kind, name, f"{metric}: {message}"[:500]))
+            keys.append(str(key))
+    return findings, keys
+
+
+def _gauge_check(
+    check_id: str, relays: Sequence[tuple[str, Sequence[str]]], kind: str, detail_metric: str | None = None
+) -> Callable[[IstiodSnapshot, Settings, float], CheckResult]:
+    """A check relaying istiod gauges (first existing name wins) and naming the objects from push_status."""
+
+    def run(snapshot: IstiodSnapshot, settings: Settings, now: float) -> CheckResult:
+        result = CheckResult()
+        severity = alert_severity(settings, check_id)
+        cap = settings.findings.max_series_per_check
+        for replica in _with_metrics(snapshot):
+            assert replica.metrics is not None
+            total = 0.0
+            for metric, names in relays:
+                value = sum(replica.metrics.total(n) for n in names)
+                total += value
+                result.samples.append(Sample.of(metric, value, istiod=replica.replica.name))
+            sources = [n for _, names in relays for n in names]
+            findings, keys = _push_findings(check_id, replica, sources, kind, severity, cap)
+            if total and not findings:
+                findings = [
+                    Finding(
+                        check_id,
+                        severity,
+                        replica.replica.namespace,
+                        "Pod",
+                        replica.replica.name,
+                        f"istiod reports {total:g} ({', '.join(sources)}); no detail in /debug/push_status",
+                    )
+                ]
+            result.findings += findings
+            if detail_metric:
+                result.samples += [Sample.of(detail_metric, 1, istiod=replica.replica.name, key=k) for k in keys]
+        return result
+
+    run.__doc__ = f"{check_id}: " + ", ".join(n for _, names in relays for n in names)
+    return run
+
+
+def check_rejected_configs(snapshot: IstiodSnapshot, settings: Settings, now: float) -> CheckResult:
+    """CP04: configuration istiod rejected (pilot_total_rejected_configs{type,name}), e.g. conflicting Gateways."""
+    result = CheckResult()
+    severity = alert_severity(settings, "CP04")
+    for replica in _with_metrics(snapshot):
+        assert replica.metrics is not None
+        found = replica.metrics.first("pilot_total_rejected_configs_total", "pilot_total_rejected_configs")
+        for labels, value in found[1] if found else ():
+            d = dict(labels)
+            kind, name = d.get("type", ""), d.get("name", "")
+            result.samples.append(
+                Sample.of(
+                    "meshhealth_istiod_rejected_configs", value, istiod=replica.replica.name, type=kind, name=name
+                )
+            )
+            namespace, _, short = name.rpartition("/")
+            message = (
+                f"istiod {replica.replica.name} rejected this {kind} {value:g} times: another object "
+                "already configures the same host and port (the second server is dropped)"
+            )
+            result.findings.append(
+                Finding("CP04", severity, namespace, kind.capitalize() or "Config", short or name, message)
+            )
+        result.samples.append(
+            Sample.of(
+                "meshhealth_istiod_rejected_configs_kinds", len(found[1]) if found else 0, istiod=replica.replica.name
+            )
+        )
+    return result
+
+
+def check_convergence(snapshot: IstiodSnapshot, settings: Settings, now: float) -> CheckResult:
+    """CP08: p99 of pilot_proxy_convergence_time over the last refresh interval."""
+    result = CheckResult()
+    threshold = settings.checks.CP08.convergence_p99_seconds
+    severity = alert_severity(settings, "CP08")
+    for replica in _with_metrics(snapshot):
+        p99 = quantile(0.99, replica.convergence_delta)
+        if p99 is None:
+            continue
+        result.samples.append(Sample.of("meshhealth_istiod_convergence_p99_seconds", p99, istiod=replica.replica.name))
+        if p99 > threshold:
+            message = f"p99 push convergence {p99:.1f}s over the last interval (threshold {threshold:g}s)"
+            result.findings.append(
+                Finding("CP08", severity, replica.replica.namespace, "Pod", replica.replica.name, message)
+            )
+    return result
+
+
+def quantile(q: float, buckets: Sequence[tuple[float, float]]) -> float | None:
+    """Like histogram_quantile over cumulative (le, count) pairs; None without observations."""
+    if not buckets:
+        return None
+    buckets = sorted(buckets)
+    total = buckets[-1][1]
+    if total <= 0:
+        return None
+    rank = q * total
+    prev_le, prev_count = 0.0, 0.0
+    for le, count in buckets:
+        if count >= rank:
+            if le == float("inf"):
+                return prev_le
+            if count == prev_count:
+                return le
+            return prev_le + (le - prev_le) * (rank - prev_count) / (count - prev_count)
+        prev_le, prev_count = le, count
+    return prev_le
+
+
+def check_root_cert(snapshot: IstiodSnapshot, settings: Settings, now: float) -> CheckResult:
+    """CP11: the mesh root certificate's expiry (timestamp metric, or seconds left in newer versions)."""
+    result = CheckResult()
+    cfg = settings.checks.CP11
+    for replica in _with_metrics(snapshot):
+        assert replica.metrics is not None
+        expiry: float | None = None
+        stamp = replica.metrics.get("citadel_server_root_cert_expiry_timestamp")
+        left = replica.metrics.get("citadel_server_root_cert_expiry_seconds")
+        if stamp:
+            expiry = stamp[0][1]
+        elif left:
+            expiry = snapshot.taken_at + left[0][1]
+        if expiry is None:
+            continue
+        result.samples.append(
+            Sample.of("meshhealth_istiod_root_cert_expiry_timestamp_seconds", expiry, istiod=replica.replica.name)
+        )
+        remaining = expiry - now
+        if remaining < cfg.warning_days * 86400:
+            severity = Severity.CRITICAL if remaining < cfg.critical_days * 86400 else Severity.WARNING
+            message = (
+                f"the mesh root certificate expires in {human_duration(remaining)}"
+                if remaining > 0
+                else ("the mesh root certificate has expired")
+            )
+            result.findings.append(
+                Finding("CP11", severity, replica.replica.namespace, "Pod", replica.replica.name, message)
+            )
+    return result
+
+
+def _istiod(check_id: str, run: Any) -> CheckDef:
+    return CheckDef(check_id, "istiod", lambda s: [r.PODS], run)
+
+
+CHECKS = (
+    _istiod("CP04", check_rejected_configs),
+    _istiod(
+        "CP05",
+        _gauge_check(
+            "CP05",
+            [("meshhealth_istiod_eds_no_instances", ["pilot_eds_no_instances"])],
+            "Cluster",
+            "meshhealth_istiod_cluster_without_instances",
+        ),
+    ),
+    _istiod(
+        "CP06",
+        _gauge_check(
+            "CP06", [("meshhealth_istiod_inbound_listener_conflicts", ["pilot_conflict_inbound_listener"])], "Listener"
+        ),
+    ),
+    _istiod(
+        "CP07",
+        _gauge_check("CP07", [("meshhealth_istiod_outbound_listener_conflicts", OUTBOUND_CONFLICTS)], "Listener"),
+    ),
+    _istiod("CP08", check_convergence),
+    _istiod(
+        "CP10",
+        _gauge_check(
+            "CP10",
+            [
+                ("meshhealth_istiod_duplicate_envoy_clusters", ["pilot_duplicate_envoy_clusters"]),
+                ("meshhealth_istiod_duplicate_vservice_domains", ["pilot_vservice_dup_domain"]),
+            ],
+            "Config",
+        ),
+    ),
+    _istiod("CP11", check_root_cert),
+)

@@ -1,0 +1,248 @@
+"""xDS sync checks from istiod's syncz on every replica (catalogue sections A and B): DP01-DP03, CP03."""
+
+from __future__ import annotations
+
+import re
+from collections import Counter, defaultdict
+
+from exporter.checks import resources as r
+from exporter.checks.base import CheckDef, alert_severity, human_duration
+from exporter.config import Settings
+from exporter.evaluate import NotEvaluated
+from exporter.model import CheckResult, Finding, Sample, Severity
+from exporter.sources.istiod.source import IstiodSnapshot, ReplicaData
+from exporter.sources.istiod.syncz import ERROR, STALE, STATUSES
+
+MAIN_TYPES = ("CDS", "LDS", "RDS", "EDS")
+_VERSION = re.compile(r"^v?(\d+)\.(\d+)")
+
+
+def _answered(snapshot: IstiodSnapshot) -> list[ReplicaData]:
+    return [r for r in snapshot.replicas if r.error is None]
+
+
+def _split(proxy: str) -> tuple[str, str]:
+    name, _, namespace = proxy.rpartition(".")
+    return (namespace, name) if name else ("", proxy)
+
+
+def check_stale(snapshot: IstiodSnapshot, settings: Settings, now: float) -> CheckResult:
+    """DP01: per replica, proxies by type and status; how long each STALE proxy has been STALE."""
+    result = CheckResult()
+    threshold = settings.checks.DP01.stale_threshold_seconds
+    severity = alert_severity(settings, "DP01")
+    cap = settings.findings.max_series_per_check
+    stale_series: list[tuple[float, Sample]] = []
+    for replica in _answered(snapshot):
+        name, revision = replica.replica.name, replica.replica.revision
+        counts: Counter[tuple[str, str, str]] = Counter()
+        proxy_types, xds_types = {"sidecar"}, set(MAIN_TYPES)
+        oldest = 0.0
+        for proxy in replica.proxies:
+            proxy_types.add(proxy.proxy_type)
+            stale_types = []
+            for t in proxy.types:
+                xds_types.add(t.type)
+                counts[(proxy.proxy_type, t.type, t.status)] += 1
+                if settings.findings.per_proxy_series:
+                    result.samples.append(
+                        Sample.of(
+                            "meshhealth_xds_proxy_status",
+                            1,
+                            istiod=name,
+                            proxy=proxy.proxy,
+                            type=t.type,
+                            status=t.status,
+                        )
+                    )
+                if t.status == STALE:
+                    since = snapshot.stale_since.get((name, proxy.proxy, t.type), snapshot.taken_at)
+                    age = max(0.0, now - since)
+                    oldest = max(oldest, age)
+                    stale_types.append((t.type, age))
+                    sample = Sample.of(
+                        "meshhealth_xds_proxy_stale_seconds", age, istiod=name, proxy=proxy.proxy, type=t.type
+                    )
+                    stale_series.append((age, sample))
+            long_stale = [(t, a) for t, a in stale_types if a >= threshold]
+            if long_stale:
+                namespace, pod = _split(proxy.proxy)
+                types = ", ".join(f"{t} {human_duration(a)}" for t, a in long_stale)
+                message = f"STALE on istiod {name}: {types} (sent but not acknowledged)"
+                result.findings.append(Finding("DP01", severity, namespace, "Proxy", pod, message))
+        for proxy_type in sorted(proxy_types):
+            for xds_type in sorted(xds_types):
+                for status in STATUSES:
+                    result.samples.append(
+                        Sample.of(
+                            "meshhealth_xds_proxies",
+                            counts[(proxy_type, xds_type, status)],
+                            istiod=name,
+                            revision=revision,
+                            proxy_type=proxy_type,
+                            type=xds_type,
+                            status=status,
+                        )
+                    )
+        result.samples.append(Sample.of("meshhealth_xds_stale_oldest_seconds", oldest, istiod=name))
+    # one series per STALE proxy and type, oldest first, capped like findings
+    result.samples += [s for _, s in sorted(stale_series, key=lambda x: -x[0])[:cap]]
+    return result
+
+
+def check_rejected(snapshot: IstiodSnapshot, settings: Settings, now: float) -> CheckResult:
+    """CP03: configuration NACKed by proxies: syncz lastError (1.23+) and pilot_total_xds_rejects."""
+    result = CheckResult()
+    severity = alert_severity(settings, "CP03")
+    cap = settings.findings.max_series_per_check
+    rejected: list[Sample] = []
+    for replica in _answered(snapshot):
+        name = replica.replica.name
+        for proxy in replica.proxies:
+            errors = [t for t in proxy.types if t.status == ERROR]
+            for t in errors:
+                rejected.append(
+                    Sample.of("meshhealth_xds_proxy_rejected", 1, istiod=name, proxy=proxy.proxy, type=t.type)
+                )
+            if errors:
+                namespace, pod = _split(proxy.proxy)
+                message = "; ".join(f"{t.type} rejected: {t.error[:300]}" for t in errors)
+                result.findings.append(Finding("CP03", severity, namespace, "Proxy", pod, message))
+        if replica.metrics is None:
+            continue
+        totals: dict[str, float] = dict.fromkeys(MAIN_TYPES, 0.0)
+        found = replica.metrics.first("pilot_total_xds_rejects_total", "pilot_total_xds_rejects")
+        if found:
+            for labels, value in found[1]:
+                xds_type = dict(labels).get("type", "unknown").upper()
+                totals[xds_type] = totals.get(xds_type, 0.0) + value
+        else:  # before pilot_total_xds_rejects: one counter per type
+            for xds_type in MAIN_TYPES:
+                legacy = f"pilot_xds_{xds_type.lower()}_reject"
+                totals[xds_type] = replica.metrics.total(legacy, legacy + "_total")
+        for xds_type, value in sorted(totals.items()):
+            result.samples.append(Sample.of("meshhealth_istiod_xds_rejects", value, istiod=name, type=xds_type))
+    result.samples += rejected[:cap]
+    return result
+
+
+def check_disconnected(snapshot: IstiodSnapshot, settings: Settings, now: float) -> CheckResult:
+    """DP02: pods with a running istio-proxy that no istiod replica lists: they get no configuration."""
+    if not snapshot.complete:
+        failed = ", ".join(r.replica.name for r in snapshot.replicas if r.error is not None)
+        raise NotEvaluated(f"istiod replica(s) {failed} did not answer: cannot tell which proxies are disconnected")
+    connected = {p.pod_key() for r in snapshot.replicas for p in r.proxies}
+    grace = settings.checks.DP02.grace_seconds
+    severity = alert_severity(settings, "DP02")
+    per_namespace: Counter[str] = Counter()
+    result = CheckResult()
+    for pod in sorted(snapshot.sidecar_pods, key=lambda p: (p.namespace, p.name)):
+        if (pod.namespace, pod.name) in connected:
+            continue
+        if pod.created is not None and now - pod.created < grace:
+            continue
+        per_namespace[pod.namespace] += 1
+        message = "istio-proxy is running but no istiod replica lists this proxy in /debug/syncz"
+        result.findings.append(Finding("DP02", severity, pod.namespace, "Pod", pod.name, message))
+    for namespace, count in sorted(per_namespace.items()):
+        result.samples.append(Sample.of("meshhealth_xds_disconnected_proxies", count, namespace=namespace))
+    result.samples.append(Sample.of("meshhealth_xds_disconnected_pods", sum(per_namespace.values())))
+    return result
+
+
+def minor(version: str) -> tuple[int, int] | None:
+    found = _VERSION.match(version)
+    return (int(found.group(1)), int(found.group(2))) if found else None
+
+
+def check_version_skew(snapshot: IstiodSnapshot, settings: Settings, now: float) -> CheckResult:
+    """DP03: proxies whose Istio minor version is too far from their istiod's."""
+    result = CheckResult()
+    allowed = settings.checks.DP03.max_minor_skew
+    severity = alert_severity(settings, "DP03")
+    for replica in _answered(snapshot):
+        if replica.metrics is None:
+            continue
+        istiod_version = replica.metrics.version()
+        mine = minor(istiod_version)
+        if mine is None:
+            continue
+        skewed: dict[str, Counter[str]] = defaultdict(Counter)
+        for proxy in replica.proxies:
+            theirs = minor(proxy.istio_version)
+            if theirs is None or (theirs[0] == mine[0] and abs(theirs[1] - mine[1]) <= allowed):
+                continue
+            skewed[proxy.istio_version][_split(proxy.proxy)[0]] += 1
+        for proxy_version, namespaces in sorted(skewed.items()):
+            result.samples.append(
+                Sample.of(
+                    "meshhealth_xds_proxies_version_skew",
+                    sum(namespaces.values()),
+                    istiod=replica.replica.name,
+                    istiod_version=istiod_version,
+                    proxy_version=proxy_version,
+                )
+            )
+            for namespace, count in sorted(namespaces.items()):
+                message = (
+                    f"{count} proxies run Istio {proxy_version}, istiod {replica.replica.name} runs "
+                    f"{istiod_version}: restart the workloads to pick up the current proxy"
+                )
+                result.findings.append(Finding("DP03", severity, namespace, "Namespace", namespace, message))
+    return result
+
+
+def check_istiod_replicas(snapshot: IstiodSnapshot, settings: Settings, now: float) -> CheckResult:
+    """MH02: which istiod replicas answered, their versions, connected proxies and injection counters."""
+    result = CheckResult()
+    for replica in snapshot.replicas:
+        r = replica.replica
+        result.samples.append(
+            Sample.of(
+                "meshhealth_istiod_replica_up",
+                0 if replica.error else 1,
+                istiod=r.name,
+                namespace=r.namespace,
+                revision=r.revision,
+            )
+        )
+        if replica.error is not None:
+            result.samples.append(
+                Sample.of(
+                    "meshhealth_istiod_replica_error_info",
+                    1,
+                    istiod=r.name,
+                    reason=replica.error.reason,
+                    error=replica.error.message[:200],
+                )
+            )
+            result.findings.append(Finding("MH02", Severity.WARNING, r.namespace, "Pod", r.name, replica.error.message))
+            continue
+        result.samples.append(Sample.of("meshhealth_istiod_connected_proxies", len(replica.proxies), istiod=r.name))
+        if replica.metrics is None:
+            continue
+        result.samples.append(
+            Sample.of(
+                "meshhealth_istiod_info",
+                1,
+                istiod=r.name,
+                namespace=r.namespace,
+                revision=r.revision,
+                version=replica.metrics.version(),
+            )
+        )
+        for metric, source in (
+            ("meshhealth_istiod_sidecar_injection_requests", "sidecar_injection_requests_total"),
+            ("meshhealth_istiod_sidecar_injection_failures", "sidecar_injection_failure_total"),
+        ):
+            result.samples.append(Sample.of(metric, replica.metrics.total(source), istiod=r.name))
+    return result
+
+
+CHECKS = (
+    CheckDef("DP01", "istiod", lambda s: [r.PODS], check_stale),
+    CheckDef("CP03", "istiod", lambda s: [r.PODS], check_rejected),
+    CheckDef("DP02", "istiod", lambda s: [r.PODS], check_disconnected),
+    CheckDef("DP03", "istiod", lambda s: [r.PODS], check_version_skew),
+    CheckDef("MH02", "istiod", lambda s: [r.PODS], check_istiod_replicas),
+)

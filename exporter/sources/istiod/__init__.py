@@ -1,0 +1,1 @@
+"""istiod: xDS sync status (/debug/syncz), pilot metrics and push status from every replica."""

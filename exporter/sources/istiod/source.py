@@ -1,0 +1,241 @@
+"""Fetch syncz, metrics and push status from every istiod replica; remember since when proxies are STALE.
+
+Replicas come from the Kubernetes cache (pods matching ``istio.istiod_selector`` in the control-plane
+namespaces, on ``istio.monitoring_port``) plus ``istio.istiod_urls``. Each replica lists only its own
+proxies, so results are kept per replica and merged by the checks. A replica that fails does not
+fail the source; the source fails only when no replica answered (with that replica's reason).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+
+from exporter.checks.selectors import matches
+from exporter.config import Settings
+from exporter.sources.errors import SourceError, reason_for_status
+from exporter.sources.http import read_bounded
+from exporter.sources.istiod.metrics import IstiodMetrics, parse_metrics
+from exporter.sources.istiod.syncz import STALE, ProxySync, parse_syncz
+
+SA_TOKEN = Path("/var/run/secrets/kubernetes.io/serviceaccount/token")
+FORBIDDEN_HINT = (
+    "Istio 1.27.6+/1.28.4+/1.29+ allow debug endpoints only to callers from the control-plane namespace: "
+    "deploy the exporter in istio-system or add its namespace to DEBUG_ENDPOINT_AUTH_ALLOWED_NAMESPACES"
+)
+
+
+@dataclass(frozen=True)
+class Replica:
+    name: str
+    namespace: str
+    revision: str
+    url: str
+
+
+@dataclass(frozen=True)
+class SidecarPod:
+    namespace: str
+    name: str
+    created: float | None
+
+
+@dataclass(frozen=True)
+class ReplicaData:
+    replica: Replica
+    error: SourceError | None = None  # syncz could not be read: the replica's proxies are unknown
+    proxies: tuple[ProxySync, ...] = ()
+    metrics: IstiodMetrics | None = None
+    metrics_error: str = ""
+    push_status: dict[str, Any] = field(default_factory=dict)
+    convergence_delta: tuple[tuple[float, float], ...] = ()  # (le, count) since the previous refresh
+
+
+@dataclass(frozen=True)
+class IstiodSnapshot:
+    replicas: tuple[ReplicaData, ...]
+    stale_since: dict[tuple[str, str, str], float]  # (replica, proxy, type) -> first seen STALE
+    sidecar_pods: tuple[SidecarPod, ...]
+    taken_at: float
+
+    @property
+    def complete(self) -> bool:
+        """Every replica's syncz was read (needed before calling a proxy disconnected)."""
+        return all(r.error is None for r in self.replicas)
+
+
+def discover_replicas(kube: Any, settings: Settings) -> list[Replica]:
+    """Pure: istiod replicas from the cache, then the static URLs."""
+    replicas: list[Replica] = []
+    namespaces = set(settings.istio.control_plane_namespaces)
+    for pod in kube.get("pods") if kube is not None else ():
+        if pod.namespace not in namespaces or not matches(settings.istio.istiod_selector, pod.labels):
+            continue
+        if pod.phase != "Running" or not pod.ip or pod.deleting:
+            continue
+        revision = pod.label("istio.io/rev") or "default"
+        replicas.append(Replica(pod.name, pod.namespace, revision, f"http://{pod.ip}:{settings.istio.monitoring_port}"))
+    for url in settings.istio.istiod_urls:
+        replicas.append(Replica(url, "", "", url.rstrip("/")))
+    return sorted(replicas, key=lambda r: (r.namespace, r.name))
+
+
+def sidecar_pods(kube: Any) -> tuple[SidecarPod, ...]:
+    if kube is None:
+        return ()
+    return tuple(
+        SidecarPod(p.namespace, p.name, p.created)
+        for p in kube.get("pods")
+        if p.has_sidecar and p.phase == "Running" and not p.deleting and p.sidecar_running
+    )
+
+
+class IstiodSource:
+    name = "istiod"
+
+    def __init__(
+        self, settings: Settings, kube_data: Callable[[], Any | None], clock: Callable[[], float] = time.time
+    ) -> None:
+        self._settings = settings
+        self._clock = clock
+        self._kube_data = kube_data
+        self._session: aiohttp.ClientSession | None = None
+        self._stale_since: dict[tuple[str, str, str], float] = {}
+        self._convergence: dict[str, dict[float, float]] = {}
+        self.instance = ",".join(settings.istio.control_plane_namespaces)
+
+    def _token(self) -> str | None:
+        path = self._settings.istio.debug_token_file or (SA_TOKEN if SA_TOKEN.exists() else None)
+        if path is None:
+            return None
+        try:
+            return Path(path).read_text().strip() or None
+        except OSError as exc:
+            raise SourceError("config", f"cannot read the debug token {path}: {exc.strerror}") from None
+
+    async def _get(self, replica: Replica, path: str, limit: int) -> bytes:
+        assert self._session is not None
+        url = replica.url + path
+        headers = {"Accept": "application/json, text/plain"}
+        token = self._token()
+        if token:
+            headers["Authorization"] = f"Bearer {token}"
+        try:
+            async with self._session.get(url, headers=headers, allow_redirects=False) as resp:
+                if resp.status >= 400:
+                    hint = f": {FORBIDDEN_HINT}" if resp.status == 403 else ""
+                    if resp.status == 401:
+                        hint = ": istiod rejected the token (mount the service-account token; istio.debug_token_file)"
+                    raise SourceError(
+                        reason_for_status(resp.status),
+                        f"istiod {replica.name}: {path} answered HTTP {resp.status}{hint}",
+                    )
+                body = await read_bounded(resp, limit)
+        except TimeoutError:
+            raise SourceError("timeout", f"istiod {replica.name}: {path} did not answer in time") from None
+        except aiohttp.ClientError as exc:
+            raise SourceError("connection", f"istiod {replica.name}: {path}: {exc}") from None
+        if body is None:
+            raise SourceError("too_large", f"istiod {replica.name}: {path} is larger than {limit} bytes")
+        return body
+
+    async def _replica(self, replica: Replica) -> ReplicaData:
+        limit = self._settings.istio.max_response_bytes
+        results = await asyncio.gather(
+            self._get(replica, "/debug/syncz", limit),
+            self._get(replica, "/metrics", limit),
+            self._get(replica, "/debug/push_status", limit),
+            return_exceptions=True,
+        )
+        syncz_body, metrics_body, push_body = results
+        if isinstance(syncz_body, BaseException):
+            if not isinstance(syncz_body, SourceError):
+                raise syncz_body
+            return ReplicaData(replica, error=syncz_body)
+        try:
+            proxies = await asyncio.to_thread(lambda: parse_syncz(json.loads(syncz_body)))
+        except ValueError as exc:
+            return ReplicaData(replica, error=SourceError("invalid_response", f"istiod {replica.name}: syncz: {exc}"))
+        metrics, metrics_error = None, ""
+        if isinstance(metrics_body, bytes):
+            try:
+                metrics = parse_metrics(metrics_body.decode("utf-8", "replace"))
+            except ValueError as exc:
+                metrics_error = f"metrics are not Prometheus text: {exc}"
+        else:
+            metrics_error = str(metrics_body)
+        push: dict[str, Any] = {}
+        if isinstance(push_body, bytes):
+            try:
+                loaded = json.loads(push_body) if push_body.strip() else {}
+                push = loaded if isinstance(loaded, dict) else {}
+            except ValueError:
+                push = {}
+        return ReplicaData(replica, None, proxies, metrics, metrics_error, push)
+
+    async def refresh(self) -> IstiodSnapshot:
+        kube = self._kube_data()
+        replicas = discover_replicas(kube, self._settings)
+        if not replicas:
+            namespaces = ",".join(self._settings.istio.control_plane_namespaces)
+            raise SourceError(
+                "not_found",
+                f"no running istiod pod ({self._settings.istio.istiod_selector} in {namespaces}), no istiod_urls",
+            )
+        if self._session is None:
+            timeout = aiohttp.ClientTimeout(
+                total=None, sock_connect=5, sock_read=self._settings.sources.istiod.timeout_seconds
+            )
+            self._session = aiohttp.ClientSession(timeout=timeout)
+        data = tuple(await asyncio.gather(*(self._replica(r) for r in replicas)))
+        answered = [d for d in data if d.error is None]
+        if not answered:
+            first = data[0].error
+            assert first is not None
+            raise SourceError(first.reason, first.message)
+        now = self._clock()
+        self._stale_since = self._track_stale(data, now)
+        data = tuple(self._with_convergence_delta(d) for d in data)
+        return IstiodSnapshot(data, dict(self._stale_since), sidecar_pods(kube), now)
+
+    def _track_stale(self, data: tuple[ReplicaData, ...], now: float) -> dict[tuple[str, str, str], float]:
+        current: dict[tuple[str, str, str], float] = {}
+        for replica in data:
+            if replica.error is not None:  # unknown this round: keep what we knew
+                current.update({k: v for k, v in self._stale_since.items() if k[0] == replica.replica.name})
+                continue
+            for proxy in replica.proxies:
+                for t in proxy.types:
+                    if t.status == STALE:
+                        key = (replica.replica.name, proxy.proxy, t.type)
+                        current[key] = self._stale_since.get(key, now)
+        return current
+
+    def _with_convergence_delta(self, replica: ReplicaData) -> ReplicaData:
+        """Bucket increments of pilot_proxy_convergence_time since this replica's previous refresh."""
+        if replica.metrics is None:
+            return replica
+        current: dict[float, float] = {}
+        for labels, value in replica.metrics.get("pilot_proxy_convergence_time_bucket"):
+            le = dict(labels).get("le")
+            if le is not None:
+                current[float(le)] = current.get(float(le), 0.0) + value
+        previous = self._convergence.get(replica.replica.name)
+        self._convergence[replica.replica.name] = current
+        if previous is None or any(current.get(le, 0.0) < count for le, count in previous.items()):
+            return replica  # first look, or istiod restarted: no interval to compare
+        delta = tuple(sorted((le, count - previous.get(le, 0.0)) for le, count in current.items()))
+        return dataclasses.replace(replica, convergence_delta=delta)
+
+    async def close(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+            self._session = None

@@ -1,0 +1,101 @@
+"""Parse /debug/syncz of any Istio version (1.6 ... current) and classify each proxy's xDS types.
+
+Status per type: ``lastError`` set -> ERROR (a NACK); ``sent == ""`` -> NOT_SENT; ``sent == acked``
+-> SYNCED; otherwise STALE (including ``acked == ""``: never acknowledged).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+SYNCED, STALE, NOT_SENT, ERROR = "SYNCED", "STALE", "NOT_SENT", "ERROR"
+STATUSES = (SYNCED, STALE, NOT_SENT, ERROR)
+
+TYPE_URLS = {
+    "type.googleapis.com/envoy.config.cluster.v3.Cluster": "CDS",
+    "type.googleapis.com/envoy.config.listener.v3.Listener": "LDS",
+    "type.googleapis.com/envoy.config.route.v3.RouteConfiguration": "RDS",
+    "type.googleapis.com/envoy.config.endpoint.v3.ClusterLoadAssignment": "EDS",
+    "type.googleapis.com/envoy.config.core.v3.TypedExtensionConfig": "ECDS",
+}
+LEGACY_FIELDS = (("cluster", "CDS"), ("listener", "LDS"), ("route", "RDS"), ("endpoint", "EDS"))
+
+
+@dataclass(frozen=True, slots=True)
+class TypeStatus:
+    type: str
+    status: str
+    error: str
+
+
+@dataclass(frozen=True, slots=True)
+class ProxySync:
+    proxy: str  # "<pod>.<namespace>" for sidecars and gateways
+    cluster_id: str
+    proxy_type: str
+    istio_version: str
+    types: tuple[TypeStatus, ...]
+
+    @property
+    def worst(self) -> str:
+        found = {t.status for t in self.types}
+        for status in (ERROR, STALE, NOT_SENT):
+            if status in found:
+                return status
+        return SYNCED
+
+    def pod_key(self) -> tuple[str, str] | None:
+        """(namespace, pod) from the proxy ID ``pod.namespace``."""
+        name, sep, namespace = self.proxy.rpartition(".")
+        return (namespace, name) if sep and name and namespace else None
+
+
+def classify(sent: str, acked: str, error: str = "") -> str:
+    if error:
+        return ERROR
+    if not sent:
+        return NOT_SENT
+    if sent == acked:
+        return SYNCED
+    return STALE
+
+
+def _s(value: Any) -> str:
+    return value if isinstance(value, str) else ""
+
+
+def parse_entry(entry: dict[str, Any]) -> ProxySync:
+    resources = entry.get("resources")
+    types: list[TypeStatus] = []
+    if isinstance(resources, dict) and resources:  # 1.23+: per type URL, with lastError
+        for url, status in sorted(resources.items()):
+            if not isinstance(status, dict):
+                continue
+            name = TYPE_URLS.get(url, url.rsplit(".", 1)[-1])
+            error = _s(status.get("lastError"))
+            types.append(TypeStatus(name, classify(_s(status.get("sent")), _s(status.get("acked")), error), error))
+    else:  # 1.6 ... 1.22: flat *_sent / *_acked fields (extensionconfig_* from 1.14)
+        fields = list(LEGACY_FIELDS)
+        if "extensionconfig_sent" in entry or "extensionconfig_acked" in entry:
+            fields.append(("extensionconfig", "ECDS"))
+        for prefix, name in fields:
+            types.append(
+                TypeStatus(name, classify(_s(entry.get(f"{prefix}_sent")), _s(entry.get(f"{prefix}_acked"))), "")
+            )
+    return ProxySync(
+        proxy=_s(entry.get("proxy")),
+        cluster_id=_s(entry.get("cluster_id")),
+        proxy_type=_s(entry.get("proxy_type")) or "sidecar",
+        istio_version=_s(entry.get("istio_version")),
+        types=tuple(types),
+    )
+
+
+def parse_syncz(data: Any) -> tuple[ProxySync, ...]:
+    """The proxies of one replica; raises ValueError when the document is not a syncz list."""
+    if data is None:
+        return ()
+    if not isinstance(data, list):
+        raise ValueError("syncz is not a JSON list")
+    return tuple(parse_entry(e) for e in data if isinstance(e, dict) and isinstance(e.get("proxy"), str))

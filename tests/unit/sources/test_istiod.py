@@ -1,0 +1,352 @@
+"""istiod source: syncz of every version shape, metrics of old and new versions, replicas over real HTTP.
+
+The syncz documents follow the SyncStatus JSON of each Istio line (pilot/pkg/xds/debug.go): 1.6 without
+cluster_id/proxy_type, 1.14 with extensionconfig_*, 1.18 with proxy_type, 1.23+ with resources{typeUrl}.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+import pytest
+from aiohttp import web
+
+from exporter.checks.pilot import check_convergence, check_rejected_configs, check_root_cert, quantile
+from exporter.checks.xds import (
+    check_disconnected,
+    check_istiod_replicas,
+    check_rejected,
+    check_stale,
+    check_version_skew,
+)
+from exporter.evaluate import NotEvaluated
+from exporter.sources.istiod.metrics import parse_metrics
+from exporter.sources.istiod.source import IstiodSnapshot, IstiodSource, SidecarPod
+from exporter.sources.istiod.syncz import ERROR, NOT_SENT, STALE, SYNCED, classify, parse_syncz
+
+from ..helpers import settings
+
+CDS = "type.googleapis.com/envoy.config.cluster.v3.Cluster"
+EDS = "type.googleapis.com/envoy.config.endpoint.v3.ClusterLoadAssignment"
+LDS = "type.googleapis.com/envoy.config.listener.v3.Listener"
+RDS = "type.googleapis.com/envoy.config.route.v3.RouteConfiguration"
+
+SYNCZ_1_6 = """[
+    {
+        "proxy": "productpage-v1-7f44c4d57c-ksf9h.bookinfo",
+        "proxy_version": "1.6.10",
+        "istio_version": "1.6.10",
+        "cluster_sent": "2020-12-15T08:12:01Z/12",
+        "cluster_acked": "2020-12-15T08:12:01Z/12",
+        "listener_sent": "2020-12-15T08:12:01Z/12",
+        "listener_acked": "2020-12-15T08:12:01Z/12",
+        "route_sent": "2020-12-15T08:12:01Z/12",
+        "route_acked": "2020-12-15T08:12:01Z/12",
+        "endpoint_sent": "2020-12-15T08:13:44Z/14",
+        "endpoint_acked": "2020-12-15T08:12:01Z/12"
+    }
+]"""
+
+SYNCZ_1_14 = [{
+    "cluster_id": "Kubernetes", "proxy": "details-v1-6758dd9d8d-dhxqs.bookinfo", "istio_version": "1.14.6",
+    "cluster_sent": "n1", "cluster_acked": "n1", "listener_sent": "n2", "listener_acked": "n2",
+    "route_sent": "n3", "route_acked": "n3", "endpoint_sent": "n4", "endpoint_acked": "n4",
+    "extensionconfig_sent": "n5",
+}]  # fmt: skip
+
+SYNCZ_1_18 = [{
+    "cluster_id": "Kubernetes", "proxy": "istio-ingressgateway-5d8f4b4c9-2lmcv.istio-system",
+    "proxy_type": "router", "istio_version": "1.18.7",
+    "cluster_sent": "a", "cluster_acked": "a", "listener_sent": "b", "listener_acked": "b",
+    "route_sent": "c", "route_acked": "c", "endpoint_sent": "d", "endpoint_acked": "d",
+}]  # fmt: skip
+
+
+def entry_1_23(proxy, eds_sent="e2", eds_acked="e2", lds_error="", version="1.29.2"):
+    return {
+        "cluster_id": "Kubernetes", "proxy": proxy, "proxy_type": "sidecar", "istio_version": version,
+        "cluster_sent": "c1", "cluster_acked": "c1", "listener_sent": "l1", "listener_acked": "l1",
+        "endpoint_sent": eds_sent, "endpoint_acked": eds_acked,
+        "resources": {
+            CDS: {"sent": "c1", "acked": "c1", "sentTime": "2026-11-21T10:00:00Z"},
+            LDS: {"sent": "l1", "acked": "l1", "sentTime": "2026-11-21T10:00:00Z", "lastError": lds_error},
+            RDS: {"sent": "r1", "acked": "r1", "sentTime": "2026-11-21T10:00:00Z"},
+            EDS: {"sent": eds_sent, "acked": eds_acked, "sentTime": "2026-11-21T10:00:01Z"},
+        },
+    }  # fmt: skip
+
+
+def statuses(proxy):
+    return {t.type: t.status for t in proxy.types}
+
+
+def test_classification_rules():
+    assert classify("", "") == NOT_SENT
+    assert classify("n1", "n1") == SYNCED
+    assert classify("n2", "n1") == STALE
+    assert classify("n1", "") == STALE  # never acknowledged
+    assert classify("n1", "n1", "rejected") == ERROR
+
+
+def test_every_version_shape():
+    [p16] = parse_syncz(json.loads(SYNCZ_1_6))
+    assert p16.proxy_type == "sidecar" and p16.cluster_id == "" and p16.istio_version == "1.6.10"
+    assert statuses(p16) == {"CDS": SYNCED, "LDS": SYNCED, "RDS": SYNCED, "EDS": STALE}
+    assert p16.pod_key() == ("bookinfo", "productpage-v1-7f44c4d57c-ksf9h")
+    [p114] = parse_syncz(SYNCZ_1_14)
+    assert statuses(p114)["ECDS"] == STALE
+    [p118] = parse_syncz(SYNCZ_1_18)
+    assert p118.proxy_type == "router" and p118.worst == SYNCED
+    [p123] = parse_syncz([entry_1_23("a.ns", lds_error="Error adding/updating listener(s) 0.0.0.0_8080: bad filter")])
+    assert statuses(p123) == {"CDS": SYNCED, "LDS": ERROR, "RDS": SYNCED, "EDS": SYNCED}
+    assert "bad filter" in next(t.error for t in p123.types if t.type == "LDS")
+
+
+@pytest.mark.parametrize("body", [{"proxies": []}, "nope", 3])
+def test_not_a_syncz_document(body):
+    with pytest.raises(ValueError, match="not a JSON list"):
+        parse_syncz(body)
+
+
+def test_partial_entries_are_tolerated():
+    parsed = parse_syncz([{"proxy": "x.y", "resources": {CDS: "junk", EDS: {"sent": 5}}}, {"no": "proxy"}, None])
+    assert len(parsed) == 1 and statuses(parsed[0]) == {"EDS": NOT_SENT}
+
+
+OLD_METRICS = """# TYPE pilot_xds_cds_reject gauge
+pilot_xds_cds_reject{node="a.ns",err="x"} 2
+# TYPE pilot_rds_expired_nonce counter
+pilot_rds_expired_nonce 3
+# TYPE citadel_server_root_cert_expiry_timestamp gauge
+citadel_server_root_cert_expiry_timestamp 1.9e+09
+# TYPE istio_build gauge
+istio_build{component="pilot",tag="1.6.10"} 1
+# TYPE pilot_conflict_outbound_listener_http_over_current_tcp gauge
+pilot_conflict_outbound_listener_http_over_current_tcp 1
+"""
+
+NEW_METRICS = """# HELP pilot_total_xds_rejects Total number of XDS responses from pilot rejected by proxy.
+# TYPE pilot_total_xds_rejects counter
+pilot_total_xds_rejects{type="lds"} 4
+# TYPE citadel_server_root_cert_expiry_seconds gauge
+citadel_server_root_cert_expiry_seconds 518400
+# TYPE istio_build gauge
+istio_build{component="pilot",tag="1.29.2"} 1
+# TYPE pilot_eds_no_instances gauge
+pilot_eds_no_instances 1
+# TYPE pilot_total_rejected_configs counter
+pilot_total_rejected_configs{name="bookinfo/gw-2",type="gateway"} 3
+# TYPE sidecar_injection_failure_total counter
+sidecar_injection_failure_total 2
+# TYPE pilot_proxy_convergence_time histogram
+pilot_proxy_convergence_time_bucket{le="0.1"} 10
+pilot_proxy_convergence_time_bucket{le="1"} 20
+pilot_proxy_convergence_time_bucket{le="+Inf"} 20
+pilot_proxy_convergence_time_sum 3
+pilot_proxy_convergence_time_count 20
+# TYPE go_goroutines gauge
+go_goroutines 300
+"""
+
+
+def test_metrics_of_old_and_new_versions():
+    old = parse_metrics(OLD_METRICS)
+    assert old.version() == "1.6.10" and old.total("pilot_xds_cds_reject") == 2
+    assert old.first("pilot_xds_expired_nonce_total", "pilot_rds_expired_nonce_total") is not None
+    new = parse_metrics(NEW_METRICS)
+    assert new.version() == "1.29.2" and new.get("go_goroutines") == ()
+    assert new.first("pilot_total_xds_rejects_total")[1] == (((("type", "lds"),), 4.0),)
+    with pytest.raises(ValueError, match="could not convert"):
+        parse_metrics("this is { not metrics")
+
+
+class FakeReplica:
+    """One istiod HTTP endpoint with a given syncz body / status (a real aiohttp server on loopback)."""
+
+    def __init__(self, syncz, status=200, metrics=NEW_METRICS, delay=0.0):
+        self.syncz, self.status, self.metrics, self.delay = syncz, status, metrics, delay
+        self.auth = []
+
+    def app(self):
+        app = web.Application()
+
+        async def syncz(request):
+            self.auth.append(request.headers.get("Authorization"))
+            await asyncio.sleep(self.delay)
+            if self.status != 200:
+                return web.Response(status=self.status)
+            body = self.syncz if isinstance(self.syncz, bytes) else json.dumps(self.syncz).encode()
+            return web.Response(body=body, content_type="application/json")
+
+        async def metrics(request):
+            return web.Response(text=self.metrics)
+
+        async def push_status(request):
+            return web.json_response({"pilot_eds_no_instances": {
+                "outbound|9080|v1-bug|reviews.bookinfo.svc.cluster.local": {}}})  # fmt: skip
+
+        app.router.add_get("/debug/syncz", syncz)
+        app.router.add_get("/metrics", metrics)
+        app.router.add_get("/debug/push_status", push_status)
+        return app
+
+
+async def start(aiohttp_server, replicas, tmp_path, clock=None, **istio):
+    urls = []
+    for replica in replicas:
+        server = await aiohttp_server(replica.app())
+        urls.append(str(server.make_url("")).rstrip("/"))
+    token = tmp_path / "token"
+    token.write_text("sa-token\n")
+    s = settings(istio={"istiod_urls": urls, "debug_token_file": str(token), **istio},
+                 sources={"istiod": {"timeout_seconds": 1}})  # fmt: skip
+    source = IstiodSource(s, lambda: None, clock) if clock else IstiodSource(s, lambda: None)
+    return source, s, urls
+
+
+async def test_three_replicas_merged_and_failures_isolated(aiohttp_server, tmp_path):
+    ok1 = FakeReplica([entry_1_23("a.bookinfo"), entry_1_23("b.bookinfo", eds_sent="e3")])
+    ok2 = FakeReplica([entry_1_23("c.bookinfo")])
+    forbidden = FakeReplica([], status=403)
+    slow = FakeReplica([], delay=3)
+    garbage = FakeReplica(b"<html>oops</html>")
+    source, s, urls = await start(aiohttp_server, [ok1, ok2, forbidden, slow, garbage], tmp_path)
+    try:
+        snap = await source.refresh()
+    finally:
+        await source.close()
+    by_url = {r.replica.url: r for r in snap.replicas}
+    assert len(by_url[urls[0]].proxies) == 2 and len(by_url[urls[1]].proxies) == 1
+    assert (
+        by_url[urls[2]].error.reason == "forbidden"
+        and "DEBUG_ENDPOINT_AUTH_ALLOWED_NAMESPACES" in by_url[urls[2]].error.message
+    )
+    assert by_url[urls[3]].error.reason in ("timeout", "connection")
+    assert by_url[urls[4]].error.reason == "invalid_response"
+    assert ok1.auth == ["Bearer sa-token"]
+    assert not snap.complete
+    assert set(snap.stale_since) == {(urls[0], "b.bookinfo", "EDS")}
+    replicas = check_istiod_replicas(snap, s, snap.taken_at)
+    up = {dict(x.labels)["istiod"]: x.value for x in replicas.samples if x.metric == "meshhealth_istiod_replica_up"}
+    assert up == {urls[0]: 1, urls[1]: 1, urls[2]: 0, urls[3]: 0, urls[4]: 0}
+    with pytest.raises(NotEvaluated, match="did not answer"):
+        check_disconnected(snap, s, snap.taken_at)
+
+
+async def test_all_replicas_refusing_is_a_source_error_not_healthy(aiohttp_server, tmp_path):
+    source, _, _ = await start(aiohttp_server, [FakeReplica([], status=403), FakeReplica([], status=403)], tmp_path)
+    from exporter.sources.errors import SourceError
+
+    with pytest.raises(SourceError) as err:
+        await source.refresh()
+    await source.close()
+    assert err.value.reason == "forbidden" and "istio-system" in err.value.message
+
+
+async def test_huge_body_is_rejected(aiohttp_server, tmp_path):
+    big = FakeReplica(b"[" + b" " * 3_000_000 + b"]")
+    source, _, urls = await start(aiohttp_server, [big, FakeReplica([entry_1_23("a.x")])], tmp_path,
+                                  max_response_bytes=1_000_000)  # fmt: skip
+    snap = await source.refresh()
+    await source.close()
+    by_url = {r.replica.url: r for r in snap.replicas}
+    assert by_url[urls[0]].error.reason == "too_large"
+    assert len(by_url[urls[1]].proxies) == 1
+
+
+async def test_stale_since_survives_refreshes_and_clears(aiohttp_server, tmp_path):
+    replica = FakeReplica([entry_1_23("a.bookinfo", eds_sent="e3")])
+    clock = iter([1000.0, 1400.0, 1500.0])
+    source, s, urls = await start(aiohttp_server, [replica], tmp_path, clock=lambda: next(clock))
+    try:
+        first = await source.refresh()
+        second = await source.refresh()
+        assert second.stale_since[(urls[0], "a.bookinfo", "EDS")] == 1000.0
+        result = check_stale(second, s, 1400.0)
+        [finding] = result.findings
+        assert finding.name == "a" and finding.namespace == "bookinfo" and "EDS 6m" in finding.message
+        stale = [x for x in result.samples if x.metric == "meshhealth_xds_proxy_stale_seconds"]
+        assert [x.value for x in stale] == [400.0]
+        replica.syncz = [entry_1_23("a.bookinfo")]
+        third = await source.refresh()
+        assert third.stale_since == {} and check_stale(third, s, 1500.0).findings == []
+        assert first.stale_since == {(urls[0], "a.bookinfo", "EDS"): 1000.0}
+    finally:
+        await source.close()
+
+
+def snap_of(replica_proxies, metrics=NEW_METRICS, sidecars=(), push=None):
+    from exporter.sources.istiod.source import Replica, ReplicaData
+
+    replicas = tuple(
+        ReplicaData(Replica(name, "istio-system", "default", f"http://{name}"), None, parse_syncz(p),
+                    parse_metrics(metrics), "", push or {})
+        for name, p in replica_proxies.items()
+    )  # fmt: skip
+    return IstiodSnapshot(replicas, {}, tuple(sidecars), 1000.0)
+
+
+def test_status_counts_never_disappear():
+    result = check_stale(snap_of({"istiod-a": [], "istiod-b": [entry_1_23("a.ns")]}), settings(), 1000.0)
+    counts = [x for x in result.samples if x.metric == "meshhealth_xds_proxies"]
+    assert {dict(x.labels)["istiod"] for x in counts} == {"istiod-a", "istiod-b"}
+    synced = [x.value for x in counts if dict(x.labels) == {"istiod": "istiod-b", "revision": "default",
+              "proxy_type": "sidecar", "type": "EDS", "status": "SYNCED"}]  # fmt: skip
+    assert synced == [1]
+    assert not any(x.metric == "meshhealth_xds_proxy_status" for x in result.samples)
+    detailed = check_stale(snap_of({"b": [entry_1_23("a.ns")]}), settings(findings={"per_proxy_series": True}), 1000.0)
+    assert sum(1 for x in detailed.samples if x.metric == "meshhealth_xds_proxy_status") == 4
+
+
+def test_nack_with_message_and_counters():
+    snap = snap_of({"istiod-a": [entry_1_23("web-1.shop", lds_error="Error adding/updating listener: bad")]})
+    result = check_rejected(snap, settings(), 1000.0)
+    [finding] = result.findings
+    assert finding.name == "web-1" and "LDS rejected: Error adding/updating listener: bad" in finding.message
+    rejects = {dict(x.labels)["type"]: x.value for x in result.samples if x.metric == "meshhealth_istiod_xds_rejects"}
+    assert rejects == {"CDS": 0, "EDS": 0, "LDS": 4, "RDS": 0}
+    legacy = check_rejected(snap_of({"istiod-a": []}, metrics=OLD_METRICS), settings(), 1000.0)
+    assert {dict(x.labels)["type"]: x.value for x in legacy.samples}["CDS"] == 2
+
+
+def test_disconnected_pods_with_grace():
+    pods = [SidecarPod("shop", "web-1", 0.0), SidecarPod("shop", "web-2", 0.0), SidecarPod("shop", "new", 990.0)]
+    result = check_disconnected(snap_of({"a": [entry_1_23("web-1.shop")]}, sidecars=pods), settings(), 1000.0)
+    assert [f.name for f in result.findings] == ["web-2"]
+    assert {x.metric: x.value for x in result.samples} == {
+        "meshhealth_xds_disconnected_proxies": 1, "meshhealth_xds_disconnected_pods": 1}  # fmt: skip
+
+
+def test_version_skew():
+    snap = snap_of({"a": [entry_1_23("old.shop", version="1.26.1"), entry_1_23("new.shop", version="1.28.0")]})
+    result = check_version_skew(snap, settings(), 1000.0)
+    [finding] = result.findings
+    assert finding.namespace == "shop" and "1 proxies run Istio 1.26.1" in finding.message
+
+
+def test_rejected_gateway_root_cert_and_convergence():
+    snap = snap_of({"a": []})
+    [gw] = check_rejected_configs(snap, settings(), 1000.0).findings
+    assert (gw.kind, gw.namespace, gw.name) == ("Gateway", "bookinfo", "gw-2")
+    [cert] = check_root_cert(snap, settings(), 1000.0).findings
+    assert cert.severity.label == "critical" and "6d" in cert.message  # 518400 s = 6 days
+    old = check_root_cert(snap_of({"a": []}, metrics=OLD_METRICS), settings(), 1000.0)
+    assert old.samples[0].value == 1.9e9 and old.findings == []
+    assert check_convergence(snap, settings(), 1000.0).samples == []  # no interval yet
+    assert quantile(0.99, [(0.1, 10), (1.0, 20), (float("inf"), 20)]) == pytest.approx(0.982)
+    assert quantile(0.5, [(float("inf"), 0)]) is None
+
+
+def test_eds_no_instances_names_the_cluster():
+    from exporter.checks.pilot import CHECKS
+
+    cp05 = next(c for c in CHECKS if c.id == "CP05")
+    push = {"pilot_eds_no_instances": {"outbound|9080|v1-bug|reviews.bookinfo.svc.cluster.local": {}}}
+    result = cp05.run(snap_of({"a": []}, push=push), settings(), 1000.0)
+    [finding] = result.findings
+    assert finding.namespace == "bookinfo" and finding.name == "outbound|9080|v1-bug|reviews.bookinfo.svc.cluster.local"
+    assert {x.metric for x in result.samples} == {
+        "meshhealth_istiod_eds_no_instances",
+        "meshhealth_istiod_cluster_without_instances",
+    }
