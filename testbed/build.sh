@@ -45,7 +45,8 @@ for t in $targets; do
       build kube-apiserver k8s.io/kubernetes/cmd/kube-apiserver kube-apiserver "$K8S_LDFLAGS"
       build kube-apiserver k8s.io/kubernetes/cmd/kube-controller-manager kube-controller-manager "$K8S_LDFLAGS" ;;
     istiod)
-      build istiod istio.io/istio/pilot/cmd/pilot-discovery pilot-discovery ;;
+      build istiod istio.io/istio/pilot/cmd/pilot-discovery pilot-discovery
+      build sidecars . sidecars ;;
     *) echo "unknown target $t" >&2; exit 2 ;;
   esac
 done

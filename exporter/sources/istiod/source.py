@@ -216,7 +216,9 @@ class IstiodSource:
                 for t in proxy.types:
                     if t.status == STALE:
                         key = (replica.replica.name, proxy.proxy, t.type)
-                        current[key] = self._stale_since.get(key, now)
+                        # first seen now, or when the unacknowledged update was sent (1.23+), if earlier
+                        first = min(now, t.sent_time) if t.sent_time else now
+                        current[key] = self._stale_since.get(key, first)
         return current
 
     def _with_convergence_delta(self, replica: ReplicaData) -> ReplicaData:

@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from exporter.sources.kube.projections import parse_time
+
 SYNCED, STALE, NOT_SENT, ERROR = "SYNCED", "STALE", "NOT_SENT", "ERROR"
 STATUSES = (SYNCED, STALE, NOT_SENT, ERROR)
 
@@ -27,6 +29,7 @@ class TypeStatus:
     type: str
     status: str
     error: str
+    sent_time: float | None = None  # 1.23+: when the last update was sent
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,7 +77,8 @@ def parse_entry(entry: dict[str, Any]) -> ProxySync:
                 continue
             name = TYPE_URLS.get(url, url.rsplit(".", 1)[-1])
             error = _s(status.get("lastError"))
-            types.append(TypeStatus(name, classify(_s(status.get("sent")), _s(status.get("acked")), error), error))
+            state = classify(_s(status.get("sent")), _s(status.get("acked")), error)
+            types.append(TypeStatus(name, state, error, parse_time(status.get("sentTime"))))
     else:  # 1.6 ... 1.22: flat *_sent / *_acked fields (extensionconfig_* from 1.14)
         fields = list(LEGACY_FIELDS)
         if "extensionconfig_sent" in entry or "extensionconfig_acked" in entry:

@@ -1,0 +1,146 @@
+"""DP01, CP03, DP02, CP05 and CP04 end to end: two real istiod replicas, simulated sidecars over real xDS."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from testbed.istio import Istiod, Sidecars, create_running_pod, create_service, prepare_control_plane
+from testbed.kube import KubeCluster
+from testbed.processes import ComponentError
+from tests.e2e.test_foundation import findings, run_check
+from tests.support import wait_for
+
+pytestmark = pytest.mark.e2e
+_trigger = itertools.count()
+
+
+class Mesh:
+    def __init__(self, kube: KubeCluster, a: Istiod, b: Istiod, sidecars: Sidecars) -> None:
+        self.kube, self.a, self.b, self.sidecars = kube, a, b, sidecars
+
+    def config(self, tmp_path: Path) -> Path:
+        path = tmp_path / "istiod.json"
+        path.write_text(json.dumps({
+            "istio": {"istiod_urls": [self.a.monitoring_url, self.b.monitoring_url]},
+            "checks": {"DP01": {"stale_threshold_seconds": 1}, "DP02": {"grace_seconds": 0}},
+        }))  # fmt: skip
+        return path
+
+    def check(self, tmp_path: Path, check_id: str) -> list[dict[str, str]]:
+        code, report, stderr = run_check(self.kube.kubeconfig, self.config(tmp_path))
+        assert code in (0, 1), stderr
+        assert all(s["up"] for s in report["sources"]), report["sources"]
+        return findings(report, check_id)
+
+    def push(self) -> None:
+        """Make istiod push to every proxy: a new Service changes clusters and endpoints."""
+        create_service(self.kube, "shop", f"trigger-{next(_trigger)}", 9090, ["10.10.0.10"], {"app": "web"})
+
+    def synced(self) -> bool:
+        for istiod in (self.a, self.b):
+            for entry in istiod.get_json("/debug/syncz"):
+                for status in entry.get("resources", {}).values():
+                    if status.get("sent") != status.get("acked") or status.get("lastError"):
+                        return False
+        return True
+
+
+@pytest.fixture(scope="module")
+def mesh(kube: KubeCluster) -> Iterator[Mesh]:
+    prepare_control_plane(kube)
+    kube.admin.apply(
+        "/api/v1/namespaces",
+        {
+            "apiVersion": "v1",
+            "kind": "Namespace",
+            "metadata": {"name": "shop", "labels": {"istio-injection": "enabled"}},
+        },
+    )
+    started: list[Any] = []
+    try:
+        a = Istiod(kube, "istiod-a").start()
+        started.append(a)
+        b = Istiod(kube, "istiod-b").start()
+        started.append(b)
+        pods = []
+        for i in range(4):
+            ip = f"10.10.0.{i + 10}"
+            create_running_pod(kube, "shop", f"web-{i}", ip, {"app": "web", "version": "v1"})
+            pods.append({"name": f"web-{i}", "namespace": "shop", "ip": ip, "xds": (a if i < 2 else b).xds_address})
+        create_service(kube, "shop", "web", 8080, [p["ip"] for p in pods], {"app": "web"})
+        sidecars = Sidecars(kube, pods).start()
+        started.append(sidecars)
+    except ComponentError as err:
+        for component in reversed(started):
+            component.stop()
+        pytest.fail(str(err), pytrace=False)
+    m = Mesh(kube, a, b, sidecars)
+    wait_for(
+        lambda: len(a.get_json("/debug/syncz")) == 2 and len(b.get_json("/debug/syncz")) == 2, 60, "proxies connected"
+    )
+    wait_for(m.synced, 60, "all proxies SYNCED")
+    yield m
+    for component in reversed(started):
+        component.stop()
+
+
+def test_dp01_stale_on_the_right_replica_only(mesh: Mesh, tmp_path: Path) -> None:
+    assert mesh.check(tmp_path, "DP01") == []
+    mesh.sidecars.command("stop-ack", pod="web-1.shop", type="EDS")
+    mesh.push()
+    time.sleep(1.5)
+    [finding] = wait_for(lambda: mesh.check(tmp_path, "DP01"), 30, "DP01 finding")
+    assert (finding["namespace"], finding["name"]) == ("shop", "web-1")
+    assert mesh.a.monitoring_url in finding["message"] and "EDS" in finding["message"]
+    mesh.sidecars.command("resume", pod="web-1.shop")
+    wait_for(mesh.synced, 60, "resynced")
+    assert mesh.check(tmp_path, "DP01") == []
+
+
+def test_cp03_nack_with_message_and_reject_counter(mesh: Mesh, tmp_path: Path) -> None:
+    mesh.sidecars.command("nack", pod="web-2.shop", type="LDS", msg="Error adding/updating listener(s): e2e bad filter")
+    mesh.push()
+    [finding] = wait_for(lambda: mesh.check(tmp_path, "CP03"), 30, "CP03 finding")
+    assert finding["name"] == "web-2" and "e2e bad filter" in finding["message"]
+    assert 'pilot_total_xds_rejects{type="lds"}' in mesh.b.metrics()
+    mesh.sidecars.command("resume", pod="web-2.shop")
+    wait_for(mesh.synced, 60, "resynced")
+    assert mesh.check(tmp_path, "CP03") == []
+
+
+def test_dp02_disconnected_proxy(mesh: Mesh, tmp_path: Path) -> None:
+    assert mesh.check(tmp_path, "DP02") == []
+    mesh.sidecars.command("disconnect", pod="web-3.shop")
+    wait_for(lambda: len(mesh.b.get_json("/debug/syncz")) == 1, 30, "web-3 gone from syncz")
+    [finding] = mesh.check(tmp_path, "DP02")
+    assert (finding["namespace"], finding["name"]) == ("shop", "web-3")
+    mesh.sidecars.command("connect", pod="web-3.shop")
+    wait_for(lambda: len(mesh.b.get_json("/debug/syncz")) == 2, 30, "web-3 back")
+    assert mesh.check(tmp_path, "DP02") == []
+
+
+def test_cp05_destination_rule_subset_without_pods(mesh: Mesh, tmp_path: Path) -> None:
+    rules = "/apis/networking.istio.io/v1/namespaces/shop/destinationrules"
+    assert mesh.check(tmp_path, "CP05") == []
+    mesh.kube.admin.apply(rules, {
+        "apiVersion": "networking.istio.io/v1", "kind": "DestinationRule", "metadata": {"name": "web", "namespace": "shop"},
+        "spec": {"host": "web", "subsets": [{"name": "v1", "labels": {"version": "v1"}},
+                                            {"name": "v1-bug", "labels": {"version": "v1-bug"}}]},
+    })  # fmt: skip
+
+    def cluster_findings() -> list[dict[str, str]]:
+        return [f for f in mesh.check(tmp_path, "CP05") if "v1-bug" in f["name"]]
+
+    found = wait_for(cluster_findings, 60, "CP05 finding for the v1-bug subset")
+    assert found[0]["name"] == "outbound|8080|v1-bug|web.shop.svc.cluster.local" and found[0]["namespace"] == "shop"
+    assert "pilot_eds_no_instances" in mesh.a.metrics()
+    mesh.kube.admin.delete(f"{rules}/web")
+    mesh.push()
+    wait_for(lambda: not cluster_findings(), 60, "CP05 cleared")
