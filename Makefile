@@ -68,6 +68,7 @@ test: $(STAMP) promtool lint testbed-build
 
 bench: $(STAMP)
 	$(BIN)/python -m bench.bench_kube_projection
+	$(BIN)/python -m bench.bench_istiod
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache *.egg-info

@@ -54,6 +54,20 @@ class ProxySync:
         return (namespace, name) if sep and name and namespace else None
 
 
+_SHARED: dict[tuple[str, str, str], TypeStatus] = {}
+
+
+def _shared(name: str, state: str, error: str) -> TypeStatus:
+    """Identical statuses (SYNCED without error, the common case) are one object: 20,000 proxies x 4 types."""
+    if error:
+        return TypeStatus(name, state, error)
+    key = (name, state, error)
+    found = _SHARED.get(key)
+    if found is None:
+        found = _SHARED[key] = TypeStatus(name, state, error)
+    return found
+
+
 def classify(sent: str, acked: str, error: str = "") -> str:
     if error:
         return ERROR
@@ -78,7 +92,10 @@ def parse_entry(entry: dict[str, Any]) -> ProxySync:
             name = TYPE_URLS.get(url, url.rsplit(".", 1)[-1])
             error = _s(status.get("lastError"))
             state = classify(_s(status.get("sent")), _s(status.get("acked")), error)
-            types.append(TypeStatus(name, state, error, parse_time(status.get("sentTime"))))
+            if state == STALE:  # only a STALE type needs its send time
+                types.append(TypeStatus(name, state, error, parse_time(status.get("sentTime"))))
+            else:
+                types.append(_shared(name, state, error))
     else:  # 1.6 ... 1.22: flat *_sent / *_acked fields (extensionconfig_* from 1.14)
         fields = list(LEGACY_FIELDS)
         if "extensionconfig_sent" in entry or "extensionconfig_acked" in entry:
