@@ -26,7 +26,7 @@ K8S_LDFLAGS+=" -X k8s.io/component-base/version.gitMinor=$K8S_MINOR -X k8s.io/co
 
 build() { # module-dir package output [ldflags]
   local dir=$1 pkg=$2 out=$3 ldflags="-s ${4:-}" stamp="$BIN/.$3.stamp" sum
-  sum=$( (cat "testbed/go/$dir/go.mod" "testbed/go/$dir/go.sum" 2>/dev/null; echo "$ldflags") | sha256sum | cut -c1-16)
+  sum=$( (cat "testbed/go/$dir"/* 2>/dev/null; echo "$ldflags") | sha256sum | cut -c1-16)
   if [[ -x "$BIN/$out" && -f "$stamp" && "$(cat "$stamp")" == "$sum" ]]; then
     echo "testbed: $out cached"
     return

@@ -97,7 +97,10 @@ def _gauge_check(
 
 
 def check_rejected_configs(snapshot: IstiodSnapshot, settings: Settings, now: float) -> CheckResult:
-    """CP04: configuration istiod rejected (pilot_total_rejected_configs{type,name}), e.g. conflicting Gateways."""
+    """CP04: configuration istiod rejects (pilot_total_rejected_configs{type,name}), e.g. conflicting Gateways.
+
+    The counter is relayed as is (for the alert's increase()); findings name the objects rejected since the
+    previous refresh (on the first refresh: every object the counter names), so they clear after a fix."""
     result = CheckResult()
     severity = alert_severity(settings, "CP04")
     for replica in _with_metrics(snapshot):
@@ -105,15 +108,19 @@ def check_rejected_configs(snapshot: IstiodSnapshot, settings: Settings, now: fl
         found = replica.metrics.first("pilot_total_rejected_configs_total", "pilot_total_rejected_configs")
         for labels, value in found[1] if found else ():
             d = dict(labels)
-            kind, name = d.get("type", ""), d.get("name", "")
             result.samples.append(
                 Sample.of(
-                    "meshhealth_istiod_rejected_configs", value, istiod=replica.replica.name, type=kind, name=name
+                    "meshhealth_istiod_rejected_configs",
+                    value,
+                    istiod=replica.replica.name,
+                    type=d.get("type", ""),
+                    name=d.get("name", ""),
                 )
             )
+        for kind, name, count in replica.rejected_delta:
             namespace, _, short = name.rpartition("/")
             message = (
-                f"istiod {replica.replica.name} rejected this {kind} {value:g} times: another object "
+                f"istiod {replica.replica.name} rejected this {kind} {count:g} more times: another object "
                 "already configures the same host and port (the second server is dropped)"
             )
             result.findings.append(
@@ -121,7 +128,7 @@ def check_rejected_configs(snapshot: IstiodSnapshot, settings: Settings, now: fl
             )
         result.samples.append(
             Sample.of(
-                "meshhealth_istiod_rejected_configs_kinds", len(found[1]) if found else 0, istiod=replica.replica.name
+                "meshhealth_istiod_rejected_configs_kinds", len(replica.rejected_delta), istiod=replica.replica.name
             )
         )
     return result

@@ -15,7 +15,7 @@ from testbed.istio import Istiod, Sidecars, create_running_pod, create_service, 
 from testbed.kube import KubeCluster
 from testbed.processes import ComponentError
 from tests.e2e.test_foundation import findings, run_check
-from tests.support import wait_for
+from tests.support import metric_values, wait_for
 
 pytestmark = pytest.mark.e2e
 _trigger = itertools.count()
@@ -75,6 +75,10 @@ def mesh(kube: KubeCluster) -> Iterator[Mesh]:
             create_running_pod(kube, "shop", f"web-{i}", ip, {"app": "web", "version": "v1"})
             pods.append({"name": f"web-{i}", "namespace": "shop", "ip": ip, "xds": (a if i < 2 else b).xds_address})
         create_service(kube, "shop", "web", 8080, [p["ip"] for p in pods], {"app": "web"})
+        gateway_labels = {"istio": "ingressgateway", "app": "istio-ingressgateway"}
+        create_running_pod(kube, "istio-system", "istio-ingressgateway-0", "10.10.1.10", gateway_labels)
+        pods.append({"name": "istio-ingressgateway-0", "namespace": "istio-system", "ip": "10.10.1.10",
+                     "xds": a.xds_address, "type": "router", "labels": gateway_labels})  # fmt: skip
         sidecars = Sidecars(kube, pods).start()
         started.append(sidecars)
     except ComponentError as err:
@@ -83,7 +87,7 @@ def mesh(kube: KubeCluster) -> Iterator[Mesh]:
         pytest.fail(str(err), pytrace=False)
     m = Mesh(kube, a, b, sidecars)
     wait_for(
-        lambda: len(a.get_json("/debug/syncz")) == 2 and len(b.get_json("/debug/syncz")) == 2, 60, "proxies connected"
+        lambda: len(a.get_json("/debug/syncz")) == 3 and len(b.get_json("/debug/syncz")) == 2, 60, "proxies connected"
     )
     wait_for(m.synced, 60, "all proxies SYNCED")
     yield m
@@ -144,3 +148,74 @@ def test_cp05_destination_rule_subset_without_pods(mesh: Mesh, tmp_path: Path) -
     mesh.kube.admin.delete(f"{rules}/web")
     mesh.push()
     wait_for(lambda: not cluster_findings(), 60, "CP05 cleared")
+
+
+def gateway(name: str) -> dict[str, Any]:
+    return {
+        "apiVersion": "networking.istio.io/v1",
+        "kind": "Gateway",
+        "metadata": {"name": name, "namespace": "istio-system"},
+        "spec": {
+            "selector": {"istio": "ingressgateway"},
+            "servers": [{"port": {"number": 443, "name": "https", "protocol": "HTTPS"}, "hosts": ["shop.example.com"],
+                         "tls": {"mode": "SIMPLE", "credentialName": "shop-cert"}}],
+        },
+    }  # fmt: skip
+
+
+def test_cp04_two_gateways_same_tls_host(mesh: Mesh, tmp_path: Path, exporter_factory) -> None:
+    gateways = "/apis/networking.istio.io/v1/namespaces/istio-system/gateways"
+    config = mesh.config(tmp_path)
+    data = json.loads(config.read_text())
+    data["sources"] = {"istiod": {"interval_seconds": 1}, "kubernetes": {"interval_seconds": 1}}
+    config.write_text(json.dumps(data))
+    running = exporter_factory(["--kubeconfig", str(mesh.kube.kubeconfig), "--config", str(config)])
+
+    def cp04() -> list[dict[str, str]]:
+        body = running.get("/metrics")[2].decode()
+        return [dict(labels) for labels, _ in metric_values(body.encode(), "meshhealth_finding").items()
+                if ("check", "CP04") in labels]  # fmt: skip
+
+    wait_for(lambda: running.get("/readyz")[0] == 200, 60, "exporter ready")
+    time.sleep(3)
+    assert cp04() == []
+    mesh.kube.admin.apply(gateways, gateway("gw-a"))
+    mesh.kube.admin.apply(gateways, gateway("gw-b"))
+    found = wait_for(cp04, 60, "CP04 finding")
+    assert found[0]["kind"] == "Gateway" and found[0]["name"] in ("gw-a", "gw-b")
+    assert "pilot_total_rejected_configs" in mesh.a.metrics()
+    mesh.kube.admin.delete(f"{gateways}/{found[0]['name']}")
+    mesh.push()
+    wait_for(lambda: cp04() == [], 60, "CP04 cleared after the conflict is removed")
+    mesh.kube.admin.delete(f"{gateways}/gw-a")
+    mesh.kube.admin.delete(f"{gateways}/gw-b")
+
+
+def test_simulator_holds_1000_clients_and_exporter_counts_them(
+    kube: KubeCluster, tmp_path: Path, exporter_factory
+) -> None:
+    kube.admin.apply("/api/v1/namespaces", {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "load"}})
+    istiod = Istiod(kube, "istiod-load").start()
+    pods = [{"name": f"load-{i}", "namespace": "load", "ip": f"10.20.{i // 250}.{i % 250 + 1}", "xds": istiod.xds_address}
+            for i in range(1000)]  # fmt: skip
+    sidecars = Sidecars(kube, pods)
+    sidecars.workdir = tmp_path
+    sidecars.start()
+    try:
+        wait_for(lambda: len(istiod.get_json("/debug/syncz")) == 1000, 180, "1000 proxies connected")
+        config = tmp_path / "load.json"
+        config.write_text(json.dumps({"istio": {"istiod_urls": [istiod.monitoring_url]}}))
+        running = exporter_factory(["--kubeconfig", str(kube.kubeconfig), "--config", str(config)])
+
+        def synced_cds() -> float:
+            values = metric_values(running.get("/metrics")[2], "meshhealth_xds_proxies")
+            return sum(
+                v for labels, v in values.items() if ("status", "SYNCED") in labels and ("type", "CDS") in labels
+            )
+
+        assert wait_for(lambda: synced_cds() == 1000, 180, "exporter sees 1000 SYNCED proxies")
+        connected = metric_values(running.get("/metrics")[2], "meshhealth_istiod_connected_proxies")
+        assert list(connected.values()) == [1000.0]
+    finally:
+        sidecars.stop()
+        istiod.stop()

@@ -57,6 +57,7 @@ class ReplicaData:
     metrics_error: str = ""
     push_status: dict[str, Any] = field(default_factory=dict)
     convergence_delta: tuple[tuple[float, float], ...] = ()  # (le, count) since the previous refresh
+    rejected_delta: tuple[tuple[str, str, float], ...] = ()  # (type, name, new rejections) since the previous refresh
 
 
 @dataclass(frozen=True)
@@ -110,6 +111,7 @@ class IstiodSource:
         self._session: aiohttp.ClientSession | None = None
         self._stale_since: dict[tuple[str, str, str], float] = {}
         self._convergence: dict[str, dict[float, float]] = {}
+        self._rejected: dict[str, dict[tuple[str, str], float]] = {}
         self.instance = ",".join(settings.istio.control_plane_namespaces)
 
     def _token(self) -> str | None:
@@ -203,7 +205,7 @@ class IstiodSource:
             raise SourceError(first.reason, first.message)
         now = self._clock()
         self._stale_since = self._track_stale(data, now)
-        data = tuple(self._with_convergence_delta(d) for d in data)
+        data = tuple(self._with_rejected_delta(self._with_convergence_delta(d)) for d in data)
         return IstiodSnapshot(data, dict(self._stale_since), sidecar_pods(kube), now)
 
     def _track_stale(self, data: tuple[ReplicaData, ...], now: float) -> dict[tuple[str, str, str], float]:
@@ -236,6 +238,25 @@ class IstiodSource:
             return replica  # first look, or istiod restarted: no interval to compare
         delta = tuple(sorted((le, count - previous.get(le, 0.0)) for le, count in current.items()))
         return dataclasses.replace(replica, convergence_delta=delta)
+
+    def _with_rejected_delta(self, replica: ReplicaData) -> ReplicaData:
+        """Configs istiod rejected again since the previous refresh: a conflict that persists keeps being
+        rejected at every push; a fixed one stops (the counter itself never goes down)."""
+        if replica.metrics is None:
+            return replica
+        found = replica.metrics.first("pilot_total_rejected_configs_total", "pilot_total_rejected_configs")
+        current = {(dict(lb).get("type", ""), dict(lb).get("name", "")): v for lb, v in (found[1] if found else ())}
+        previous = self._rejected.get(replica.replica.name)
+        self._rejected[replica.replica.name] = current
+        if previous is None:
+            delta = tuple((t, n, v) for (t, n), v in sorted(current.items()))  # first look: everything counts
+        else:
+            delta = tuple(
+                (t, n, v - previous.get((t, n), 0.0))
+                for (t, n), v in sorted(current.items())
+                if v > previous.get((t, n), 0.0)
+            )
+        return dataclasses.replace(replica, rejected_delta=delta)
 
     async def close(self) -> None:
         if self._session is not None:

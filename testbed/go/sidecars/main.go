@@ -49,8 +49,10 @@ type podSpec struct {
 	Name      string `json:"name"`
 	Namespace string `json:"namespace"`
 	IP        string `json:"ip"`
-	XDS       string `json:"xds"`
-	Version   string `json:"version"`
+	XDS       string            `json:"xds"`
+	Version   string            `json:"version"`
+	Type      string            `json:"type"` // sidecar (default) or router (a gateway)
+	Labels    map[string]string `json:"labels"`
 }
 
 type client struct {
@@ -75,6 +77,14 @@ func (c *client) node() *core.Node {
 	if version == "" {
 		version = "1.29.2"
 	}
+	labels := map[string]interface{}{"app": c.pod.Name}
+	for k, v := range c.pod.Labels {
+		labels[k] = v
+	}
+	nodeType := c.pod.Type
+	if nodeType == "" {
+		nodeType = "sidecar"
+	}
 	meta, _ := structpb.NewStruct(map[string]interface{}{
 		"NAMESPACE":         c.pod.Namespace,
 		"NAME":              c.pod.Name,
@@ -84,10 +94,10 @@ func (c *client) node() *core.Node {
 		"SERVICE_ACCOUNT":   "default",
 		"INTERCEPTION_MODE": "REDIRECT",
 		"INSTANCE_IPS":      c.pod.IP,
-		"LABELS":            map[string]interface{}{"app": c.pod.Name},
+		"LABELS":            labels,
 	})
 	return &core.Node{
-		Id:       fmt.Sprintf("sidecar~%s~%s.%s~%s.svc.cluster.local", c.pod.IP, c.pod.Name, c.pod.Namespace, c.pod.Namespace),
+		Id:       fmt.Sprintf("%s~%s~%s.%s~%s.svc.cluster.local", nodeType, c.pod.IP, c.pod.Name, c.pod.Namespace, c.pod.Namespace),
 		Cluster:  c.pod.Name + "." + c.pod.Namespace,
 		Metadata: meta,
 	}

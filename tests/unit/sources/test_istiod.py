@@ -276,12 +276,12 @@ async def test_stale_since_survives_refreshes_and_clears(aiohttp_server, tmp_pat
         await source.close()
 
 
-def snap_of(replica_proxies, metrics=NEW_METRICS, sidecars=(), push=None):
+def snap_of(replica_proxies, metrics=NEW_METRICS, sidecars=(), push=None, rejected=()):
     from exporter.sources.istiod.source import Replica, ReplicaData
 
     replicas = tuple(
         ReplicaData(Replica(name, "istio-system", "default", f"http://{name}"), None, parse_syncz(p),
-                    parse_metrics(metrics), "", push or {})
+                    parse_metrics(metrics), "", push or {}, rejected_delta=rejected)
         for name, p in replica_proxies.items()
     )  # fmt: skip
     return IstiodSnapshot(replicas, {}, tuple(sidecars), 1000.0)
@@ -326,9 +326,11 @@ def test_version_skew():
 
 
 def test_rejected_gateway_root_cert_and_convergence():
-    snap = snap_of({"a": []})
+    snap = snap_of({"a": []}, rejected=(("gateway", "bookinfo/gw-2", 3.0),))
     [gw] = check_rejected_configs(snap, settings(), 1000.0).findings
     assert (gw.kind, gw.namespace, gw.name) == ("Gateway", "bookinfo", "gw-2")
+    fixed = check_rejected_configs(snap_of({"a": []}), settings(), 1000.0)
+    assert fixed.findings == [] and any(x.metric == "meshhealth_istiod_rejected_configs" for x in fixed.samples)
     [cert] = check_root_cert(snap, settings(), 1000.0).findings
     assert cert.severity.label == "critical" and "6d" in cert.message  # 518400 s = 6 days
     old = check_root_cert(snap_of({"a": []}, metrics=OLD_METRICS), settings(), 1000.0)
