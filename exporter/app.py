@@ -34,9 +34,9 @@ def build_sources(settings: Settings, checks: list[CheckDef], *, watch: bool) ->
         return kube.fresh_data(time.time())
 
     if any(c.source == "istiod" for c in checks):
-        states.append(SourceState(IstiodSource(settings, kube_data), settings.sources.istiod))
+        states.append(SourceState(IstiodSource(settings, kube_data), settings.sources.istiod, after=kube))
     if any(c.source == "webhook_tls" for c in checks):
-        states.append(SourceState(WebhookTLSSource(settings, kube_data), settings.sources.webhook_tls))
+        states.append(SourceState(WebhookTLSSource(settings, kube_data), settings.sources.webhook_tls, after=kube))
     return states
 
 

@@ -43,6 +43,8 @@ class SourceState:
     failures: int = 0
     error: SourceError | None = None
     errors: Counter[str] = field(default_factory=Counter)
+    after: SourceState | None = None  # refresh only once this source has made its first attempt
+    first_attempt: asyncio.Event = field(default_factory=asyncio.Event)
 
     def fresh_data(self, now: float) -> Any | None:
         """The last good data, unless it is older than the source's stale_after."""
@@ -80,6 +82,7 @@ async def refresh_once(state: SourceState, clock: Callable[[], float] = time.tim
         error = SourceError("internal", f"{type(exc).__name__}: {exc}")
     state.duration = time.monotonic() - started
     state.attempted = True
+    state.first_attempt.set()
     if error is None:
         state.up, state.data, state.error, state.failures = True, data, None, 0
         state.last_success = clock()
@@ -109,6 +112,8 @@ class Scheduler:
         self._tasks = [asyncio.create_task(self._loop(s), name=f"refresh {s.source.name}") for s in self.states]
 
     async def _loop(self, state: SourceState) -> None:
+        if state.after is not None:
+            await state.after.first_attempt.wait()
         while True:
             await refresh_once(state)
             self._on_update()

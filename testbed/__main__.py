@@ -6,9 +6,19 @@ import json
 import os
 import signal
 import sys
+import time
+from pathlib import Path
 
+from testbed.istio import (
+    Istiod,
+    Sidecars,
+    create_running_pod,
+    create_service,
+    install_istio_crds,
+    prepare_control_plane,
+)
 from testbed.kube import KubeCluster
-from testbed.processes import CACHE, ComponentError
+from testbed.processes import CACHE, ComponentError, ManagedProcess
 
 RUN = CACHE / "run"
 STATE = RUN / "state.json"
@@ -20,17 +30,60 @@ def up() -> int:
         return 1
     RUN.mkdir(parents=True, exist_ok=True)
     cluster = KubeCluster(workdir=RUN / "kube")
+    procs: list[ManagedProcess] = [cluster.etcd, cluster.apiserver, cluster.controller_manager]
     try:
         cluster.start()
+        install_istio_crds(cluster)
+        prepare_control_plane(cluster)
+        istiods = [Istiod(cluster, "istiod-a").start(), Istiod(cluster, "istiod-b").start()]
+        procs += [i.process for i in istiods]
+        cluster.admin.apply(
+            "/api/v1/namespaces",
+            {
+                "apiVersion": "v1",
+                "kind": "Namespace",
+                "metadata": {"name": "shop", "labels": {"istio-injection": "enabled"}},
+            },
+        )
+        pods = []
+        for i in range(4):
+            ip = f"10.10.0.{i + 10}"
+            create_running_pod(cluster, "shop", f"web-{i}", ip, {"app": "web", "version": "v1"})
+            pods.append({"name": f"web-{i}", "namespace": "shop", "ip": ip, "xds": istiods[i % 2].xds_address})
+        create_service(cluster, "shop", "web", 8080, [p["ip"] for p in pods], {"app": "web"})
+        sidecars = Sidecars(cluster, pods).start()
+        procs.append(sidecars.process)
     except ComponentError as err:
-        cluster.stop()
+        for proc in reversed(procs):
+            proc.stop()
         print(err, file=sys.stderr)
         return 1
-    procs = [cluster.etcd, cluster.apiserver, cluster.controller_manager]
+    config = RUN / "exporter.json"
+    config.write_text(
+        json.dumps(
+            {
+                "istio": {"istiod_urls": [i.monitoring_url for i in istiods]},
+                "sources": {"kubernetes": {"interval_seconds": 5}, "istiod": {"interval_seconds": 5}},
+            }
+        )
+    )
     pids = {p.name: p.process.pid for p in procs if p.process is not None}
-    STATE.write_text(json.dumps({"pids": pids, "kubeconfig": str(cluster.kubeconfig), "server": cluster.server}))
+    STATE.write_text(
+        json.dumps(
+            {
+                "pids": pids,
+                "kubeconfig": str(cluster.kubeconfig),
+                "server": cluster.server,
+                "sidecars_control": sidecars.control,
+                "exporter_config": str(config),
+            }
+        )
+    )
     print(f"kube-apiserver: {cluster.server}")
+    print(f"istiod: {', '.join(i.monitoring_url for i in istiods)}")
+    print(f"simulated sidecars (control): http://{sidecars.control}/status")
     print(f"export KUBECONFIG={cluster.kubeconfig}")
+    print(f"run the exporter: make serve ARGS='--kubeconfig {cluster.kubeconfig} --config {config}'")
     return 0
 
 
@@ -42,11 +95,27 @@ def down() -> int:
     for name, pid in reversed(list(state["pids"].items())):
         try:
             os.killpg(pid, signal.SIGTERM)
-            print(f"stopped {name} ({pid})")
         except ProcessLookupError:
-            pass
+            continue
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and _alive(pid):
+            time.sleep(0.1)
+        if _alive(pid):
+            os.killpg(pid, signal.SIGKILL)
+        print(f"stopped {name} ({pid})")
     STATE.unlink()
     return 0
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    try:  # a zombie whose parent is gone counts as stopped
+        return "zombie" not in Path(f"/proc/{pid}/status").read_text().lower()
+    except OSError:
+        return False
 
 
 def status() -> int:

@@ -35,26 +35,37 @@ def _object_of(key: str) -> tuple[str, str]:
     return "", key
 
 
+_EXPLAIN = {
+    "pilot_eds_no_instances": "the cluster has no endpoints (Service selector or subset labels match no ready pod)",
+    "pilot_conflict_inbound_listener": "Services declare this port of the same pods with different protocols",
+    "pilot_duplicate_envoy_clusters": "two definitions produce this Envoy cluster; one is ignored",
+    "pilot_vservice_dup_domain": "two VirtualServices claim this domain; one is ignored",
+}
+
+
 def _push_findings(
-    check_id: str, replica: ReplicaData, metrics: Sequence[str], kind: str, severity: Severity, cap: int
-) -> tuple[list[Finding], list[str]]:
-    findings: list[Finding] = []
-    keys: list[str] = []
-    for metric in metrics:
-        entries = replica.push_status.get(metric)
-        if not isinstance(entries, dict):
-            continue
-        for key, detail in sorted(entries.items()):
-            if len(findings) >= cap:
-                break
-            detail = detail if isinstance(detail, dict) else {}
-            namespace, name = _object_of(str(key))
-            message = str(detail.get("message") or metric)
-            proxy = detail.get("proxy")
-            if proxy:
-                message += f" (proxy {proxy})"
-            findings.append(Finding(check_id, severity, namespace, kind, name, f"{metric}: {message}"[:500]))
-            keys.append(str(key))
+    check_id: str, replicas: Sequence[ReplicaData], metrics: Sequence[str], kind: str, severity: Severity, cap: int
+) -> tuple[list[Finding], list[tuple[str, str]]]:
+    """One finding per object named in /debug/push_status, merged over the replicas that report it."""
+    seen: dict[tuple[str, str], tuple[str, list[str]]] = {}
+    keys: list[tuple[str, str]] = []
+    for replica in replicas:
+        for metric in metrics:
+            entries = replica.push_status.get(metric)
+            if not isinstance(entries, dict):
+                continue
+            for key, detail in sorted(entries.items()):
+                detail = detail if isinstance(detail, dict) else {}
+                text = str(detail.get("message") or _EXPLAIN.get(metric, metric))
+                if detail.get("proxy"):
+                    text += f" (proxy {detail['proxy']})"
+                keys.append((replica.replica.name, str(key)))
+                seen.setdefault((metric, str(key)), (text, []))[1].append(replica.replica.name)
+    findings = []
+    for (metric, key), (text, names) in list(seen.items())[:cap]:
+        namespace, name = _object_of(key)
+        message = f"{text}; {metric} on istiod {', '.join(names)}"
+        findings.append(Finding(check_id, severity, namespace, kind, name, message[:500]))
     return findings, keys
 
 
@@ -67,29 +78,26 @@ def _gauge_check(
         result = CheckResult()
         severity = alert_severity(settings, check_id)
         cap = settings.findings.max_series_per_check
-        for replica in _with_metrics(snapshot):
+        replicas = _with_metrics(snapshot)
+        sources = [n for _, names in relays for n in names]
+        totals: dict[str, float] = {}
+        for replica in replicas:
             assert replica.metrics is not None
-            total = 0.0
             for metric, names in relays:
                 value = sum(replica.metrics.total(n) for n in names)
-                total += value
+                totals[replica.replica.name] = totals.get(replica.replica.name, 0.0) + value
                 result.samples.append(Sample.of(metric, value, istiod=replica.replica.name))
-            sources = [n for _, names in relays for n in names]
-            findings, keys = _push_findings(check_id, replica, sources, kind, severity, cap)
-            if total and not findings:
-                findings = [
-                    Finding(
-                        check_id,
-                        severity,
-                        replica.replica.namespace,
-                        "Pod",
-                        replica.replica.name,
-                        f"istiod reports {total:g} ({', '.join(sources)}); no detail in /debug/push_status",
+        findings, keys = _push_findings(check_id, replicas, sources, kind, severity, cap)
+        if not findings:  # a gauge above 0 without detail still deserves a finding
+            for r in replicas:
+                if totals.get(r.replica.name):
+                    message = (
+                        f"istiod reports {totals[r.replica.name]:g} ({', '.join(sources)}); no detail in push_status"
                     )
-                ]
-            result.findings += findings
-            if detail_metric:
-                result.samples += [Sample.of(detail_metric, 1, istiod=replica.replica.name, key=k) for k in keys]
+                    findings.append(Finding(check_id, severity, r.replica.namespace, "Pod", r.replica.name, message))
+        result.findings += findings
+        if detail_metric:
+            result.samples += [Sample.of(detail_metric, 1, istiod=name, key=key) for name, key in keys[:cap]]
         return result
 
     run.__doc__ = f"{check_id}: " + ", ".join(n for _, names in relays for n in names)

@@ -53,7 +53,7 @@ def render_status_page(
             "count": len(o.result.findings),
             "runbook": f"{runbook_base}#{BY_ID[o.check].anchor}",
         }
-        for o in outcomes
+        for o in sorted(outcomes, key=lambda o: o.check)
     ]
     findings = all_findings(outcomes)
     by_severity = [

@@ -86,13 +86,20 @@ def mesh(kube: KubeCluster) -> Iterator[Mesh]:
             component.stop()
         pytest.fail(str(err), pytrace=False)
     m = Mesh(kube, a, b, sidecars)
+    try:
+        yield from _ready(m)
+    finally:
+        for component in reversed(started):
+            component.stop()
+
+
+def _ready(m: Mesh) -> Iterator[Mesh]:
+    a, b = m.a, m.b
     wait_for(
         lambda: len(a.get_json("/debug/syncz")) == 3 and len(b.get_json("/debug/syncz")) == 2, 60, "proxies connected"
     )
     wait_for(m.synced, 60, "all proxies SYNCED")
     yield m
-    for component in reversed(started):
-        component.stop()
 
 
 def test_dp01_stale_on_the_right_replica_only(mesh: Mesh, tmp_path: Path) -> None:

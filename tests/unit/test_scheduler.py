@@ -92,3 +92,26 @@ async def test_a_hanging_source_does_not_delay_another():
     assert fast.calls >= 5 and slow.calls == 1
     assert slow.closed and fast.closed
     assert len(updates) >= 5
+
+
+async def test_dependent_source_waits_for_the_first_attempt_of_its_dependency():
+    order = []
+
+    class Recording(ScriptedSource):
+        async def refresh(self):
+            order.append(self.name)
+            if self.name == "kube":
+                await asyncio.sleep(0.1)
+            return await super().refresh()
+
+    kube = state(Recording("kube", [{"ok": 1}]))
+    tls = state(Recording("tls", [{"ok": 1}]))
+    tls.after = kube
+    scheduler = Scheduler([tls, kube], lambda: None)
+    scheduler.start()
+    for _ in range(100):
+        await asyncio.sleep(0.01)
+        if tls.attempted:
+            break
+    await scheduler.stop()
+    assert order[:2] == ["kube", "tls"] and kube.attempted

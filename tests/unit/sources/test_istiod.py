@@ -352,3 +352,37 @@ def test_eds_no_instances_names_the_cluster():
         "meshhealth_istiod_eds_no_instances",
         "meshhealth_istiod_cluster_without_instances",
     }
+
+
+def test_replicas_discovered_from_running_istiod_pods_plus_static_urls():
+    from exporter.sources.istiod.source import discover_replicas
+    from exporter.sources.kube.projections import project_pod
+
+    from ..helpers import kube_object, snapshot
+
+    def istiod_pod(name, ip, phase="Running", rev="1-29-2", ns="istio-system"):
+        obj = kube_object(
+            "pod-reviews-v1-injected",
+            metadata={"name": name, "namespace": ns, "labels": {"app": "istiod", "istio.io/rev": rev}},
+        )
+        obj["status"]["podIP"], obj["status"]["phase"] = ip, phase
+        return project_pod(obj)
+
+    pods = [istiod_pod("istiod-1-29-2-a", "10.0.0.5"), istiod_pod("istiod-1-29-2-b", "10.0.0.6", phase="Pending"),
+            istiod_pod("istiod-x", "10.0.0.7", ns="default"), project_pod(kube_object("pod-reviews-v1-injected"))]  # fmt: skip
+    s = settings(istio={"istiod_urls": ["http://127.0.0.1:15014/"]})
+    replicas = discover_replicas(snapshot(pods=pods), s)
+    assert [(r.name, r.revision, r.url) for r in replicas] == [
+        ("http://127.0.0.1:15014/", "", "http://127.0.0.1:15014"),
+        ("istiod-1-29-2-a", "1-29-2", "http://10.0.0.5:15014"),
+    ]
+
+
+async def test_unauthorized_replica_explains_the_token(aiohttp_server, tmp_path):
+    source, _, _ = await start(aiohttp_server, [FakeReplica([], status=401)], tmp_path)
+    from exporter.sources.errors import SourceError
+
+    with pytest.raises(SourceError) as err:
+        await source.refresh()
+    await source.close()
+    assert err.value.reason == "unauthorized" and "token" in err.value.message
