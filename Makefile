@@ -32,11 +32,12 @@ check: $(STAMP)
 generate: $(STAMP)
 	$(BIN)/mesh-health-exporter generate --log-level warning
 
-# promtool comes from Debian's prometheus package.
+# promtool, Prometheus and Alertmanager come from Debian's prometheus and prometheus-alertmanager packages.
 promtool:
-	@command -v promtool >/dev/null || { \
+	@command -v promtool >/dev/null && command -v prometheus-alertmanager >/dev/null || { \
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
-	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends prometheus >/dev/null; }
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends \
+	    prometheus prometheus-alertmanager >/dev/null; }
 	@promtool --version | head -1
 
 lint: $(STAMP)

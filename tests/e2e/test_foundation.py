@@ -3,9 +3,6 @@ healthy baseline -> inject the failure -> finding and metric -> repair -> findin
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -14,43 +11,12 @@ import pytest
 from exporter.config import load_settings
 from exporter.rbac import rbac_rules
 from testbed.kube import ApiError, KubeCluster
+from tests.e2e.helpers import config_file, ensure_namespace, findings, run_check
 from tests.support import metric_values, wait_for
 
 pytestmark = pytest.mark.e2e
 
 DEPLOYMENTS = "/apis/apps/v1/namespaces/istio-system/deployments"
-
-
-def config_file(tmp_path: Path, **checks: Any) -> Path:
-    path = tmp_path / "config.yaml"
-    path.write_text(
-        json.dumps(
-            {
-                "sources": {"kubernetes": {"interval_seconds": 1, "timeout_seconds": 20}},
-                "checks": {"NS01": {"terminating_threshold_seconds": 1}, **checks},
-            }
-        )
-    )
-    return path
-
-
-def run_check(kubeconfig: Path, config: Path) -> tuple[int, dict[str, Any], str]:
-    proc = subprocess.run(
-        [sys.executable, "-m", "exporter", "check", "--output", "json", "--kubeconfig", str(kubeconfig),
-         "--config", str(config)],
-        capture_output=True, text=True, timeout=120, check=False,
-    )  # fmt: skip
-    report = json.loads(proc.stdout) if proc.stdout.strip() else {}
-    return proc.returncode, report, proc.stderr
-
-
-def findings(report: dict[str, Any], check: str) -> list[dict[str, str]]:
-    return [f for f in report.get("findings", []) if f["check"] == check]
-
-
-def ensure_namespace(kube: KubeCluster, name: str, labels: dict[str, str] | None = None) -> None:
-    kube.admin.apply("/api/v1/namespaces", {"apiVersion": "v1", "kind": "Namespace",
-                                           "metadata": {"name": name, "labels": labels or {}}})  # fmt: skip
 
 
 def istiod_deployment(name: str, revision: str, replicas: int) -> dict[str, Any]:

@@ -5,101 +5,18 @@ from __future__ import annotations
 import itertools
 import json
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from testbed.istio import Istiod, Sidecars, create_running_pod, create_service, prepare_control_plane
+from testbed.istio import Istiod, Sidecars
 from testbed.kube import KubeCluster
-from testbed.processes import ComponentError
-from tests.e2e.test_foundation import findings, run_check
+from tests.e2e.helpers import Mesh
 from tests.support import metric_values, wait_for
 
 pytestmark = pytest.mark.e2e
 _trigger = itertools.count()
-
-
-class Mesh:
-    def __init__(self, kube: KubeCluster, a: Istiod, b: Istiod, sidecars: Sidecars) -> None:
-        self.kube, self.a, self.b, self.sidecars = kube, a, b, sidecars
-
-    def config(self, tmp_path: Path) -> Path:
-        path = tmp_path / "istiod.json"
-        path.write_text(json.dumps({
-            "istio": {"istiod_urls": [self.a.monitoring_url, self.b.monitoring_url]},
-            "checks": {"DP01": {"stale_threshold_seconds": 1}, "DP02": {"grace_seconds": 0}},
-        }))  # fmt: skip
-        return path
-
-    def check(self, tmp_path: Path, check_id: str) -> list[dict[str, str]]:
-        code, report, stderr = run_check(self.kube.kubeconfig, self.config(tmp_path))
-        assert code in (0, 1), stderr
-        assert all(s["up"] for s in report["sources"]), report["sources"]
-        return findings(report, check_id)
-
-    def push(self) -> None:
-        """Make istiod push to every proxy: a new Service changes clusters and endpoints."""
-        create_service(self.kube, "shop", f"trigger-{next(_trigger)}", 9090, ["10.10.0.10"], {"app": "web"})
-
-    def synced(self) -> bool:
-        for istiod in (self.a, self.b):
-            for entry in istiod.get_json("/debug/syncz"):
-                for status in entry.get("resources", {}).values():
-                    if status.get("sent") != status.get("acked") or status.get("lastError"):
-                        return False
-        return True
-
-
-@pytest.fixture(scope="module")
-def mesh(kube: KubeCluster) -> Iterator[Mesh]:
-    prepare_control_plane(kube)
-    kube.admin.apply(
-        "/api/v1/namespaces",
-        {
-            "apiVersion": "v1",
-            "kind": "Namespace",
-            "metadata": {"name": "shop", "labels": {"istio-injection": "enabled"}},
-        },
-    )
-    started: list[Any] = []
-    try:
-        a = Istiod(kube, "istiod-a").start()
-        started.append(a)
-        b = Istiod(kube, "istiod-b").start()
-        started.append(b)
-        pods = []
-        for i in range(4):
-            ip = f"10.10.0.{i + 10}"
-            create_running_pod(kube, "shop", f"web-{i}", ip, {"app": "web", "version": "v1"})
-            pods.append({"name": f"web-{i}", "namespace": "shop", "ip": ip, "xds": (a if i < 2 else b).xds_address})
-        create_service(kube, "shop", "web", 8080, [p["ip"] for p in pods], {"app": "web"})
-        gateway_labels = {"istio": "ingressgateway", "app": "istio-ingressgateway"}
-        create_running_pod(kube, "istio-system", "istio-ingressgateway-0", "10.10.1.10", gateway_labels)
-        pods.append({"name": "istio-ingressgateway-0", "namespace": "istio-system", "ip": "10.10.1.10",
-                     "xds": a.xds_address, "type": "router", "labels": gateway_labels})  # fmt: skip
-        sidecars = Sidecars(kube, pods).start()
-        started.append(sidecars)
-    except ComponentError as err:
-        for component in reversed(started):
-            component.stop()
-        pytest.fail(str(err), pytrace=False)
-    m = Mesh(kube, a, b, sidecars)
-    try:
-        yield from _ready(m)
-    finally:
-        for component in reversed(started):
-            component.stop()
-
-
-def _ready(m: Mesh) -> Iterator[Mesh]:
-    a, b = m.a, m.b
-    wait_for(
-        lambda: len(a.get_json("/debug/syncz")) == 3 and len(b.get_json("/debug/syncz")) == 2, 60, "proxies connected"
-    )
-    wait_for(m.synced, 60, "all proxies SYNCED")
-    yield m
 
 
 def test_dp01_stale_on_the_right_replica_only(mesh: Mesh, tmp_path: Path) -> None:

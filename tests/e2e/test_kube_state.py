@@ -9,7 +9,8 @@ from typing import Any
 import pytest
 
 from testbed.kube import KubeCluster
-from tests.e2e.test_foundation import config_file, ensure_namespace, findings, istiod_deployment, run_check
+from tests.e2e.helpers import config_file, ensure_namespace, findings, run_check
+from tests.e2e.test_foundation import istiod_deployment
 
 pytestmark = pytest.mark.e2e
 

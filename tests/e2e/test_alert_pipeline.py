@@ -1,0 +1,105 @@
+"""The whole chain on real software: a real STALE proxy on a real istiod -> the exporter -> Prometheus
+evaluating rules rendered by `generate --config` -> Alertmanager -> a webhook receiver; then recovery."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, HTTPServer
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from testbed.monitoring import Alertmanager, Prometheus
+from testbed.processes import ComponentError, free_port
+from tests.e2e.helpers import Mesh
+from tests.support import wait_for
+
+pytestmark = pytest.mark.e2e
+
+
+class Receiver:
+    """Alertmanager's webhook receiver: records every notification."""
+
+    def __init__(self) -> None:
+        self.notifications: list[dict[str, Any]] = []
+        received = self.notifications
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                length = int(self.headers.get("Content-Length", "0"))
+                received.append(json.loads(self.rfile.read(length)))
+                self.send_response(200)
+                self.end_headers()
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = HTTPServer(("127.0.0.1", free_port()), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def alerts(self, name: str, status: str) -> list[dict[str, Any]]:
+        return [a for n in self.notifications for a in n["alerts"]
+                if a["labels"].get("alertname") == name and a["status"] == status]  # fmt: skip
+
+
+@pytest.fixture
+def pipeline(mesh: Mesh, tmp_path: Path, exporter_factory) -> Iterator[tuple[Prometheus, Receiver, Any]]:
+    config = tmp_path / "pipeline.json"
+    config.write_text(json.dumps({
+        "istio": {"istiod_urls": [mesh.a.monitoring_url, mesh.b.monitoring_url]},
+        "sources": {"istiod": {"interval_seconds": 1}, "kubernetes": {"interval_seconds": 1}},
+        "checks": {"DP01": {"stale_threshold_seconds": 2, "alert_for": "3s"}},
+    }))  # fmt: skip
+    # the operator's path to custom thresholds: render the rules with the same configuration
+    subprocess.run([sys.executable, "-m", "exporter", "generate", "--config", str(config), "--output-dir", str(tmp_path)],
+                   check=True, capture_output=True, timeout=120)  # fmt: skip
+    rules = tmp_path / "alert_rules" / "rules.yaml"
+    assert "meshhealth_xds_proxy_stale_seconds > 2" in rules.read_text()
+    running = exporter_factory(["--kubeconfig", str(mesh.kube.kubeconfig), "--config", str(config)])
+    receiver = Receiver()
+    started: list[Any] = []
+    try:
+        alertmanager = Alertmanager(tmp_path / "am", receiver.url).start()
+        started.append(alertmanager)
+        prometheus = Prometheus(tmp_path / "prom", rules, running.url.removeprefix("http://"),
+                                f"127.0.0.1:{alertmanager.port}").start()  # fmt: skip
+        started.append(prometheus)
+    except ComponentError as err:
+        for component in reversed(started):
+            component.stop()
+        pytest.fail(str(err), pytrace=False)
+    yield prometheus, receiver, running
+    for component in reversed(started):
+        component.stop()
+    receiver.server.shutdown()
+
+
+def test_stale_proxy_fires_in_prometheus_reaches_alertmanager_and_resolves(mesh: Mesh, pipeline) -> None:
+    prometheus, receiver, _ = pipeline
+    names = {r["name"] for g in prometheus.rule_groups() for r in g["rules"]}
+    assert {"MeshHealthProxyStale", "MeshHealthIstiodNotReady", "MeshHealthSourceDown"} <= names
+
+    def firing() -> list[dict[str, Any]]:
+        return [a for a in prometheus.alerts() if a["labels"]["alertname"] == "MeshHealthProxyStale"
+                and a["state"] == "firing"]  # fmt: skip
+
+    wait_for(lambda: prometheus.alerts() is not None and mesh.synced(), 30, "healthy baseline")
+    assert firing() == []
+    mesh.sidecars.command("stop-ack", pod="web-0.shop", type="EDS")
+    mesh.push()
+    [alert] = wait_for(firing, 90, "MeshHealthProxyStale firing in Prometheus")
+    assert alert["labels"]["proxy"] == "web-0.shop" and alert["labels"]["type"] == "EDS"
+    assert alert["labels"]["severity"] == "warning" and alert["annotations"]["runbook_url"].endswith("#dp01")
+    [notified] = wait_for(lambda: receiver.alerts("MeshHealthProxyStale", "firing"), 60, "Alertmanager notification")
+    assert notified["labels"]["proxy"] == "web-0.shop"
+
+    mesh.sidecars.command("resume", pod="web-0.shop")
+    wait_for(mesh.synced, 60, "resynced")
+    wait_for(lambda: firing() == [], 60, "alert inactive in Prometheus")
+    wait_for(lambda: receiver.alerts("MeshHealthProxyStale", "resolved"), 90, "resolved notification")
