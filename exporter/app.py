@@ -14,6 +14,7 @@ from exporter.config import Settings
 from exporter.evaluate import CheckOutcome, evaluate
 from exporter.metrics.render import RenderedMetrics, SourceView, build_families, render
 from exporter.scheduler import Scheduler, SourceState, refresh_once
+from exporter.sources.elasticsearch.source import ElasticsearchSource
 from exporter.sources.istiod.source import IstiodSource
 from exporter.sources.kube.source import KubeSource
 from exporter.sources.webhook_tls import WebhookTLSSource
@@ -22,30 +23,36 @@ log = logging.getLogger(__name__)
 
 
 def build_sources(settings: Settings, checks: list[CheckDef], *, watch: bool) -> list[SourceState]:
-    """Sources in dependency order: Kubernetes first, then the probes that read its cache."""
+    """Sources in dependency order: Kubernetes first, then the probes that read its cache, then the rest."""
     states: list[SourceState] = []
     kube_specs = [spec for c in checks for spec in c.resources(settings)]
-    if not kube_specs or not settings.sources.kubernetes.enabled:
-        return states
-    kube = SourceState(KubeSource(settings.kubernetes, kube_specs, watch=watch), settings.sources.kubernetes)
-    states.append(kube)
+    if kube_specs and settings.sources.kubernetes.enabled:
+        kube = SourceState(KubeSource(settings.kubernetes, kube_specs, watch=watch), settings.sources.kubernetes)
+        states.append(kube)
 
-    def kube_data() -> Any | None:
-        return kube.fresh_data(time.time())
+        def kube_data() -> Any | None:
+            return kube.fresh_data(time.time())
 
-    if any(c.source == "istiod" for c in checks):
-        states.append(SourceState(IstiodSource(settings, kube_data), settings.sources.istiod, after=kube))
-    if any(c.source == "webhook_tls" for c in checks):
-        states.append(SourceState(WebhookTLSSource(settings, kube_data), settings.sources.webhook_tls, after=kube))
+        if any(c.source == "istiod" for c in checks):
+            states.append(SourceState(IstiodSource(settings, kube_data), settings.sources.istiod, after=kube))
+        if any(c.source == "webhook_tls" for c in checks):
+            states.append(SourceState(WebhookTLSSource(settings, kube_data), settings.sources.webhook_tls, after=kube))
+    if any(c.source == "elasticsearch" for c in checks):
+        states.append(SourceState(ElasticsearchSource(settings), settings.sources.elasticsearch))
     return states
 
 
+KUBE_BACKED = frozenset({"kubernetes", "istiod", "webhook_tls"})
+
+
 def active_checks(settings: Settings) -> list[CheckDef]:
-    """Enabled checks whose source (and the Kubernetes source every check reads) is enabled too."""
-    enabled_sources = {name for name, s in settings.sources if s.enabled}
-    if "kubernetes" not in enabled_sources:
-        return []
-    return [c for c in enabled_checks(settings) if c.source in enabled_sources]
+    """Enabled checks whose source is enabled (and Kubernetes, for the sources that read its cache)."""
+    enabled = {name for name, s in settings.sources if s.enabled}
+    if not settings.elasticsearch.clusters:
+        enabled.discard("elasticsearch")
+    if "kubernetes" not in enabled:
+        enabled -= KUBE_BACKED
+    return [c for c in enabled_checks(settings) if c.source in enabled]
 
 
 class Exporter:
@@ -104,11 +111,11 @@ async def run_once(settings: Settings) -> OneShot:
     states = build_sources(settings, checks, watch=False)
     try:
         if states:
-            await refresh_once(states[0])
-            if states[0].up:  # the other sources read the Kubernetes cache
-                await asyncio.gather(*(refresh_once(s) for s in states[1:]))
-            else:
-                states = states[:1]
+            first = [s for s in states if s.after is None]
+            await asyncio.gather(*(refresh_once(s) for s in first))
+            dependent = [s for s in states if s.after is not None and s.after.up]  # they read the Kubernetes cache
+            await asyncio.gather(*(refresh_once(s) for s in dependent))
+            states = first + dependent
     finally:
         await asyncio.gather(*(s.source.close() for s in states), return_exceptions=True)
     now = time.time()

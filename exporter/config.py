@@ -83,10 +83,48 @@ class SourceSettings(_Section):
         return self.stale_after_seconds or 5 * self.interval_seconds
 
 
+class JaegerIndexSettings(_Section):
+    """How Jaeger names its indices in this cluster."""
+
+    prefix: str = Field("", description="index prefix without the dash, e.g. logstash (KubeSphere)")
+    date_separator: str = Field("-", description="separator inside the date: - gives 2020-12-15, . gives 2020.12.15")
+    hourly: bool = Field(False, description="hourly indices (-HH after the date)")
+    rollover: bool = Field(False, description="rollover mode: spans go through the alias <prefix>-jaeger-span-write")
+
+    def base(self, family: str) -> str:
+        return f"{self.prefix}-jaeger-{family}" if self.prefix else f"jaeger-{family}"
+
+
+class ElasticsearchClusterSettings(_Section):
+    """One Elasticsearch or OpenSearch cluster holding Jaeger's spans."""
+
+    name: str = Field(description="cluster name (metric label)")
+    urls: list[str] = Field(min_length=1, description="base URLs, tried in order")
+    username: str | None = Field(None, description="basic-auth user")
+    password_file: Path | None = Field(None, description="file with the basic-auth password")
+    password_env: str | None = Field(None, description="environment variable with the basic-auth password")
+    api_key_file: Path | None = Field(None, description="file with an API key (sent as ApiKey)")
+    bearer_token_file: Path | None = Field(None, description="file with a bearer token")
+    ca_file: Path | None = Field(None, description="CA bundle to verify the cluster's certificate")
+    insecure_skip_verify: bool = Field(False, description="do not verify TLS (not recommended)")
+    jaeger: JaegerIndexSettings = Field(default_factory=JaegerIndexSettings)
+
+
+class ElasticsearchSettings(_Section):
+    clusters: list[ElasticsearchClusterSettings] = Field(
+        default_factory=list, description="clusters to watch; none: the Elasticsearch source is off"
+    )
+    max_response_bytes: int = Field(64 * 1024 * 1024, gt=0, description="largest answer accepted")
+
+
 class SourcesSettings(_Section):
     kubernetes: SourceSettings = Field(default_factory=SourceSettings)
     istiod: SourceSettings = Field(
         default_factory=SourceSettings, description="syncz, metrics and push status of every istiod replica"
+    )
+    elasticsearch: SourceSettings = Field(
+        default_factory=lambda: SourceSettings(interval_seconds=60, timeout_seconds=30),
+        description="health, disk, blocks and Jaeger indices of every configured cluster",
     )
     webhook_tls: SourceSettings = Field(
         default_factory=lambda: SourceSettings(interval_seconds=60, timeout_seconds=20),
@@ -277,6 +315,28 @@ class CP11Settings(CheckSettings):
     critical_days: float = Field(7.0, gt=0, description="page when the root certificate expires sooner")
 
 
+class TR04Settings(CheckSettings):
+    grace_seconds: float = Field(1800.0, ge=0, description="after UTC midnight, wait this long for today's index")
+
+
+class TR05Settings(CheckSettings):
+    max_span_age_seconds: float = Field(900.0, gt=0, description="newest span older than this: spans stopped")
+
+
+class TR06Settings(CheckSettings):
+    retention_days: float = Field(7.0, gt=0, description="indices created longer ago should have been deleted")
+
+
+class TR07Settings(CheckSettings):
+    future_days: float = Field(2.0, ge=0, description="index dates further in the future are implausible")
+    past_days: float = Field(3650.0, gt=0, description="index dates further in the past are implausible")
+
+
+class TR09Settings(CheckSettings):
+    drop_ratio: float = Field(0.01, gt=0, le=1, description="alert when this share of received spans is dropped")
+    queue_fill_ratio: float = Field(0.8, gt=0, le=1, description="alert when the collector queue is this full")
+
+
 class NS01Settings(CheckSettings):
     terminating_threshold_seconds: float = Field(
         900.0, gt=0, description="a namespace Terminating longer than this is stuck"
@@ -314,7 +374,15 @@ class ChecksSettings(_Section):
     NS01: NS01Settings = Field(default_factory=NS01Settings)
     NS02: NS02Settings = Field(default_factory=NS02Settings)
     NS03: NS03Settings = Field(default_factory=NS03Settings)
+    TR01: CheckSettings = Field(default_factory=CheckSettings)
+    TR02: CheckSettings = Field(default_factory=CheckSettings)
+    TR03: CheckSettings = Field(default_factory=CheckSettings)
+    TR04: TR04Settings = Field(default_factory=TR04Settings)
+    TR05: TR05Settings = Field(default_factory=TR05Settings)
+    TR06: TR06Settings = Field(default_factory=TR06Settings)
+    TR07: TR07Settings = Field(default_factory=TR07Settings)
     TR08: TR08Settings = Field(default_factory=TR08Settings)
+    TR09: TR09Settings = Field(default_factory=TR09Settings)
     TM07: TM07Settings = Field(default_factory=TM07Settings)
     MH01: CheckSettings = Field(default_factory=CheckSettings, description="the exporter's own source health")
     MH02: CheckSettings = Field(default_factory=CheckSettings, description="istiod replicas the exporter cannot read")
@@ -358,6 +426,7 @@ class Settings(BaseSettings):
     istio: IstioSettings = Field(default_factory=IstioSettings)
     checks: ChecksSettings = Field(default_factory=ChecksSettings)
     findings: FindingsSettings = Field(default_factory=FindingsSettings)
+    elasticsearch: ElasticsearchSettings = Field(default_factory=ElasticsearchSettings)
 
     @classmethod
     def settings_customise_sources(

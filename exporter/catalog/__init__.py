@@ -2,7 +2,17 @@
 
 from __future__ import annotations
 
-from exporter.catalog import components, control_plane, data_plane, exporter_health, lifecycle, pilot, webhooks, xds
+from exporter.catalog import (
+    components,
+    control_plane,
+    data_plane,
+    exporter_health,
+    lifecycle,
+    pilot,
+    tracing,
+    webhooks,
+    xds,
+)
 from exporter.catalog.model import FailureMode, MetricSpec
 from exporter.catalog.shared import SHARED_METRICS
 
@@ -14,6 +24,7 @@ CATALOG: tuple[FailureMode, ...] = (
     *webhooks.SECTION,
     *lifecycle.SECTION,
     *components.SECTION,
+    *tracing.SECTION,
     *exporter_health.SECTION,
 )
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from exporter.checks import components, control_plane, injection, lifecycle, pilot, webhooks, xds
+from exporter.checks import components, control_plane, injection, lifecycle, pilot, tracing, webhooks, xds
 from exporter.checks.base import CheckDef
 from exporter.config import Settings
 
@@ -14,6 +14,7 @@ ALL_CHECKS: tuple[CheckDef, ...] = (
     *webhooks.CHECKS,
     *lifecycle.CHECKS,
     *components.CHECKS,
+    *tracing.CHECKS,
 )
 
 

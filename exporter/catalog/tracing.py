@@ -1,0 +1,526 @@
+"""Section E of the catalogue: Jaeger on Elasticsearch."""
+
+from __future__ import annotations
+
+from exporter.catalog.model import Alert, AlertTest, FailureMode, MetricSpec, Panel, Query, Runbook, series
+from exporter.model import Severity
+
+_ES = """```sh
+curl -s es:9200/_cluster/health?pretty
+curl -s es:9200/_cat/allocation?v
+curl -s 'es:9200/_cat/indices?v&s=index' | grep jaeger
+curl -s 'es:9200/_cluster/settings?include_defaults=true&flat_settings=true&pretty' | grep watermark
+curl -s 'es:9200/*jaeger-*/_settings/index.blocks.*?flat_settings=true&pretty'
+kubectl -n <ns> logs deploy/jaeger-collector | grep -iE 'cluster_block_exception|FORBIDDEN|TOO_MANY_REQUESTS'
+```"""
+_FREE_SPACE = """- Free disk: delete old Jaeger indices (`jaeger-es-index-cleaner <days> http://es:9200`, with `INDEX_PREFIX`
+  for prefixed names such as KubeSphere's `logstash`), or grow the volumes.
+- Before Elasticsearch 7.4 the read-only block stays after space is freed; remove it by hand:
+  `curl -XPUT 'es:9200/*jaeger-*/_settings' -H 'Content-Type: application/json' -d '{"index.blocks.read_only_allow_delete": null}'`
+- Emergency: switch the collector to in-memory storage (`SPAN_STORAGE_TYPE=memory`) to keep the UI useful
+  while Elasticsearch recovers (traces are then not persisted)."""
+
+TR01 = FailureMode(
+    id="TR01",
+    title="Elasticsearch cluster red / yellow",
+    section="Tracing storage",
+    metrics=(
+        MetricSpec("meshhealth_es_cluster_up", "1 if the cluster answered the exporter's requests.", ("cluster",)),
+        MetricSpec("meshhealth_es_cluster_status", "1 for the cluster's current health status.", ("cluster", "status")),
+        MetricSpec("meshhealth_es_unassigned_shards", "Unassigned shards (_cluster/health).", ("cluster",)),
+        MetricSpec(
+            "meshhealth_es_requests_per_refresh", "Requests the last refresh made (constant per cluster).", ("cluster",)
+        ),
+    ),
+    alerts=(
+        Alert(
+            name="MeshHealthElasticsearchRed",
+            expr='meshhealth_es_cluster_status{status="red"} == 1',
+            for_="2m",
+            severity=Severity.CRITICAL,
+            summary="The Elasticsearch cluster holding traces is red.",
+            description="Elasticsearch cluster {{ $labels.cluster }} is red: some primary shards are unassigned.",
+            test=AlertTest(
+                failing=(series("meshhealth_es_cluster_status", "1x30", cluster="tracing", status="red"),),
+                healthy=(series("meshhealth_es_cluster_status", "0x30", cluster="tracing", status="red"),),
+                labels={"cluster": "tracing", "status": "red"},
+                description="Elasticsearch cluster tracing is red: some primary shards are unassigned.",
+            ),
+        ),
+        Alert(
+            name="MeshHealthElasticsearchYellow",
+            expr='meshhealth_es_cluster_status{status="yellow"} == 1',
+            for_="15m",
+            severity=Severity.WARNING,
+            summary="The Elasticsearch cluster holding traces is yellow.",
+            description="Elasticsearch cluster {{ $labels.cluster }} is yellow: replica shards are unassigned.",
+            test=AlertTest(
+                failing=(series("meshhealth_es_cluster_status", "1x30", cluster="tracing", status="yellow"),),
+                healthy=(series("meshhealth_es_cluster_status", "1x30", cluster="tracing", status="green"),),
+                labels={"cluster": "tracing", "status": "yellow"},
+                description="Elasticsearch cluster tracing is yellow: replica shards are unassigned.",
+            ),
+        ),
+    ),
+    panels=(
+        Panel(
+            title="Cluster status",
+            description="Health per cluster (1 = current status).",
+            queries=(Query("meshhealth_es_cluster_status == 1", "{{cluster}} {{status}}"),),
+            kind="table",
+        ),
+    ),
+    runbook=Runbook(
+        meaning="`_cluster/health` is red (primary shards unassigned) or yellow (replicas unassigned).",
+        impact="Red: writes to the affected indices fail and searches return partial results. Yellow: no redundancy.",
+        diagnosis=_ES
+        + """
+```sh
+curl -s 'es:9200/_cluster/allocation/explain?pretty'
+curl -s 'es:9200/_cat/shards?v' | grep -v STARTED
+```""",
+        mitigation="Fix the reason `allocation/explain` gives (disk watermarks: TR02; lost nodes: TR08), or drop a broken index.",
+    ),
+)
+
+_NODE = {"cluster": "tracing", "node": "elasticsearch-logging-data-0"}
+
+TR02 = FailureMode(
+    id="TR02",
+    title="Data disk above the high / flood-stage watermark",
+    section="Tracing storage",
+    metrics=(
+        MetricSpec(
+            "meshhealth_es_disk_available_bytes",
+            "Available bytes on each data node's least-available data path.",
+            ("cluster", "node"),
+        ),
+        MetricSpec("meshhealth_es_disk_total_bytes", "Size of that data path.", ("cluster", "node")),
+        MetricSpec(
+            "meshhealth_es_disk_watermark_free_bytes",
+            "Free bytes at which each watermark is reached on that path (percentages, byte values and "
+            "8.x max_headroom resolved).",
+            ("cluster", "node", "level"),
+        ),
+        MetricSpec(
+            "meshhealth_es_disk_flood_stage_distance_bytes",
+            "Available bytes left before the flood-stage watermark.",
+            ("cluster", "node"),
+        ),
+    ),
+    alerts=(
+        Alert(
+            name="MeshHealthElasticsearchFloodStage",
+            expr='meshhealth_es_disk_available_bytes <= on(cluster, node) meshhealth_es_disk_watermark_free_bytes{level="flood_stage"}',
+            for_="1m",
+            severity=Severity.CRITICAL,
+            summary="An Elasticsearch data disk is past the flood-stage watermark.",
+            description="Node {{ $labels.node }} of {{ $labels.cluster }} has {{ $value | humanize1024 }}B available: past flood stage, indices become read-only.",
+            test=AlertTest(
+                failing=(
+                    series("meshhealth_es_disk_available_bytes", "1073741824x30", **_NODE),
+                    series("meshhealth_es_disk_watermark_free_bytes", "5368709120x30", **_NODE, level="flood_stage"),
+                ),
+                healthy=(
+                    series("meshhealth_es_disk_available_bytes", "53687091200x30", **_NODE),
+                    series("meshhealth_es_disk_watermark_free_bytes", "5368709120x30", **_NODE, level="flood_stage"),
+                ),
+                labels=_NODE,
+                description="Node elasticsearch-logging-data-0 of tracing has 1GiB available: past flood stage, indices become read-only.",
+            ),
+        ),
+        Alert(
+            name="MeshHealthElasticsearchHighWatermark",
+            expr='meshhealth_es_disk_available_bytes <= on(cluster, node) meshhealth_es_disk_watermark_free_bytes{level="high"}',
+            for_="5m",
+            severity=Severity.WARNING,
+            summary="An Elasticsearch data disk is past the high watermark.",
+            description="Node {{ $labels.node }} of {{ $labels.cluster }} has {{ $value | humanize1024 }}B available: past the high watermark, shards move away.",
+            test=AlertTest(
+                failing=(
+                    series("meshhealth_es_disk_available_bytes", "8589934592x30", **_NODE),
+                    series("meshhealth_es_disk_watermark_free_bytes", "10737418240x30", **_NODE, level="high"),
+                ),
+                healthy=(
+                    series("meshhealth_es_disk_available_bytes", "53687091200x30", **_NODE),
+                    series("meshhealth_es_disk_watermark_free_bytes", "10737418240x30", **_NODE, level="high"),
+                ),
+                labels=_NODE,
+                description="Node elasticsearch-logging-data-0 of tracing has 8GiB available: past the high watermark, shards move away.",
+            ),
+        ),
+    ),
+    panels=(
+        Panel(
+            title="Disk available vs watermarks",
+            description="Available bytes and the free bytes at each watermark.",
+            queries=(
+                Query("meshhealth_es_disk_available_bytes", "available {{node}}"),
+                Query("meshhealth_es_disk_watermark_free_bytes", "{{level}} {{node}}"),
+            ),
+            unit="bytes",
+        ),
+    ),
+    runbook=Runbook(
+        meaning=(
+            "A data node's least-available data path is below a disk watermark. Thresholds come from "
+            "`_cluster/settings` (transient > persistent > defaults, 85/90/95 % by default); percentages mean used "
+            "space, byte values free space, and on 8.x `max_headroom` caps percentages (flood stage can trigger at "
+            "100 GB free on big disks). The exporter resolves every form to bytes so one expression fits all."
+        ),
+        impact="High: no new shards here. Flood stage: every index with a shard here is blocked read-only (TR03).",
+        diagnosis=_ES,
+        mitigation=_FREE_SPACE,
+    ),
+)
+
+TR03 = FailureMode(
+    id="TR03",
+    title="Jaeger indices blocked read-only",
+    section="Tracing storage",
+    metrics=(
+        MetricSpec(
+            "meshhealth_es_jaeger_blocked_indices",
+            "Jaeger indices with a block set to true, by family and block (read_only_allow_delete, read_only, write).",
+            ("cluster", "family", "block"),
+        ),
+    ),
+    alerts=(
+        Alert(
+            name="MeshHealthJaegerIndicesReadOnly",
+            expr="sum by (cluster, family) (meshhealth_es_jaeger_blocked_indices) > 0",
+            for_="1m",
+            severity=Severity.CRITICAL,
+            summary="Jaeger indices are blocked read-only; spans are being lost.",
+            description="{{ $value }} Jaeger {{ $labels.family }} indices in {{ $labels.cluster }} are blocked; the collector's writes fail.",
+            test=AlertTest(
+                failing=(
+                    series(
+                        "meshhealth_es_jaeger_blocked_indices",
+                        "2x30",
+                        cluster="tracing",
+                        family="span",
+                        block="read_only_allow_delete",
+                    ),
+                ),
+                healthy=(
+                    series(
+                        "meshhealth_es_jaeger_blocked_indices",
+                        "0x30",
+                        cluster="tracing",
+                        family="span",
+                        block="read_only_allow_delete",
+                    ),
+                ),
+                labels={"cluster": "tracing", "family": "span"},
+                description="2 Jaeger span indices in tracing are blocked; the collector's writes fail.",
+            ),
+        ),
+    ),
+    panels=(
+        Panel(
+            title="Blocked Jaeger indices",
+            description="Jaeger indices with read-only or write blocks.",
+            queries=(
+                Query(
+                    "sum by (cluster, family, block) (meshhealth_es_jaeger_blocked_indices)",
+                    "{{cluster}} {{family}} {{block}}",
+                ),
+            ),
+        ),
+    ),
+    runbook=Runbook(
+        meaning=(
+            "Jaeger indices carry `index.blocks.read_only_allow_delete` (set by Elasticsearch at flood stage), "
+            "`index.blocks.read_only` or `index.blocks.write`. The collector's bulk writes fail with "
+            "`cluster_block_exception ... FORBIDDEN/12/index read-only / allow delete (api)` (older) or "
+            "`TOO_MANY_REQUESTS/12/disk usage exceeded flood-stage watermark` (newer); Jaeger v1 still counts them as saved."
+        ),
+        impact="New spans are lost until the block is removed: the tracing UI stays empty for the current day.",
+        diagnosis=_ES,
+        mitigation=_FREE_SPACE,
+    ),
+)
+
+TR04 = FailureMode(
+    id="TR04",
+    title="Today's Jaeger index missing",
+    section="Tracing storage",
+    metrics=(
+        MetricSpec(
+            "meshhealth_es_jaeger_write_index_present",
+            "1 if today's span index (hourly: this hour's; rollover: the write alias) exists.",
+            ("cluster",),
+        ),
+    ),
+    alerts=(
+        Alert(
+            name="MeshHealthJaegerIndexMissing",
+            expr="meshhealth_es_jaeger_write_index_present == 0",
+            for_="10m",
+            severity=Severity.CRITICAL,
+            summary="Jaeger has no index for the current period.",
+            description="Cluster {{ $labels.cluster }} has no Jaeger span index for today (or no write alias): no spans are stored.",
+            test=AlertTest(
+                failing=(series("meshhealth_es_jaeger_write_index_present", "0x30", cluster="tracing"),),
+                healthy=(series("meshhealth_es_jaeger_write_index_present", "1x30", cluster="tracing"),),
+                labels={"cluster": "tracing"},
+                description="Cluster tracing has no Jaeger span index for today (or no write alias): no spans are stored.",
+            ),
+        ),
+    ),
+    panels=(
+        Panel(
+            title="Write index present",
+            description="1 when today's span index (or the write alias) exists.",
+            queries=(Query("meshhealth_es_jaeger_write_index_present", "{{cluster}}"),),
+        ),
+    ),
+    runbook=Runbook(
+        meaning=(
+            "Spans are written to `<prefix>-jaeger-span-<UTC date of span start>` (separator configurable, `-HH` for "
+            "hourly), or through the alias `jaeger-span-write` in rollover mode. Past the grace period after UTC "
+            "midnight that index does not exist."
+        ),
+        impact="Either nothing sends spans (collector down, sampling 0, no traffic) or the collector cannot create indices.",
+        diagnosis=_ES + "\n\nCompare with TR05 (newest span) and TR09 (collector metrics).",
+        mitigation="Check the collector's logs and its Elasticsearch credentials/permissions; in rollover mode run `jaeger-es-rollover init`.",
+    ),
+)
+
+TR05 = FailureMode(
+    id="TR05",
+    title="Spans stopped arriving",
+    section="Tracing storage",
+    thresholds=("max_span_age_seconds",),
+    metrics=(
+        MetricSpec(
+            "meshhealth_es_jaeger_newest_span_age_seconds",
+            "Age of the newest span (max startTimeMillis) in the current write index.",
+            ("cluster",),
+        ),
+    ),
+    alerts=(
+        Alert(
+            name="MeshHealthJaegerSpansStale",
+            expr="meshhealth_es_jaeger_newest_span_age_seconds > ${max_span_age_seconds}",
+            for_="5m",
+            severity=Severity.WARNING,
+            summary="No new spans reach the tracing storage.",
+            description="The newest span in {{ $labels.cluster }} is {{ $value | humanizeDuration }} old.",
+            test=AlertTest(
+                failing=(series("meshhealth_es_jaeger_newest_span_age_seconds", "3600+60x30", cluster="tracing"),),
+                healthy=(series("meshhealth_es_jaeger_newest_span_age_seconds", "30x30", cluster="tracing"),),
+                labels={"cluster": "tracing"},
+                description="The newest span in tracing is 1h 6m 0s old.",
+            ),
+        ),
+    ),
+    panels=(
+        Panel(
+            title="Newest span age",
+            description="Age of the newest stored span.",
+            queries=(Query("meshhealth_es_jaeger_newest_span_age_seconds", "{{cluster}}"),),
+            unit="s",
+        ),
+    ),
+    runbook=Runbook(
+        meaning="The newest span in the current write index is older than the threshold although the index exists.",
+        impact="Tracing is broken while traffic continues: ingress without sidecar (NS03), missing `X-Request-ID`, collector failing, storage blocked (TR03).",
+        diagnosis=_ES
+        + """
+```sh
+curl -s -XPOST 'es:9200/<index>/_search' -H 'Content-Type: application/json' \\
+  -d '{"size":0,"aggs":{"newest":{"max":{"field":"startTimeMillis"}}}}'
+```""",
+        mitigation="Follow the chain: sampling in the mesh config (CF14), the proxies' tracing address (CF11), the collector (TR08, TR09), the storage (TR02, TR03).",
+    ),
+)
+
+TR06 = FailureMode(
+    id="TR06",
+    title="Retention not enforced",
+    section="Tracing storage",
+    metrics=(
+        MetricSpec(
+            "meshhealth_es_jaeger_indices_over_retention",
+            "Jaeger indices created longer ago than checks.TR06.retention_days.",
+            ("cluster", "family"),
+        ),
+        MetricSpec(
+            "meshhealth_es_jaeger_oldest_index_age_seconds",
+            "Age of the oldest Jaeger index (creation.date).",
+            ("cluster",),
+        ),
+    ),
+    alerts=(
+        Alert(
+            name="MeshHealthJaegerRetentionNotEnforced",
+            expr="sum by (cluster) (meshhealth_es_jaeger_indices_over_retention) > 0",
+            for_="6h",
+            severity=Severity.WARNING,
+            summary="Old Jaeger indices are not being deleted.",
+            description="{{ $value }} Jaeger indices in {{ $labels.cluster }} are older than the retention; the disk will fill.",
+            test=AlertTest(
+                failing=(
+                    series("meshhealth_es_jaeger_indices_over_retention", "5x400", cluster="tracing", family="span"),
+                ),
+                healthy=(
+                    series("meshhealth_es_jaeger_indices_over_retention", "0x400", cluster="tracing", family="span"),
+                ),
+                labels={"cluster": "tracing"},
+                description="5 Jaeger indices in tracing are older than the retention; the disk will fill.",
+            ),
+        ),
+    ),
+    panels=(
+        Panel(
+            title="Indices over retention",
+            description="Jaeger indices older than the retention.",
+            queries=(Query("meshhealth_es_jaeger_indices_over_retention", "{{cluster}} {{family}}"),),
+        ),
+    ),
+    runbook=Runbook(
+        meaning=(
+            "Jaeger indices older than the retention exist (by `creation.date`). `jaeger-es-index-cleaner NUM_OF_DAYS` "
+            "deletes by creation date and breaks silently when daily indices and rollover are mixed; KubeSphere keeps 7 days."
+        ),
+        impact="The disk fills up: TR02, then TR03 and lost spans.",
+        diagnosis=_ES + "\n\n```sh\nkubectl get cronjob -A | grep -i index-cleaner\n```",
+        mitigation="Run or fix the cleaner CronJob (`jaeger-es-index-cleaner <days> http://es:9200`, `INDEX_PREFIX`, `ROLLOVER=true` for rollover).",
+    ),
+)
+
+TR07 = FailureMode(
+    id="TR07",
+    title="Implausible index dates",
+    section="Tracing storage",
+    metrics=(
+        MetricSpec(
+            "meshhealth_es_jaeger_indices_implausible_date",
+            "Jaeger indices whose name has a date far in the future or past.",
+            ("cluster",),
+        ),
+    ),
+    alerts=(
+        Alert(
+            name="MeshHealthJaegerImplausibleIndexDates",
+            expr="meshhealth_es_jaeger_indices_implausible_date > 0",
+            for_="10m",
+            severity=Severity.WARNING,
+            summary="Spans with wrong clocks create Jaeger indices far in the future or past.",
+            description="{{ $value }} Jaeger indices in {{ $labels.cluster }} have implausible dates.",
+            test=AlertTest(
+                failing=(series("meshhealth_es_jaeger_indices_implausible_date", "3x30", cluster="tracing"),),
+                healthy=(series("meshhealth_es_jaeger_indices_implausible_date", "0x30", cluster="tracing"),),
+                labels={"cluster": "tracing"},
+                description="3 Jaeger indices in tracing have implausible dates.",
+            ),
+        ),
+    ),
+    panels=(
+        Panel(
+            title="Implausible index dates",
+            description="Indices like jaeger-span-27633-07-05.",
+            queries=(Query("meshhealth_es_jaeger_indices_implausible_date", "{{cluster}}"),),
+        ),
+    ),
+    runbook=Runbook(
+        meaning="Spans whose start time is wrong (bad client clocks, microseconds taken as milliseconds) create indices such as `jaeger-span-27633-07-05`.",
+        impact="Each index costs shards and heap; thousands of them slow or break the cluster, and the cleaner never deletes future dates.",
+        diagnosis=_ES,
+        mitigation="Delete the indices (`curl -XDELETE es:9200/jaeger-span-27633-07-05`) and fix the clients' clocks or instrumentation.",
+    ),
+)
+
+_JOB = {"job": "jaeger-collector", "instance": "10.0.3.4:14269"}
+
+TR09 = FailureMode(
+    id="TR09",
+    title="Jaeger collector dropping or failing to store spans",
+    section="Tracing storage",
+    thresholds=("drop_ratio", "queue_fill_ratio"),
+    metrics=(),
+    alerts=(
+        Alert(
+            name="MeshHealthJaegerDroppingSpans",
+            expr=(
+                "sum by (job, instance) (rate(jaeger_collector_spans_dropped_total[5m])) "
+                "/ sum by (job, instance) (rate(jaeger_collector_spans_received_total[5m])) > ${drop_ratio}"
+            ),
+            for_="10m",
+            severity=Severity.WARNING,
+            summary="The Jaeger collector drops spans.",
+            description="Collector {{ $labels.instance }} drops {{ $value | humanizePercentage }} of the spans it receives.",
+            test=AlertTest(
+                failing=(
+                    series("jaeger_collector_spans_dropped_total", "0+30x30", **_JOB),
+                    series("jaeger_collector_spans_received_total", "0+100x30", **_JOB),
+                ),
+                healthy=(
+                    series("jaeger_collector_spans_dropped_total", "0x30", **_JOB),
+                    series("jaeger_collector_spans_received_total", "0+100x30", **_JOB),
+                ),
+                labels=_JOB,
+                description="Collector 10.0.3.4:14269 drops 30% of the spans it receives.",
+            ),
+        ),
+        Alert(
+            name="MeshHealthJaegerQueueFull",
+            expr="jaeger_collector_queue_length / jaeger_collector_queue_capacity > ${queue_fill_ratio}",
+            for_="10m",
+            severity=Severity.WARNING,
+            summary="The Jaeger collector's queue is nearly full.",
+            description="Collector {{ $labels.instance }} queue is {{ $value | humanizePercentage }} full; storage is too slow.",
+            test=AlertTest(
+                failing=(
+                    series("jaeger_collector_queue_length", "1900x30", **_JOB),
+                    series("jaeger_collector_queue_capacity", "2000x30", **_JOB),
+                ),
+                healthy=(
+                    series("jaeger_collector_queue_length", "10x30", **_JOB),
+                    series("jaeger_collector_queue_capacity", "2000x30", **_JOB),
+                ),
+                labels=_JOB,
+                description="Collector 10.0.3.4:14269 queue is 95% full; storage is too slow.",
+            ),
+        ),
+        Alert(
+            name="MeshHealthJaegerBulkIndexErrors",
+            expr="sum by (job, instance) (increase(jaeger_bulk_index_errors_total[10m])) > 0",
+            for_="10m",
+            severity=Severity.WARNING,
+            summary="The Jaeger collector's bulk writes to Elasticsearch fail.",
+            description="Collector {{ $labels.instance }} had failed bulk flushes to Elasticsearch in the last 10 minutes.",
+            test=AlertTest(
+                failing=(series("jaeger_bulk_index_errors_total", "0+1x30", **_JOB),),
+                healthy=(series("jaeger_bulk_index_errors_total", "4x30", **_JOB),),
+                labels=_JOB,
+                description="Collector 10.0.3.4:14269 had failed bulk flushes to Elasticsearch in the last 10 minutes.",
+            ),
+        ),
+    ),
+    panels=(
+        Panel(
+            title="Collector drops and queue",
+            description="Dropped spans per second and queue fill.",
+            queries=(
+                Query("sum by (instance) (rate(jaeger_collector_spans_dropped_total[5m]))", "dropped {{instance}}"),
+                Query("jaeger_collector_queue_length / jaeger_collector_queue_capacity", "queue {{instance}}"),
+            ),
+        ),
+    ),
+    runbook=Runbook(
+        meaning=(
+            "Rule-only, on the collector's own metrics: dropped spans, a full queue, failed bulk flushes. Jaeger v1's "
+            "Elasticsearch writer reports spans as saved when they are queued for a bulk request, so ES rejections "
+            "hide behind success counters; `jaeger_bulk_index_errors_total` counts failed flushes, not documents. "
+            "TR03 and TR05 are the reliable signals that spans are lost."
+        ),
+        impact="Traces are incomplete or missing.",
+        diagnosis=_ES,
+        mitigation="Scale the collector or raise `--collector.queue-size`; fix the storage (TR02, TR03).",
+    ),
+)
+
+SECTION = (TR01, TR02, TR03, TR04, TR05, TR06, TR07, TR09)

@@ -1,0 +1,211 @@
+"""Tracing storage checks (catalogue section E): Elasticsearch health, disk, blocks and Jaeger indices."""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import UTC, datetime, timedelta
+
+from exporter.checks.base import CheckDef, alert_severity, human_duration
+from exporter.config import Settings
+from exporter.model import CheckResult, Finding, Sample, Severity
+from exporter.sources.elasticsearch.parse import LEVELS, free_bytes_threshold
+from exporter.sources.elasticsearch.source import ClusterData, ElasticsearchSnapshot
+
+STATUSES = ("green", "yellow", "red")
+
+
+def _gib(n: float) -> str:
+    return f"{n / 1024**3:.1f} GiB"
+
+
+def _answered(snapshot: ElasticsearchSnapshot) -> list[ClusterData]:
+    return [c for c in snapshot.clusters if c.error is None]
+
+
+def check_cluster_health(snapshot: ElasticsearchSnapshot, settings: Settings, now: float) -> CheckResult:
+    """TR01: cluster status (one-hot), unassigned shards; clusters that cannot be read."""
+    result = CheckResult()
+    for c in snapshot.clusters:
+        result.samples.append(Sample.of("meshhealth_es_cluster_up", 0 if c.error else 1, cluster=c.name))
+        result.samples.append(Sample.of("meshhealth_es_requests_per_refresh", c.requests, cluster=c.name))
+        if c.error is not None:
+            result.findings.append(Finding("TR01", Severity.WARNING, "", "ElasticsearchCluster", c.name,
+                                           f"cannot read the cluster: {c.error.message}"))  # fmt: skip
+            continue
+        status = str(c.health.get("status") or "unknown")
+        for s in STATUSES:
+            result.samples.append(Sample.of("meshhealth_es_cluster_status", 1 if s == status else 0, cluster=c.name,
+                                            status=s))  # fmt: skip
+        unassigned = c.health.get("unassigned_shards")
+        unassigned = unassigned if isinstance(unassigned, int) else 0
+        result.samples.append(Sample.of("meshhealth_es_unassigned_shards", unassigned, cluster=c.name))
+        if status in ("yellow", "red"):
+            severity = Severity.CRITICAL if status == "red" else Severity.WARNING
+            message = f"cluster {status}: {unassigned} unassigned shards ({c.distribution} {c.version})"
+            result.findings.append(Finding("TR01", severity, "", "ElasticsearchCluster", c.name, message))
+    return result
+
+
+def check_disk_watermarks(snapshot: ElasticsearchSnapshot, settings: Settings, now: float) -> CheckResult:
+    """TR02: per data node (least-available path): available bytes vs the effective watermarks in bytes."""
+    result = CheckResult()
+    for c in _answered(snapshot):
+        assert c.settings is not None
+        if not c.settings.enabled():
+            continue
+        for disk in c.disks:
+            labels = {"cluster": c.name, "node": disk.node}
+            result.samples.append(Sample.of("meshhealth_es_disk_available_bytes", disk.available, **labels))
+            result.samples.append(Sample.of("meshhealth_es_disk_total_bytes", disk.total, **labels))
+            thresholds = {level: free_bytes_threshold(c.settings, level, disk.total) for level in LEVELS}
+            for level, free in thresholds.items():
+                if free is not None:
+                    result.samples.append(Sample.of("meshhealth_es_disk_watermark_free_bytes", free, **labels,
+                                                    level=level))  # fmt: skip
+            flood, high = thresholds["flood_stage"], thresholds["high"]
+            if flood is not None:
+                result.samples.append(Sample.of("meshhealth_es_disk_flood_stage_distance_bytes",
+                                                disk.available - flood, **labels))  # fmt: skip
+            reached = next(((lvl, f) for lvl, f in (("flood_stage", flood), ("high", high)) if f is not None
+                            and disk.available <= f), None)  # fmt: skip
+            if reached:
+                level, free = reached
+                severity = Severity.CRITICAL if level == "flood_stage" else Severity.WARNING
+                effect = ("Elasticsearch makes every index with a shard here read-only" if level == "flood_stage"
+                          else "no new shards are allocated here and shards move away")  # fmt: skip
+                message = (f"{_gib(disk.available)} available of {_gib(disk.total)} on {disk.path}: {level} "
+                           f"watermark reached (needs {_gib(free)} free); {effect}")  # fmt: skip
+                result.findings.append(
+                    Finding("TR02", severity, "", "ElasticsearchNode", f"{c.name}/{disk.node}", message)
+                )
+    return result
+
+
+def check_blocked_indices(snapshot: ElasticsearchSnapshot, settings: Settings, now: float) -> CheckResult:
+    """TR03: Jaeger indices with read_only_allow_delete, read_only or write blocks."""
+    result = CheckResult()
+    severity = alert_severity(settings, "TR03")
+    cap = settings.findings.max_series_per_check
+    for c in _answered(snapshot):
+        families = {i.name: i.family for i in c.indices}
+        counts: Counter[tuple[str, str]] = Counter()
+        for index, blocks in sorted(c.blocks.items()):
+            family = families.get(index, "other")
+            for block in blocks:
+                counts[(family, block.rsplit(".", 1)[-1])] += 1
+            if len(result.findings) < cap:
+                hint = (" (cleared automatically below the high watermark since 7.4; remove it by hand before)"
+                        if "index.blocks.read_only_allow_delete" in blocks else "")  # fmt: skip
+                message = f"{', '.join(blocks)} = true: the collector's writes fail{hint}"
+                result.findings.append(Finding("TR03", severity, c.name, "Index", index, message))
+        for family in ("span", "service", "dependencies"):
+            for block in ("read_only_allow_delete", "read_only", "write"):
+                result.samples.append(Sample.of("meshhealth_es_jaeger_blocked_indices", counts[(family, block)],
+                                                cluster=c.name, family=family, block=block))  # fmt: skip
+    return result
+
+
+def _expected_today(c: ClusterData, now: float) -> str:
+    base = f"{c.prefix}-jaeger-span" if c.prefix else "jaeger-span"
+    moment = datetime.fromtimestamp(now, UTC)
+    sep = c.date_separator
+    name = f"{base}-{moment.year:04d}{sep}{moment.month:02d}{sep}{moment.day:02d}"
+    return name + (f"-{moment.hour:02d}" if c.hourly else "")
+
+
+def check_write_index(snapshot: ElasticsearchSnapshot, settings: Settings, now: float) -> CheckResult:
+    """TR04: today's span index (or the rollover write alias) exists, after a grace period past UTC midnight."""
+    result = CheckResult()
+    grace = settings.checks.TR04.grace_seconds
+    severity = alert_severity(settings, "TR04")
+    for c in _answered(snapshot):
+        if c.rollover:
+            present, expected = (
+                c.write_alias_target is not None,
+                f"alias {c.prefix + '-' if c.prefix else ''}jaeger-span-write",
+            )
+        else:
+            expected = _expected_today(c, now)
+            present = any(i.name == expected for i in c.indices)
+            moment = datetime.fromtimestamp(now, UTC)
+            period_start = moment.replace(minute=0, second=0, microsecond=0) if c.hourly else moment.replace(
+                hour=0, minute=0, second=0, microsecond=0)  # fmt: skip
+            if not present and (moment - period_start) < timedelta(seconds=grace):
+                present = True  # still within the grace period: the first span creates the index
+        result.samples.append(
+            Sample.of("meshhealth_es_jaeger_write_index_present", 1 if present else 0, cluster=c.name)
+        )
+        if not present:
+            message = f"{expected} does not exist: spans of this period have nowhere to go (or nothing writes them)"
+            result.findings.append(Finding("TR04", severity, c.name, "Index", expected, message))
+    return result
+
+
+def check_span_freshness(snapshot: ElasticsearchSnapshot, settings: Settings, now: float) -> CheckResult:
+    """TR05: how old the newest span in the current write index is."""
+    result = CheckResult()
+    limit = settings.checks.TR05.max_span_age_seconds
+    severity = alert_severity(settings, "TR05")
+    for c in _answered(snapshot):
+        if c.write_index is None or c.newest_span is None:
+            continue
+        age = max(0.0, now - c.newest_span)
+        result.samples.append(Sample.of("meshhealth_es_jaeger_newest_span_age_seconds", age, cluster=c.name))
+        if age > limit:
+            message = f"newest span in {c.write_index} is {human_duration(age)} old: spans stopped arriving"
+            result.findings.append(Finding("TR05", severity, c.name, "Index", c.write_index, message))
+    return result
+
+
+def check_retention(snapshot: ElasticsearchSnapshot, settings: Settings, now: float) -> CheckResult:
+    """TR06: Jaeger indices created longer ago than the retention."""
+    result = CheckResult()
+    retention = settings.checks.TR06.retention_days * 86400
+    severity = alert_severity(settings, "TR06")
+    for c in _answered(snapshot):
+        old = [i for i in c.indices if i.created is not None and now - i.created > retention]
+        created = [i.created for i in c.indices if i.created is not None]
+        result.samples.append(Sample.of("meshhealth_es_jaeger_oldest_index_age_seconds",
+                                        max(0.0, now - min(created)) if created else 0, cluster=c.name))  # fmt: skip
+        per_family = Counter(i.family for i in old)
+        for family in ("span", "service", "dependencies"):
+            result.samples.append(Sample.of("meshhealth_es_jaeger_indices_over_retention", per_family[family],
+                                            cluster=c.name, family=family))  # fmt: skip
+        if old:
+            oldest = min(old, key=lambda i: i.created or 0)
+            message = (f"{len(old)} Jaeger indices older than {settings.checks.TR06.retention_days:g} days "
+                       f"(oldest {oldest.name}, {human_duration(now - (oldest.created or now))}): the index cleaner "
+                       "is not running or not matching")  # fmt: skip
+            result.findings.append(Finding("TR06", severity, c.name, "Index", oldest.name, message))
+    return result
+
+
+def check_implausible_dates(snapshot: ElasticsearchSnapshot, settings: Settings, now: float) -> CheckResult:
+    """TR07: index dates far in the future or past (spans with bad clocks create indices like 27633-07-05)."""
+    result = CheckResult()
+    cfg = settings.checks.TR07
+    moment = datetime.fromtimestamp(now, UTC)
+    severity = alert_severity(settings, "TR07")
+    for c in _answered(snapshot):
+        future, past = timedelta(days=cfg.future_days), timedelta(days=cfg.past_days)
+        bad = [i for i in c.indices if i.date is not None and (i.date - moment > future or moment - i.date > past)]
+        result.samples.append(Sample.of("meshhealth_es_jaeger_indices_implausible_date", len(bad), cluster=c.name))
+        for index in bad[: settings.findings.max_series_per_check]:
+            message = f"index date {index.name} is implausible: spans with wrong clocks ({index.docs} documents)"
+            result.findings.append(Finding("TR07", severity, c.name, "Index", index.name, message))
+    return result
+
+
+def _es(check_id: str, run: object) -> CheckDef:
+    return CheckDef(check_id, "elasticsearch", lambda s: [], run)  # type: ignore[arg-type]
+
+
+CHECKS = (
+    _es("TR01", check_cluster_health),
+    _es("TR02", check_disk_watermarks),
+    _es("TR03", check_blocked_indices),
+    _es("TR04", check_write_index),
+    _es("TR05", check_span_freshness),
+    _es("TR06", check_retention),
+    _es("TR07", check_implausible_dates),
+)

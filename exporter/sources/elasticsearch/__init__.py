@@ -1,0 +1,1 @@
+"""Elasticsearch / OpenSearch holding Jaeger's spans: health, disk, blocks and Jaeger indices."""

@@ -1,0 +1,240 @@
+"""Read every configured Elasticsearch/OpenSearch cluster with a constant number of requests.
+
+Plain aiohttp rather than the official client: each major of elasticsearch-py refuses servers of other
+majors (it sends compatible-with headers and checks the product header), while these few read-only
+endpoints answer the same JSON on Elasticsearch 6.8 to 9.x and OpenSearch 1.x/2.x.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+import os
+import ssl
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+
+from exporter.config import ElasticsearchClusterSettings, Settings
+from exporter.sources.elasticsearch.parse import (
+    ClusterSettings,
+    JaegerIndex,
+    NodeDisk,
+    index_pattern,
+    least_available_paths,
+    parse_blocks,
+    parse_cat_indices,
+)
+from exporter.sources.errors import SourceError, reason_for_status
+from exporter.sources.http import read_bounded
+
+NEWEST_SPAN = {"size": 0, "aggs": {"newest": {"max": {"field": "startTimeMillis"}}}}
+
+
+@dataclass(frozen=True)
+class ClusterData:
+    name: str
+    url: str
+    error: SourceError | None = None
+    version: str = ""
+    distribution: str = "elasticsearch"
+    health: dict[str, Any] = field(default_factory=dict)
+    disks: tuple[NodeDisk, ...] = ()
+    settings: ClusterSettings | None = None
+    blocks: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    indices: tuple[JaegerIndex, ...] = ()
+    write_alias_target: str | None = None  # rollover: the index behind <prefix>-jaeger-span-write
+    write_index: str | None = None  # the span index the freshness query ran on
+    newest_span: float | None = None  # seconds
+    requests: int = 0
+    rollover: bool = False
+    date_separator: str = "-"
+    hourly: bool = False
+    prefix: str = ""
+
+
+@dataclass(frozen=True)
+class ElasticsearchSnapshot:
+    clusters: tuple[ClusterData, ...]
+    taken_at: float
+
+
+def _secret(path: Path | None, env: str | None = None) -> str | None:
+    if path is not None:
+        try:
+            return path.read_text().strip()
+        except OSError as exc:
+            raise SourceError("config", f"cannot read {path}: {exc.strerror}") from None
+    if env:
+        return os.environ.get(env)
+    return None
+
+
+def auth_headers(cluster: ElasticsearchClusterSettings) -> dict[str, str]:
+    """Authorization from files or environment variables; values never appear in errors or logs."""
+    if cluster.api_key_file:
+        return {"Authorization": f"ApiKey {_secret(cluster.api_key_file)}"}
+    if cluster.bearer_token_file:
+        return {"Authorization": f"Bearer {_secret(cluster.bearer_token_file)}"}
+    if cluster.username:
+        password = _secret(cluster.password_file, cluster.password_env) or ""
+        token = base64.b64encode(f"{cluster.username}:{password}".encode()).decode()
+        return {"Authorization": f"Basic {token}"}
+    return {}
+
+
+def ssl_context(cluster: ElasticsearchClusterSettings) -> ssl.SSLContext | bool:
+    if cluster.insecure_skip_verify:
+        return False
+    context = ssl.create_default_context()
+    if cluster.ca_file:
+        try:
+            context.load_verify_locations(cluster.ca_file)
+        except (OSError, ssl.SSLError) as exc:
+            raise SourceError("config", f"cannot load CA {cluster.ca_file}: {exc}") from None
+    return context
+
+
+class ClusterReader:
+    def __init__(self, cluster: ElasticsearchClusterSettings, session: aiohttp.ClientSession, limit: int) -> None:
+        self.cluster = cluster
+        self.session = session
+        self.limit = limit
+        self.requests = 0
+        self.url = cluster.urls[0].rstrip("/")
+
+    async def call(self, method: str, path: str, body: Any = None, missing_ok: bool = False) -> Any:
+        self.requests += 1
+        headers = {"Accept": "application/json", **auth_headers(self.cluster)}
+        if body is not None:
+            headers["Content-Type"] = "application/json"
+        try:
+            async with self.session.request(
+                method, self.url + path, headers=headers, data=json.dumps(body) if body is not None else None,
+                ssl=ssl_context(self.cluster), allow_redirects=False,
+            ) as resp:  # fmt: skip
+                if resp.status == 404 and missing_ok:
+                    return None
+                if resp.status >= 400:
+                    excerpt = (await resp.content.read(300)).decode("utf-8", "replace")
+                    raise SourceError(
+                        reason_for_status(resp.status),
+                        f"elasticsearch {self.cluster.name}: {method} {path}: HTTP {resp.status} {excerpt[:200]}",
+                    )
+                raw = await read_bounded(resp, self.limit)
+        except TimeoutError:
+            raise SourceError("timeout", f"elasticsearch {self.cluster.name}: {path} did not answer in time") from None
+        except aiohttp.ClientError as exc:
+            raise SourceError("connection", f"elasticsearch {self.cluster.name}: {path}: {exc}") from None
+        if raw is None:
+            raise SourceError(
+                "too_large", f"elasticsearch {self.cluster.name}: {path} is larger than {self.limit} bytes"
+            )
+        try:
+            return json.loads(raw)
+        except ValueError:
+            raise SourceError("invalid_response", f"elasticsearch {self.cluster.name}: {path} is not JSON") from None
+
+    async def read(self, now: float) -> ClusterData:
+        jaeger = self.cluster.jaeger
+        pattern = index_pattern(jaeger.prefix)
+        root = await self.call("GET", "/")
+        if not isinstance(root, dict) or not isinstance(root.get("version"), dict):
+            raise SourceError("invalid_response", f"elasticsearch {self.cluster.name}: / has no version")
+        version = root["version"]
+        health, nodes, settings, blocks, cat = await asyncio.gather(
+            self.call("GET", "/_cluster/health"),
+            self.call("GET", "/_nodes/stats/fs"),
+            self.call("GET", "/_cluster/settings?include_defaults=true&flat_settings=true"),
+            self.call("GET", f"/{pattern}/_settings/index.blocks.*?flat_settings=true&allow_no_indices=true"
+                             "&ignore_unavailable=true&expand_wildcards=all"),
+            self.call("GET", f"/_cat/indices/{pattern}?format=json&bytes=b"
+                             "&h=index,health,status,docs.count,store.size,creation.date&expand_wildcards=all"),
+        )  # fmt: skip
+        for name, doc in (("/_cluster/health", health), ("/_nodes/stats/fs", nodes), ("/_cluster/settings", settings)):
+            if not isinstance(doc, dict):
+                raise SourceError("invalid_response", f"elasticsearch {self.cluster.name}: {name} is not a JSON object")
+        indices = parse_cat_indices(cat, jaeger.prefix, jaeger.date_separator)
+        alias_target = None
+        if jaeger.rollover:
+            alias = await self.call("GET", f"/_alias/{jaeger.base('span')}-write", missing_ok=True)
+            if isinstance(alias, dict):
+                alias_name = f"{jaeger.base('span')}-write"
+                writers = [
+                    index
+                    for index, body in alias.items()
+                    if ((body or {}).get("aliases") or {}).get(alias_name, {}).get("is_write_index", True)
+                ]
+                alias_target = sorted(writers)[-1] if writers else None
+            write_index = alias_target
+        else:
+            spans = [i for i in indices if i.family == "span" and i.date is not None and i.date.year < 9999]
+            write_index = max(spans, key=lambda i: (i.date, i.name)).name if spans else None
+        newest = None
+        if write_index:
+            result = await self.call("POST", f"/{write_index}/_search", NEWEST_SPAN, missing_ok=True)
+            value = (((result or {}).get("aggregations") or {}).get("newest") or {}).get("value")
+            newest = float(value) / 1000 if isinstance(value, int | float) else None
+        return ClusterData(
+            name=self.cluster.name,
+            url=self.url,
+            version=str(version.get("number") or ""),
+            distribution=str(version.get("distribution") or "elasticsearch"),
+            health=health,
+            disks=tuple(least_available_paths(nodes)),
+            settings=ClusterSettings.parse(settings),
+            blocks=parse_blocks(blocks),
+            indices=tuple(indices),
+            write_alias_target=alias_target,
+            write_index=write_index,
+            newest_span=newest,
+            requests=self.requests,
+            rollover=jaeger.rollover,
+            date_separator=jaeger.date_separator,
+            hourly=jaeger.hourly,
+            prefix=jaeger.prefix,
+        )
+
+
+class ElasticsearchSource:
+    name = "elasticsearch"
+
+    def __init__(self, settings: Settings) -> None:
+        self._settings = settings
+        self._session: aiohttp.ClientSession | None = None
+        self.instance = ",".join(c.name for c in settings.elasticsearch.clusters)
+
+    async def refresh(self) -> ElasticsearchSnapshot:
+        if self._session is None:
+            read_timeout = self._settings.sources.elasticsearch.timeout_seconds
+            self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(sock_connect=5, sock_read=read_timeout))
+        now = time.time()
+
+        async def one(cluster: ElasticsearchClusterSettings) -> ClusterData:
+            reader = ClusterReader(cluster, self._session, self._settings.elasticsearch.max_response_bytes)  # type: ignore[arg-type]
+            try:
+                return await reader.read(now)
+            except SourceError as exc:
+                return ClusterData(cluster.name, reader.url, error=exc, requests=reader.requests)
+
+        clusters = tuple(await asyncio.gather(*(one(c) for c in self._settings.elasticsearch.clusters)))
+        answered = [c for c in clusters if c.error is None]
+        if not answered:
+            first = clusters[0].error
+            assert first is not None
+            raise SourceError(first.reason, first.message)
+        return ElasticsearchSnapshot(clusters, now)
+
+    async def close(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+
+
+def utc_today(now: float) -> datetime:
+    return datetime.fromtimestamp(now, UTC)

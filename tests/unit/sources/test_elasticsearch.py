@@ -1,0 +1,263 @@
+"""Elasticsearch source and tracing checks on recorded responses (6.5-8.9) and a local HTTP server."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from aiohttp import web
+
+from exporter.checks.tracing import (
+    check_blocked_indices,
+    check_cluster_health,
+    check_disk_watermarks,
+    check_implausible_dates,
+    check_retention,
+    check_span_freshness,
+    check_write_index,
+)
+from exporter.sources.elasticsearch.parse import (
+    ClusterSettings,
+    free_bytes_threshold,
+    least_available_paths,
+    parse_blocks,
+    parse_index,
+)
+from exporter.sources.elasticsearch.source import ElasticsearchSource
+from exporter.sources.errors import SourceError
+
+from ..helpers import settings
+
+FIXTURES = Path(__file__).parents[1] / "fixtures" / "elasticsearch"
+GIB = 1024**3
+NOW = datetime(2026, 11, 21, 12, 0, tzinfo=UTC).timestamp()
+
+
+def fixture(name):
+    return json.loads((FIXTURES / name).read_text())
+
+
+def test_settings_of_7_3_defaults_are_ratios_of_used_space():
+    s = ClusterSettings.parse(fixture("settings-7.3.0.json"))
+    assert free_bytes_threshold(s, "flood_stage", 100 * GIB) == pytest.approx(5 * GIB)
+    assert free_bytes_threshold(s, "high", 100 * GIB) == pytest.approx(10 * GIB)
+
+
+def test_settings_of_8_9_persistent_percentages_without_headroom():
+    s = ClusterSettings.parse(fixture("settings-8.9.1-watermark.json"))
+    assert s.effective["cluster.routing.allocation.disk.watermark.flood_stage"] == "96%"
+    assert free_bytes_threshold(s, "flood_stage", 10_000 * GIB) == pytest.approx(400 * GIB)  # -1: no headroom
+
+
+def test_precedence_bytes_and_default_headroom():
+    doc = {
+        "defaults": {"cluster.routing.allocation.disk.watermark.flood_stage": "95%",
+                     "cluster.routing.allocation.disk.watermark.flood_stage.max_headroom": "100GB",
+                     "cluster.routing.allocation.disk.watermark.high": "90%"},
+        "persistent": {"cluster.routing.allocation.disk.watermark.high": "85%"},
+        "transient": {"cluster.routing.allocation.disk.watermark.high": "20gb"},
+    }  # fmt: skip
+    s = ClusterSettings.parse(doc)
+    assert free_bytes_threshold(s, "high", 1000 * GIB) == 20 * GIB  # transient bytes = free space
+    # default percentage on a big disk: capped by the default headroom (flood stage at 100 GB free)
+    assert free_bytes_threshold(s, "flood_stage", 10_000 * GIB) == 100 * GIB
+    explicit = ClusterSettings.parse(
+        {**doc, "persistent": {"cluster.routing.allocation.disk.watermark.flood_stage": "95%"}}
+    )
+    assert free_bytes_threshold(explicit, "flood_stage", 10_000 * GIB) == pytest.approx(500 * GIB)
+
+
+def test_nodes_least_available_path_of_data_nodes():
+    [disk] = least_available_paths(fixture("nodestats-7.13.1.json"))
+    assert disk.total == 476630163456 and disk.available == 63425642496
+    assert len(least_available_paths(fixture("nodestats-6.8.8.json"))) >= 1
+    multi = {"nodes": {"a": {"name": "data-0", "roles": ["data"], "fs": {"data": [
+        {"path": "/d1", "total_in_bytes": 100, "available_in_bytes": 50},
+        {"path": "/d2", "total_in_bytes": 100, "available_in_bytes": 5}]}},
+        "m": {"name": "master-0", "roles": ["master"], "fs": {"data": [{"path": "/m", "total_in_bytes": 1, "available_in_bytes": 0}]}}}}  # fmt: skip
+    assert [(d.node, d.path) for d in least_available_paths(multi)] == [("data-0", "/d2")]
+
+
+def test_blocks_from_nested_and_flat_settings():
+    assert parse_blocks(fixture("indices_settings-6.5.4.json")) == {
+        "instagram": ("index.blocks.read_only_allow_delete",),
+        "twitter": ("index.blocks.read_only_allow_delete",),
+    }
+    flat = {"jaeger-span-2026-11-21": {"settings": {"index.blocks.write": "true", "index.blocks.read_only": "false"}}}
+    assert parse_blocks(flat) == {"jaeger-span-2026-11-21": ("index.blocks.write",)}
+
+
+@pytest.mark.parametrize(
+    ("name", "prefix", "sep", "expected"),
+    [
+        ("jaeger-span-2020-12-15", "", "-", ("span", datetime(2020, 12, 15, tzinfo=UTC))),
+        ("logstash-jaeger-span-2020-12-15", "logstash", "-", ("span", datetime(2020, 12, 15, tzinfo=UTC))),
+        ("jaeger-service-2020.12.15", "", ".", ("service", datetime(2020, 12, 15, tzinfo=UTC))),
+        ("jaeger-span-2020-12-15-07", "", "-", ("span", datetime(2020, 12, 15, 7, tzinfo=UTC))),
+        ("jaeger-span-000003", "", "-", ("span", None)),
+        ("jaeger-span-27633-07-05", "", "-", ("span", datetime.max.replace(tzinfo=UTC))),
+        ("logstash-jaeger-span-2020-12-15", "", "-", None),
+        ("jaeger-span-2020-12-15", "logstash", "-", None),
+        ("kibana-2020-12-15", "", "-", None),
+    ],
+)
+def test_index_names(name, prefix, sep, expected):
+    assert parse_index(name, prefix, sep) == expected
+
+
+class FakeES:
+    """The endpoints the source calls, answering recorded bodies; counts requests."""
+
+    def __init__(self, indices=(), blocks=None, status=200, health="clusterhealth-7.13.1.json", newest_ms=None,
+                 nodes="nodestats-7.13.1.json", watermark_settings=None):  # fmt: skip
+        self.indices, self.blocks, self.status = list(indices), blocks or {}, status
+        self.health, self.nodes, self.newest_ms = health, nodes, newest_ms
+        self.settings = watermark_settings or fixture("settings-8.9.1-watermark.json")
+        self.calls: list[str] = []
+
+    def app(self):
+        app = web.Application()
+
+        async def handle(request: web.Request) -> web.StreamResponse:
+            self.calls.append(f"{request.method} {request.path}")
+            if self.status != 200:
+                return web.Response(status=self.status, text='{"error":"security_exception"}')
+            path = request.path
+            if path == "/":
+                return web.json_response({"version": {"number": "7.13.1"}, "tagline": "You Know, for Search"})
+            if path == "/_cluster/health":
+                return web.json_response(fixture(self.health))
+            if path == "/_nodes/stats/fs":
+                return web.json_response(fixture(self.nodes))
+            if path == "/_cluster/settings":
+                return web.json_response(self.settings)
+            if path.endswith("/_settings/index.blocks.*"):
+                return web.json_response({i: {"settings": {b: "true"}} for i, b in self.blocks.items()})
+            if path.startswith("/_cat/indices/"):
+                return web.json_response(self.indices)
+            if path.endswith("/_search"):
+                return web.json_response({"hits": {"total": 1}, "aggregations": {"newest": {"value": self.newest_ms}}})
+            return web.json_response({"error": "no handler"}, status=404)
+
+        app.router.add_route("*", "/{tail:.*}", handle)
+        return app
+
+
+def index_row(name, created_days_ago=0.0, docs=10):
+    return {"index": name, "health": "green", "status": "open", "docs.count": str(docs), "store.size": "1000",
+            "creation.date": str(int((NOW - created_days_ago * 86400) * 1000))}  # fmt: skip
+
+
+async def read(aiohttp_server, *fakes, **cluster_extra):
+    urls = []
+    for fake in fakes:
+        server = await aiohttp_server(fake.app())
+        urls.append(str(server.make_url("")).rstrip("/"))
+    s = settings(elasticsearch={"clusters": [{"name": f"c{i}", "urls": [u], **cluster_extra} for i, u in enumerate(urls)]},
+                 sources={"elasticsearch": {"timeout_seconds": 2}})  # fmt: skip
+    source = ElasticsearchSource(s)
+    try:
+        return await source.refresh(), s
+    finally:
+        await source.close()
+
+
+async def test_requests_per_refresh_are_constant(aiohttp_server):
+    few = FakeES([index_row("jaeger-span-2026-11-21")])
+    many = FakeES([index_row(f"jaeger-span-2020-{1 + i // 28:02d}-{1 + i % 28:02d}") for i in range(300)]
+                  + [index_row("jaeger-span-2026-11-21")] * 1)  # fmt: skip
+    many.indices += [index_row(f"jaeger-service-x{i}") for i in range(4700)]
+    snap, _ = await read(aiohttp_server, few, many)
+    assert [c.requests for c in snap.clusters] == [7, 7]
+    assert len(snap.clusters[1].indices) == 5001
+
+
+async def test_flood_stage_blocked_today_and_stale_spans(aiohttp_server):
+    today = "jaeger-span-2026-11-21"
+    fake = FakeES(
+        [index_row(today), index_row("jaeger-span-2026-11-01", created_days_ago=20), index_row("jaeger-span-27633-07-05")],
+        blocks={today: "index.blocks.read_only_allow_delete"},
+        newest_ms=(NOW - 3600) * 1000,
+        watermark_settings={"persistent": {"cluster.routing.allocation.disk.watermark.flood_stage": "100gb",
+                                           "cluster.routing.allocation.disk.watermark.high": "200gb"}},
+    )  # fmt: skip
+    snap, s = await read(aiohttp_server, fake)
+    [tr02] = check_disk_watermarks(snap, s, NOW).findings  # 63 GB available < 100 GB
+    assert tr02.severity.label == "critical" and "flood_stage watermark reached" in tr02.message
+    [tr03] = check_blocked_indices(snap, s, NOW).findings
+    assert tr03.name == today and "read_only_allow_delete" in tr03.message
+    assert check_write_index(snap, s, NOW).findings == []
+    [tr05] = check_span_freshness(snap, s, NOW).findings
+    assert "1h old" in tr05.message
+    [tr06] = check_retention(snap, s, NOW).findings
+    assert tr06.name == "jaeger-span-2026-11-01"
+    [tr07] = check_implausible_dates(snap, s, NOW).findings
+    assert tr07.name == "jaeger-span-27633-07-05"
+    [tr01] = check_cluster_health(snap, s, NOW).findings  # the recorded 7.13.1 health is yellow
+    assert tr01.severity.label == "warning" and "30 unassigned shards" in tr01.message
+
+
+async def test_missing_index_after_grace_and_prefix_separator(aiohttp_server):
+    fake = FakeES([index_row("logstash-jaeger-span-2026.11.20")], newest_ms=(NOW - 60) * 1000)
+    snap, s = await read(aiohttp_server, fake, jaeger={"prefix": "logstash", "date_separator": "."})
+    [finding] = check_write_index(snap, s, NOW).findings
+    assert finding.name == "logstash-jaeger-span-2026.11.21"
+    just_after_midnight = datetime(2026, 11, 21, 0, 10, tzinfo=UTC).timestamp()
+    assert check_write_index(snap, s, just_after_midnight).findings == []
+    assert snap.clusters[0].write_index == "logstash-jaeger-span-2026.11.20"
+
+
+@pytest.mark.parametrize(("status", "reason"), [(401, "unauthorized"), (403, "forbidden"), (503, "http_error")])
+async def test_http_errors_are_source_errors_with_reason(aiohttp_server, status, reason):
+    with pytest.raises(SourceError) as err:
+        await read(aiohttp_server, FakeES(status=status))
+    assert err.value.reason == reason
+
+
+async def test_one_failing_cluster_does_not_hide_the_other(aiohttp_server):
+    snap, s = await read(aiohttp_server, FakeES(status=503), FakeES([index_row("jaeger-span-2026-11-21")]))
+    assert snap.clusters[0].error is not None and snap.clusters[1].error is None
+    result = check_cluster_health(snap, s, NOW)
+    ups = {dict(x.labels)["cluster"]: x.value for x in result.samples if x.metric == "meshhealth_es_cluster_up"}
+    assert ups == {"c0": 0, "c1": 1}
+
+
+async def test_garbage_huge_and_slow_answers(aiohttp_server):
+    async def garbage(request):
+        return web.Response(text="<html>proxy</html>")
+
+    async def huge(request):
+        return web.Response(body=b"{" + b" " * 5_000_000 + b"}")
+
+    async def slow(request):
+        await asyncio.sleep(5)
+        return web.json_response({})
+
+    for handler, reason in ((garbage, "invalid_response"), (huge, "too_large"), (slow, "timeout")):
+        app = web.Application()
+        app.router.add_get("/", handler)
+        server = await aiohttp_server(app)
+        s = settings(elasticsearch={"clusters": [{"name": "x", "urls": [str(server.make_url("")).rstrip("/")]}],
+                                    "max_response_bytes": 1_000_000},
+                     sources={"elasticsearch": {"timeout_seconds": 1}})  # fmt: skip
+        source = ElasticsearchSource(s)
+        with pytest.raises(SourceError) as err:
+            await source.refresh()
+        await source.close()
+        assert err.value.reason == reason, handler
+
+
+def test_credentials_come_from_files_and_never_from_config_text(tmp_path):
+    from exporter.config import ElasticsearchClusterSettings
+    from exporter.sources.elasticsearch.source import auth_headers
+
+    (tmp_path / "pw").write_text("s3cret\n")
+    cluster = ElasticsearchClusterSettings(name="x", urls=["https://es:9200"], username="jaeger",
+                                           password_file=tmp_path / "pw")  # fmt: skip
+    assert auth_headers(cluster) == {"Authorization": "Basic amFlZ2VyOnMzY3JldA=="}
+    (tmp_path / "key").write_text("abc")
+    keyed = ElasticsearchClusterSettings(name="x", urls=["https://es:9200"], api_key_file=tmp_path / "key")
+    assert auth_headers(keyed) == {"Authorization": "ApiKey abc"}
