@@ -70,6 +70,7 @@ test: $(STAMP) promtool lint testbed-build
 bench: $(STAMP)
 	$(BIN)/python -m bench.bench_kube_projection
 	$(BIN)/python -m bench.bench_istiod
+	$(BIN)/python -m bench.bench_elasticsearch
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache *.egg-info

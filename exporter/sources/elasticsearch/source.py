@@ -101,23 +101,37 @@ def ssl_context(cluster: ElasticsearchClusterSettings) -> ssl.SSLContext | bool:
 
 
 class ClusterReader:
-    def __init__(self, cluster: ElasticsearchClusterSettings, session: aiohttp.ClientSession, limit: int) -> None:
+    """One refresh of one cluster: credentials are read once (so rotated files are picked up next time)."""
+
+    def __init__(
+        self,
+        cluster: ElasticsearchClusterSettings,
+        session: aiohttp.ClientSession,
+        limit: int,
+        tls: ssl.SSLContext | bool,
+    ) -> None:
         self.cluster = cluster
         self.session = session
         self.limit = limit
+        self.tls = tls
         self.requests = 0
         self.url = cluster.urls[0].rstrip("/")
+        self.headers = {"Accept": "application/json", **auth_headers(cluster)}
 
     async def call(self, method: str, path: str, body: Any = None, missing_ok: bool = False) -> Any:
         self.requests += 1
-        headers = {"Accept": "application/json", **auth_headers(self.cluster)}
+        headers = dict(self.headers)
         if body is not None:
             headers["Content-Type"] = "application/json"
         try:
             async with self.session.request(
-                method, self.url + path, headers=headers, data=json.dumps(body) if body is not None else None,
-                ssl=ssl_context(self.cluster), allow_redirects=False,
-            ) as resp:  # fmt: skip
+                method,
+                self.url + path,
+                headers=headers,
+                data=json.dumps(body) if body is not None else None,
+                ssl=self.tls,
+                allow_redirects=False,
+            ) as resp:
                 if resp.status == 404 and missing_ok:
                     return None
                 if resp.status >= 400:
@@ -151,11 +165,17 @@ class ClusterReader:
             self.call("GET", "/_cluster/health"),
             self.call("GET", "/_nodes/stats/fs"),
             self.call("GET", "/_cluster/settings?include_defaults=true&flat_settings=true"),
-            self.call("GET", f"/{pattern}/_settings/index.blocks.*?flat_settings=true&allow_no_indices=true"
-                             "&ignore_unavailable=true&expand_wildcards=all"),
-            self.call("GET", f"/_cat/indices/{pattern}?format=json&bytes=b"
-                             "&h=index,health,status,docs.count,store.size,creation.date&expand_wildcards=all"),
-        )  # fmt: skip
+            self.call(
+                "GET",
+                f"/{pattern}/_settings/index.blocks.*?flat_settings=true&allow_no_indices=true"
+                "&ignore_unavailable=true&expand_wildcards=all",
+            ),
+            self.call(
+                "GET",
+                f"/_cat/indices/{pattern}?format=json&bytes=b"
+                "&h=index,health,status,docs.count,store.size,creation.date&expand_wildcards=all",
+            ),
+        )
         for name, doc in (("/_cluster/health", health), ("/_nodes/stats/fs", nodes), ("/_cluster/settings", settings)):
             if not isinstance(doc, dict):
                 raise SourceError("invalid_response", f"elasticsearch {self.cluster.name}: {name} is not a JSON object")
@@ -207,6 +227,7 @@ class ElasticsearchSource:
     def __init__(self, settings: Settings) -> None:
         self._settings = settings
         self._session: aiohttp.ClientSession | None = None
+        self._tls: dict[str, ssl.SSLContext | bool] = {}
         self.instance = ",".join(c.name for c in settings.elasticsearch.clusters)
 
     async def refresh(self) -> ElasticsearchSnapshot:
@@ -216,7 +237,16 @@ class ElasticsearchSource:
         now = time.time()
 
         async def one(cluster: ElasticsearchClusterSettings) -> ClusterData:
-            reader = ClusterReader(cluster, self._session, self._settings.elasticsearch.max_response_bytes)  # type: ignore[arg-type]
+            url = cluster.urls[0].rstrip("/")
+            try:
+                if cluster.name not in self._tls:  # loading a CA bundle is expensive: once per cluster
+                    self._tls[cluster.name] = ssl_context(cluster)
+                assert self._session is not None
+                reader = ClusterReader(
+                    cluster, self._session, self._settings.elasticsearch.max_response_bytes, self._tls[cluster.name]
+                )
+            except SourceError as exc:
+                return ClusterData(cluster.name, url, error=exc)
             try:
                 return await reader.read(now)
             except SourceError as exc:

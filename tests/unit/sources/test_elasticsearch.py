@@ -127,7 +127,7 @@ class FakeES:
                 return web.Response(status=self.status, text='{"error":"security_exception"}')
             path = request.path
             if path == "/":
-                return web.json_response({"version": {"number": "7.13.1"}, "tagline": "You Know, for Search"})
+                return web.json_response(fixture("clusterinfo-7.13.1.json"))
             if path == "/_cluster/health":
                 return web.json_response(fixture(self.health))
             if path == "/_nodes/stats/fs":
