@@ -53,7 +53,7 @@ integration: $(STAMP) promtool
 
 # Real components for end-to-end tests, built from the Go module proxy (cached in .cache/testbed).
 testbed-build:
-	bash testbed/build.sh kube istiod
+	bash testbed/build.sh kube istiod jaeger elasticsearch
 
 testbed-up: $(STAMP) testbed-build
 	$(BIN)/python -m testbed up

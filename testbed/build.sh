@@ -6,8 +6,8 @@ cd "$(dirname "$0")/.."
 BIN="$PWD/.cache/testbed/bin"
 mkdir -p "$BIN"
 export GOFLAGS=-mod=mod
-# This module version is served by the proxy but unknown to sum.golang.org; go.sum pins its hash.
-export GONOSUMDB=github.com/openshift/api
+# These module versions are served by the proxy but unknown to its checksum database; go.sum pins their hashes.
+export GONOSUMDB=github.com/openshift/api,go.opentelemetry.io,github.com/open-telemetry
 
 need_apt=()
 command -v etcd >/dev/null || need_apt+=(etcd-server)
@@ -38,6 +38,23 @@ build() { # module-dir package output [ldflags]
   echo "testbed: built $out in $((SECONDS - start))s"
 }
 
+# Elasticsearch 7.10.2 (the codelibs cluster runner on Maven Central) and our launcher for it.
+es_runner() {
+  local dir="$PWD/.cache/testbed/es-7.10" stamp sum
+  sum=$(cat testbed/java/pom.xml testbed/java/src/main/java/meshhealth/*.java | sha256sum | cut -c1-16)
+  stamp="$dir/.stamp"
+  if [[ -f "$stamp" && "$(cat "$stamp")" == "$sum" ]]; then
+    echo "testbed: elasticsearch runner cached"
+    return
+  fi
+  local start=$SECONDS
+  rm -rf "$dir" && mkdir -p "$dir/classes"
+  (cd testbed/java && mvn -q -B dependency:copy-dependencies -DoutputDirectory="$dir/lib")
+  javac -d "$dir/classes" -cp "$dir/lib/*" testbed/java/src/main/java/meshhealth/*.java
+  echo "$sum" > "$stamp"
+  echo "testbed: elasticsearch runner ready in $((SECONDS - start))s"
+}
+
 targets=${*:-kube istiod}
 for t in $targets; do
   case $t in
@@ -47,6 +64,10 @@ for t in $targets; do
     istiod)
       build istiod istio.io/istio/pilot/cmd/pilot-discovery pilot-discovery
       build sidecars . sidecars ;;
+    jaeger)
+      build jaeger github.com/jaegertracing/jaeger/cmd/collector jaeger-collector ;;
+    elasticsearch)
+      es_runner ;;
     *) echo "unknown target $t" >&2; exit 2 ;;
   esac
 done

@@ -1,0 +1,118 @@
+"""Tracing pieces of the testbed: a real Elasticsearch node (Maven Central) and Jaeger's v1 collector."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+from testbed.processes import BIN, CACHE, ComponentError, ManagedProcess, free_port
+
+ES_DIR = CACHE / "es-7.10"
+
+
+class Elasticsearch:
+    """One Elasticsearch 7.10.2 node (codelibs cluster runner), data in a temporary directory."""
+
+    version = "7.10.2"
+
+    def __init__(self, workdir: Path | None = None) -> None:
+        self.workdir = workdir or Path(tempfile.mkdtemp(prefix="meshhealth-es-"))
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        java = shutil.which("java") or "java"
+        self.process = ManagedProcess(
+            "elasticsearch",
+            [java, "-Xms512m", "-Xmx512m", "-cp", f"{ES_DIR / 'classes'}:{ES_DIR / 'lib'}/*", "meshhealth.EsRunner",
+             str(self.workdir / "data"), str(self.port), str(free_port())],
+            self.workdir,
+        )  # fmt: skip
+
+    def request(self, method: str, path: str, body: Any = None) -> Any:
+        data = json.dumps(body).encode() if body is not None else None
+        req = urllib.request.Request(self.url + path, data=data, method=method,
+                                     headers={"Content-Type": "application/json"})  # fmt: skip
+        try:
+            with urllib.request.urlopen(req, timeout=30) as resp:
+                return json.loads(resp.read() or b"null")
+        except urllib.error.HTTPError as err:
+            raise RuntimeError(f"{method} {path}: HTTP {err.code} {err.read()[:300]!r}") from None
+
+    def _ready(self) -> bool:
+        return self.request("GET", "/_cluster/health").get("status") in ("green", "yellow")
+
+    def start(self, timeout: float = 180) -> Elasticsearch:
+        if not (ES_DIR / ".stamp").exists():
+            raise ComponentError("elasticsearch: runner missing; run `bash testbed/build.sh elasticsearch`")
+        self.process.start()
+        self.process.wait_until(self._ready, timeout, "serving HTTP")
+        return self
+
+    def set_watermarks(self, low: str | None, high: str | None, flood: str | None) -> None:
+        prefix = "cluster.routing.allocation.disk.watermark"
+        self.request("PUT", "/_cluster/settings", {"transient": {
+            f"{prefix}.low": low, f"{prefix}.high": high, f"{prefix}.flood_stage": flood,
+            "cluster.info.update.interval": "10s"}})  # fmt: skip
+
+    def stop(self) -> None:
+        self.process.stop()
+
+
+class JaegerCollector:
+    """Jaeger v1 collector writing to Elasticsearch; OTLP/HTTP in, Prometheus metrics on the admin port."""
+
+    def __init__(self, es: Elasticsearch, prefix: str = "", workdir: Path | None = None) -> None:
+        self.workdir = workdir or es.workdir / f"jaeger-{prefix or 'default'}"
+        self.otlp_http = free_port()
+        self.admin = free_port()
+        self.prefix = prefix
+        args = [
+            str(BIN / "jaeger-collector"),
+            f"--es.server-urls={es.url}", "--es.num-shards=1", "--es.num-replicas=0", "--es.bulk.flush-interval=200ms",
+            f"--collector.otlp.http.host-port=127.0.0.1:{self.otlp_http}",
+            f"--collector.otlp.grpc.host-port=127.0.0.1:{free_port()}",
+            f"--collector.grpc-server.host-port=127.0.0.1:{free_port()}",
+            f"--collector.http-server.host-port=127.0.0.1:{free_port()}",
+            f"--admin.http.host-port=127.0.0.1:{self.admin}",
+        ]  # fmt: skip
+        if prefix:
+            args.append(f"--es.index-prefix={prefix}")
+        self.process = ManagedProcess(f"jaeger-collector-{prefix or 'default'}", args, self.workdir,
+                                      env={"SPAN_STORAGE_TYPE": "elasticsearch"})  # fmt: skip
+
+    def _ready(self) -> bool:
+        with urllib.request.urlopen(f"http://127.0.0.1:{self.admin}/", timeout=2) as resp:
+            return bool(resp.status == 200)
+
+    def start(self, timeout: float = 60) -> JaegerCollector:
+        self.process.start()
+        self.process.wait_until(self._ready, timeout, "serving its admin port")
+        return self
+
+    def metrics(self) -> str:
+        with urllib.request.urlopen(f"http://127.0.0.1:{self.admin}/metrics", timeout=5) as resp:
+            return str(resp.read().decode())
+
+    def send_spans(self, service: str, count: int = 5) -> None:
+        """Real OTLP/HTTP export with the OpenTelemetry SDK."""
+        from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+        from opentelemetry.sdk.resources import Resource
+        from opentelemetry.sdk.trace import TracerProvider
+        from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+
+        provider = TracerProvider(resource=Resource.create({"service.name": service}))
+        provider.add_span_processor(SimpleSpanProcessor(
+            OTLPSpanExporter(endpoint=f"http://127.0.0.1:{self.otlp_http}/v1/traces", timeout=10)))  # fmt: skip
+        tracer = provider.get_tracer("meshhealth-testbed")
+        for i in range(count):
+            with tracer.start_as_current_span(f"GET /item/{i}"):
+                time.sleep(0.001)
+        provider.shutdown()
+
+    def stop(self) -> None:
+        self.process.stop()

@@ -1,0 +1,185 @@
+"""TR01-TR06 end to end on a real Elasticsearch 7.10.2 with real Jaeger v1 collectors (no prefix and the
+KubeSphere `logstash` prefix), spans sent with the OpenTelemetry SDK over OTLP/HTTP."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from testbed.monitoring import Alertmanager, Prometheus
+from testbed.processes import ComponentError, log_tail
+from testbed.tracing import Elasticsearch, JaegerCollector
+from tests.e2e.helpers import findings
+from tests.e2e.test_alert_pipeline import Receiver
+from tests.support import wait_for
+
+pytestmark = pytest.mark.e2e
+
+
+class Tracing:
+    def __init__(self, es: Elasticsearch, plain: JaegerCollector, kubesphere: JaegerCollector) -> None:
+        self.es, self.plain, self.kubesphere = es, plain, kubesphere
+
+    def config(self, path: Path, **checks: Any) -> Path:
+        path.write_text(json.dumps({
+            "sources": {"kubernetes": {"enabled": False}, "elasticsearch": {"interval_seconds": 1}},
+            "elasticsearch": {"clusters": [
+                {"name": "plain", "urls": [self.es.url]},
+                {"name": "kubesphere", "urls": [self.es.url], "jaeger": {"prefix": "logstash"}},
+            ]},
+            "checks": checks,
+        }))  # fmt: skip
+        return path
+
+    def check(self, tmp_path: Path, check_id: str, **checks: Any) -> list[dict[str, str]]:
+        proc = subprocess.run(
+            [sys.executable, "-m", "exporter", "check", "--output", "json", "--config",
+             str(self.config(tmp_path / "tracing.json", **checks))],
+            capture_output=True, text=True, timeout=120, check=False,
+        )  # fmt: skip
+        assert proc.returncode in (0, 1), proc.stderr
+        report = json.loads(proc.stdout)
+        assert all(s["up"] for s in report["sources"]), report["sources"]
+        return findings(report, check_id)
+
+    def span_docs(self, index_pattern: str) -> int:
+        try:
+            self.es.request("POST", f"/{index_pattern}/_refresh?ignore_unavailable=true")
+            return int(self.es.request("GET", f"/{index_pattern}/_count?ignore_unavailable=true")["count"])
+        except RuntimeError:  # a shard that is still starting answers 503
+            return 0
+
+
+TODAY = datetime.now(UTC).strftime("%Y-%m-%d")
+
+
+@pytest.fixture(scope="module")
+def tracing() -> Iterator[Tracing]:
+    started: list[Any] = []
+    try:
+        es = Elasticsearch().start()
+        started.append(es)
+        plain = JaegerCollector(es).start()
+        started.append(plain)
+        kubesphere = JaegerCollector(es, prefix="logstash").start()
+        started.append(kubesphere)
+    except ComponentError as err:
+        for component in reversed(started):
+            component.stop()
+        pytest.fail(str(err), pytrace=False)
+    t = Tracing(es, plain, kubesphere)
+    try:
+        plain.send_spans("web")
+        kubesphere.send_spans("web")
+        wait_for(lambda: t.span_docs(f"jaeger-span-{TODAY}") > 0 and t.span_docs(f"logstash-jaeger-span-{TODAY}") > 0,
+                 60, "spans stored in both layouts")  # fmt: skip
+        yield t
+    finally:
+        for component in reversed(started):
+            component.stop()
+
+
+def test_healthy_baseline_in_both_layouts(tracing: Tracing, tmp_path: Path) -> None:
+    for check_id in ("TR01", "TR02", "TR03", "TR04", "TR05", "TR06", "TR07"):
+        assert tracing.check(tmp_path, check_id) == [], check_id
+
+
+def test_tr05_spans_stop_and_tr04_index_missing(tracing: Tracing, tmp_path: Path) -> None:
+    tracing.kubesphere.send_spans("web")
+    time.sleep(4)
+    [stale] = wait_for(lambda: [f for f in tracing.check(tmp_path, "TR05", TR05={"max_span_age_seconds": 3})
+                                if f["namespace"] == "kubesphere"], 30, "TR05")  # fmt: skip
+    assert stale["name"] == f"logstash-jaeger-span-{TODAY}" and "spans stopped arriving" in stale["message"]
+
+    tracing.es.request("DELETE", f"/logstash-jaeger-span-{TODAY}")
+    [missing] = [
+        f for f in tracing.check(tmp_path, "TR04", TR04={"grace_seconds": 0}) if f["namespace"] == "kubesphere"
+    ]
+    assert missing["name"] == f"logstash-jaeger-span-{TODAY}"
+    tracing.kubesphere.send_spans("web")  # the collector creates today's index again
+    wait_for(lambda: tracing.span_docs(f"logstash-jaeger-span-{TODAY}") > 0, 60, "index recreated")
+    assert tracing.check(tmp_path, "TR04", TR04={"grace_seconds": 0}) == []
+    assert [f for f in tracing.check(tmp_path, "TR05", TR05={"max_span_age_seconds": 60})
+            if f["namespace"] == "kubesphere"] == []  # fmt: skip
+
+
+def test_tr06_indices_older_than_retention(tracing: Tracing, tmp_path: Path) -> None:
+    time.sleep(2)
+    old = tracing.check(tmp_path, "TR06", TR06={"retention_days": 1 / 86400})  # one second
+    assert {f["namespace"] for f in old} == {"plain", "kubesphere"}
+    assert all("older than" in f["message"] for f in old)
+    assert tracing.check(tmp_path, "TR06") == []  # the default 7 days
+
+
+def test_tr01_red_cluster(tracing: Tracing, tmp_path: Path) -> None:
+    tracing.es.request("PUT", "/unplaceable?wait_for_active_shards=0", {"settings": {
+        "number_of_replicas": 0, "index.routing.allocation.require._name": "nowhere"}})  # fmt: skip
+    red = wait_for(lambda: tracing.check(tmp_path, "TR01"), 30, "TR01")
+    assert {f["severity"] for f in red} == {"critical"} and "cluster red" in red[0]["message"]
+    tracing.es.request("DELETE", "/unplaceable")
+    wait_for(lambda: tracing.check(tmp_path, "TR01") == [], 30, "green again")
+
+
+def test_tr02_tr03_flood_stage_read_only_alerts_and_recovery(
+    tracing: Tracing, tmp_path: Path, exporter_factory
+) -> None:
+    config = tracing.config(tmp_path / "pipeline.json",
+                            TR02={"alert_for": "2s"}, TR03={"alert_for": "2s"})  # fmt: skip
+    subprocess.run([sys.executable, "-m", "exporter", "generate", "--config", str(config), "--output-dir", str(tmp_path)],
+                   check=True, capture_output=True, timeout=120)  # fmt: skip
+    running = exporter_factory(["--config", str(config)])
+    receiver = Receiver()
+    alertmanager = Alertmanager(tmp_path / "am", receiver.url).start()
+    prometheus = Prometheus(tmp_path / "prom", tmp_path / "alert_rules" / "rules.yaml",
+                            running.url.removeprefix("http://"), f"127.0.0.1:{alertmanager.port}").start()  # fmt: skip
+    try:
+
+        def firing(name: str) -> list[dict[str, Any]]:
+            return [a for a in prometheus.alerts() if a["labels"]["alertname"] == name and a["state"] == "firing"]
+
+        time.sleep(3)
+        assert firing("MeshHealthJaegerIndicesReadOnly") == [] and firing("MeshHealthElasticsearchFloodStage") == []
+        # absolute free-byte watermarks larger than the disk: the node is past flood stage at once
+        tracing.es.set_watermarks("100pb", "100pb", "100pb")
+        index = f"jaeger-span-{TODAY}"
+        wait_for(lambda: index in tracing.es.request("GET", f"/{index}/_settings/index.blocks.*"
+                                                     "?flat_settings=true&allow_no_indices=true") and
+                 tracing.es.request("GET", f"/{index}/_settings?flat_settings=true")[index]["settings"]
+                 .get("index.blocks.read_only_allow_delete") == "true", 60, "Elasticsearch blocks the index")  # fmt: skip
+        before = tracing.span_docs(index)
+        tracing.plain.send_spans("checkout", count=3)
+        time.sleep(3)
+        assert tracing.span_docs(index) == before  # the collector's writes fail
+
+        def write_rejected() -> bool:
+            collector_log = log_tail(tracing.plain.process.log_path, 400)
+            return any(s in collector_log for s in ("cluster_block_exception", "read-only", "FORBIDDEN/12"))
+
+        wait_for(write_rejected, 60, "the collector logs Elasticsearch's rejection")
+
+        [ro] = wait_for(lambda: [a for a in firing("MeshHealthJaegerIndicesReadOnly")
+                                 if a["labels"]["cluster"] == "plain" and a["labels"]["family"] == "span"],
+                        90, "read-only alert firing")  # fmt: skip
+        assert ro["labels"]["severity"] == "critical"
+        wait_for(lambda: firing("MeshHealthElasticsearchFloodStage"), 60, "flood-stage alert firing")
+        wait_for(lambda: receiver.alerts("MeshHealthJaegerIndicesReadOnly", "firing"), 60, "Alertmanager notified")
+
+        tracing.es.set_watermarks(None, None, None)  # restore; 7.4+ releases the block below the high watermark
+        wait_for(lambda: tracing.es.request("GET", f"/{index}/_settings?flat_settings=true")[index]["settings"]
+                 .get("index.blocks.read_only_allow_delete") is None, 120, "block released")  # fmt: skip
+        wait_for(lambda: firing("MeshHealthJaegerIndicesReadOnly") == [], 60, "read-only alert resolved")
+        wait_for(lambda: receiver.alerts("MeshHealthJaegerIndicesReadOnly", "resolved"), 90, "resolved notification")
+        tracing.plain.send_spans("checkout", count=3)
+        wait_for(lambda: tracing.span_docs(index) > before, 60, "spans stored again")
+    finally:
+        prometheus.stop()
+        alertmanager.stop()
+        receiver.server.shutdown()
