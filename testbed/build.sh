@@ -38,21 +38,21 @@ build() { # module-dir package output [ldflags]
   echo "testbed: built $out in $((SECONDS - start))s"
 }
 
-# Elasticsearch 7.10.2 (the codelibs cluster runner on Maven Central) and our launcher for it.
-es_runner() {
-  local dir="$PWD/.cache/testbed/es-7.10" stamp sum
-  sum=$(cat testbed/java/pom.xml testbed/java/src/main/java/meshhealth/*.java | sha256sum | cut -c1-16)
+# Elasticsearch 7.10.2 and OpenSearch 2.19.1 (the codelibs runners on Maven Central) and our launchers.
+java_runner() { # source-dir cache-dir
+  local src=$1 dir="$PWD/.cache/testbed/$2" stamp sum
+  sum=$(cat "$src/pom.xml" "$src"/src/main/java/meshhealth/*.java | sha256sum | cut -c1-16)
   stamp="$dir/.stamp"
   if [[ -f "$stamp" && "$(cat "$stamp")" == "$sum" ]]; then
-    echo "testbed: elasticsearch runner cached"
+    echo "testbed: $2 runner cached"
     return
   fi
   local start=$SECONDS
   rm -rf "$dir" && mkdir -p "$dir/classes"
-  (cd testbed/java && mvn -q -B dependency:copy-dependencies -DoutputDirectory="$dir/lib")
-  javac -d "$dir/classes" -cp "$dir/lib/*" testbed/java/src/main/java/meshhealth/*.java
+  (cd "$src" && mvn -q -B dependency:copy-dependencies -DoutputDirectory="$dir/lib")
+  javac -d "$dir/classes" -cp "$dir/lib/*" "$src"/src/main/java/meshhealth/*.java
   echo "$sum" > "$stamp"
-  echo "testbed: elasticsearch runner ready in $((SECONDS - start))s"
+  echo "testbed: $2 runner ready in $((SECONDS - start))s"
 }
 
 targets=${*:-kube istiod}
@@ -67,7 +67,8 @@ for t in $targets; do
     jaeger)
       build jaeger github.com/jaegertracing/jaeger/cmd/collector jaeger-collector ;;
     elasticsearch)
-      es_runner ;;
+      java_runner testbed/java es-7.10
+      java_runner testbed/java-opensearch os-2.19 ;;
     *) echo "unknown target $t" >&2; exit 2 ;;
   esac
 done

@@ -13,23 +13,27 @@ from typing import Any
 
 from testbed.processes import BIN, CACHE, ComponentError, ManagedProcess, free_port
 
-ES_DIR = CACHE / "es-7.10"
+FLAVOURS = {
+    # name: (runner cache dir, launcher class)
+    "elasticsearch": (CACHE / "es-7.10", "meshhealth.EsRunner"),
+    "opensearch": (CACHE / "os-2.19", "meshhealth.OsRunner"),
+}
 
 
 class Elasticsearch:
-    """One Elasticsearch 7.10.2 node (codelibs cluster runner), data in a temporary directory."""
+    """One Elasticsearch 7.10.2 or OpenSearch 2.19.1 node (codelibs runners), data in a temporary directory."""
 
-    version = "7.10.2"
-
-    def __init__(self, workdir: Path | None = None) -> None:
-        self.workdir = workdir or Path(tempfile.mkdtemp(prefix="meshhealth-es-"))
+    def __init__(self, workdir: Path | None = None, flavour: str = "elasticsearch") -> None:
+        self.flavour = flavour
+        self.runner_dir, main_class = FLAVOURS[flavour]
+        self.workdir = workdir or Path(tempfile.mkdtemp(prefix=f"meshhealth-{flavour}-"))
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         java = shutil.which("java") or "java"
         self.process = ManagedProcess(
-            "elasticsearch",
-            [java, "-Xms512m", "-Xmx512m", "-cp", f"{ES_DIR / 'classes'}:{ES_DIR / 'lib'}/*", "meshhealth.EsRunner",
-             str(self.workdir / "data"), str(self.port), str(free_port())],
+            flavour,
+            [java, "-Xms512m", "-Xmx512m", "-cp", f"{self.runner_dir / 'classes'}:{self.runner_dir / 'lib'}/*",
+             main_class, str(self.workdir / "data"), str(self.port), str(free_port())],
             self.workdir,
         )  # fmt: skip
 
@@ -47,8 +51,8 @@ class Elasticsearch:
         return self.request("GET", "/_cluster/health").get("status") in ("green", "yellow")
 
     def start(self, timeout: float = 180) -> Elasticsearch:
-        if not (ES_DIR / ".stamp").exists():
-            raise ComponentError("elasticsearch: runner missing; run `bash testbed/build.sh elasticsearch`")
+        if not (self.runner_dir / ".stamp").exists():
+            raise ComponentError(f"{self.flavour}: runner missing; run `bash testbed/build.sh elasticsearch`")
         self.process.start()
         self.process.wait_until(self._ready, timeout, "serving HTTP")
         return self

@@ -1,4 +1,4 @@
-"""TR01-TR06 end to end on a real Elasticsearch 7.10.2 with real Jaeger v1 collectors (no prefix and the
+"""TR01-TR06 end to end on real Elasticsearch 7.10.2 and OpenSearch 2.19.1 with real Jaeger v1 collectors (no prefix and the
 KubeSphere `logstash` prefix), spans sent with the OpenTelemetry SDK over OTLP/HTTP."""
 
 from __future__ import annotations
@@ -61,11 +61,11 @@ class Tracing:
 TODAY = datetime.now(UTC).strftime("%Y-%m-%d")
 
 
-@pytest.fixture(scope="module")
-def tracing() -> Iterator[Tracing]:
+@pytest.fixture(scope="module", params=["elasticsearch", "opensearch"])
+def tracing(request: pytest.FixtureRequest) -> Iterator[Tracing]:
     started: list[Any] = []
     try:
-        es = Elasticsearch().start()
+        es = Elasticsearch(flavour=request.param).start()
         started.append(es)
         plain = JaegerCollector(es).start()
         started.append(plain)
