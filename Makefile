@@ -5,14 +5,16 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: help install serve check generate lint test unit integration e2e promtool testbed-build testbed-up testbed-down bench clean
+.PHONY: help install serve check generate lint test unit integration e2e promtool testbed-build testbed-up testbed-down demo demo-break demo-fix demo-down bench clean
 
 help:
 	@echo "make serve     run the exporter against the current kubeconfig (http://localhost:9745)"
 	@echo "make check     one-shot report of findings against the current kubeconfig"
 	@echo "make test      lint, type-check and run every test (installs what it needs)"
 	@echo "make generate  regenerate alert_rules/, grafana_dashboards/ and docs/ from the catalogue"
-	@echo "make testbed-up / testbed-down   start/stop etcd + kube-apiserver + namespace controller on loopback"
+	@echo "make demo      everything on loopback: kube-apiserver, 2 istiod, sidecars, Elasticsearch, Jaeger, exporter, Prometheus"
+	@echo "make demo-break SCENARIO=DP01 / demo-fix SCENARIO=DP01   (DP01 CP03 DP02 CP05 TR03 TR01); make demo-down"
+	@echo "make testbed-up / testbed-down   the Kubernetes + istiod part only"
 	@echo "make e2e       end-to-end tests against the testbed"
 
 $(STAMP): pyproject.toml
@@ -60,6 +62,18 @@ testbed-up: $(STAMP) testbed-build
 
 testbed-down: $(STAMP)
 	$(BIN)/python -m testbed down
+
+# Everything on this machine: testbed (both parts), exporter and Prometheus; then break and repair things.
+demo: $(STAMP) promtool testbed-build
+	$(BIN)/python -m testbed demo
+
+demo-break: $(STAMP)
+	$(BIN)/python -m testbed break $(SCENARIO)
+
+demo-fix: $(STAMP)
+	$(BIN)/python -m testbed fix $(SCENARIO)
+
+demo-down: testbed-down
 
 e2e: $(STAMP) testbed-build
 	$(BIN)/pytest tests/e2e

@@ -8,7 +8,9 @@ import signal
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
+from testbed.demo import scenario, start_monitoring
 from testbed.istio import (
     Istiod,
     Sidecars,
@@ -16,6 +18,7 @@ from testbed.istio import (
     create_service,
     install_istio_crds,
     prepare_control_plane,
+    register_istiod_deployment,
 )
 from testbed.kube import KubeCluster
 from testbed.processes import CACHE, ComponentError, ManagedProcess
@@ -24,7 +27,7 @@ RUN = CACHE / "run"
 STATE = RUN / "state.json"
 
 
-def up() -> int:
+def up(demo: bool = False) -> int:
     if STATE.exists():
         print(f"testbed already up (see {STATE}); run `make testbed-down` first", file=sys.stderr)
         return 1
@@ -36,6 +39,7 @@ def up() -> int:
         install_istio_crds(cluster)
         prepare_control_plane(cluster)
         istiods = [Istiod(cluster, "istiod-a").start(), Istiod(cluster, "istiod-b").start()]
+        register_istiod_deployment(cluster, len(istiods))
         procs += [i.process for i in istiods]
         cluster.admin.apply(
             "/api/v1/namespaces",
@@ -58,6 +62,17 @@ def up() -> int:
             proc.stop()
         print(err, file=sys.stderr)
         return 1
+    state: dict[str, Any] = {"kubeconfig": str(cluster.kubeconfig), "server": cluster.server,
+                             "sidecars_control": sidecars.control,
+                             "istiod_urls": [i.monitoring_url for i in istiods]}  # fmt: skip
+    if demo:
+        try:
+            procs += start_monitoring(RUN, state)
+        except ComponentError as err:
+            for proc in reversed(procs):
+                proc.stop()
+            print(err, file=sys.stderr)
+            return 1
     config = RUN / "exporter.json"
     config.write_text(
         json.dumps(
@@ -68,22 +83,27 @@ def up() -> int:
         )
     )
     pids = {p.name: p.process.pid for p in procs if p.process is not None}
-    STATE.write_text(
-        json.dumps(
-            {
-                "pids": pids,
-                "kubeconfig": str(cluster.kubeconfig),
-                "server": cluster.server,
-                "sidecars_control": sidecars.control,
-                "exporter_config": str(config),
-            }
-        )
-    )
+    STATE.write_text(json.dumps({"pids": pids, "exporter_config": str(config), **state}))
     print(f"kube-apiserver: {cluster.server}")
     print(f"istiod: {', '.join(i.monitoring_url for i in istiods)}")
     print(f"simulated sidecars (control): http://{sidecars.control}/status")
     print(f"export KUBECONFIG={cluster.kubeconfig}")
-    print(f"run the exporter: make serve ARGS='--kubeconfig {cluster.kubeconfig} --config {config}'")
+    if demo:
+        print(f"exporter status page: {state['exporter']}/")
+        print(f"Prometheus alerts:    {state['prometheus']}/alerts")
+        print(
+            "break something: make demo-break SCENARIO=DP01 (DP01 CP03 DP02 CP05 TR03 TR01); repair: make demo-fix ..."
+        )
+    else:
+        print(f"run the exporter: make serve ARGS='--kubeconfig {cluster.kubeconfig} --config {config}'")
+    return 0
+
+
+def act(action: str, name: str) -> int:
+    if not STATE.exists():
+        print("the demo is not up: make demo", file=sys.stderr)
+        return 1
+    print(scenario(json.loads(STATE.read_text()), name.upper(), action))
     return 0
 
 
@@ -124,9 +144,13 @@ def status() -> int:
 
 
 def main(argv: list[str]) -> int:
+    if argv[:1] == ["demo"]:
+        return up(demo=True)
+    if argv[:1] in (["break"], ["fix"]) and len(argv) == 2:
+        return act(argv[0], argv[1])
     commands = {"up": up, "down": down, "status": status}
     if len(argv) != 1 or argv[0] not in commands:
-        print("usage: python -m testbed up|down|status", file=sys.stderr)
+        print("usage: python -m testbed up|demo|down|status, or break|fix SCENARIO", file=sys.stderr)
         return 2
     return commands[argv[0]]()
 

@@ -131,7 +131,14 @@ class Istiod:
 
 
 def prepare_control_plane(cluster: KubeCluster) -> None:
-    """The namespace and mesh ConfigMap istiod expects."""
+    """The namespace and mesh ConfigMap istiod expects, and endpoints for the `kubernetes` Service (an API
+    server advertising a loopback address publishes none; a real cluster always has them)."""
+    cluster.admin.apply("/apis/discovery.k8s.io/v1/namespaces/default/endpointslices", {
+        "apiVersion": "discovery.k8s.io/v1", "kind": "EndpointSlice",
+        "metadata": {"name": "kubernetes-testbed", "namespace": "default",
+                     "labels": {"kubernetes.io/service-name": "kubernetes"}},
+        "addressType": "IPv4", "ports": [{"name": "https", "port": 443, "protocol": "TCP"}],
+        "endpoints": [{"addresses": ["10.0.0.1"], "conditions": {"ready": True}}]})  # fmt: skip
     cluster.admin.apply(
         "/api/v1/namespaces", {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "istio-system"}}
     )
@@ -214,3 +221,19 @@ class Sidecars:
 
     def stop(self) -> None:
         self.process.stop()
+
+
+def register_istiod_deployment(cluster: KubeCluster, replicas: int) -> None:
+    """The Deployment object that stands for the istiod processes running out of cluster, with their status."""
+    labels = {"app": "istiod", "istio.io/rev": "default"}
+    path = "/apis/apps/v1/namespaces/istio-system/deployments"
+    cluster.admin.apply(path, {
+        "apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "istiod", "namespace": "istio-system",
+                                                                    "labels": labels},
+        "spec": {"replicas": replicas, "selector": {"matchLabels": labels}, "template": {
+            "metadata": {"labels": labels},
+            "spec": {"containers": [{"name": "discovery", "image": "docker.io/istio/pilot:1.29.2"}]}}},
+    })  # fmt: skip
+    status = {"observedGeneration": 1, "replicas": replicas, "readyReplicas": replicas,
+              "availableReplicas": replicas, "updatedReplicas": replicas}  # fmt: skip
+    cluster.admin.merge_patch(f"{path}/istiod/status", {"status": status})

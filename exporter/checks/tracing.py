@@ -15,7 +15,11 @@ STATUSES = ("green", "yellow", "red")
 
 
 def _gib(n: float) -> str:
-    return f"{n / 1024**3:.1f} GiB"
+    """Bytes in binary units: 66.5 GiB, 100.0 PiB."""
+    for unit, power in (("PiB", 5), ("TiB", 4), ("GiB", 3), ("MiB", 2)):
+        if abs(n) >= 1024**power:
+            return f"{n / 1024**power:.1f} {unit}"
+    return f"{n:.0f} B"
 
 
 def _answered(snapshot: ElasticsearchSnapshot) -> list[ClusterData]:
