@@ -57,9 +57,23 @@ def check_disk_watermarks(snapshot: ElasticsearchSnapshot, settings: Settings, n
         assert c.settings is not None
         if not c.settings.enabled():
             continue
+        report = c.disk_report
+        if report:
+            status = str(report.get("status") or "unknown")
+            result.samples.append(
+                Sample.of("meshhealth_es_health_report_disk_status", 1, cluster=c.name, status=status)
+            )
+            if status in ("yellow", "red") and not c.disks:
+                symptom = str(report.get("symptom") or "")
+                severity = Severity.CRITICAL if status == "red" else Severity.WARNING
+                result.findings.append(Finding("TR02", severity, "", "ElasticsearchCluster", c.name,
+                                               f"_health_report disk indicator {status}: {symptom}"))  # fmt: skip
         for disk in c.disks:
             labels = {"cluster": c.name, "node": disk.node}
             result.samples.append(Sample.of("meshhealth_es_disk_available_bytes", disk.available, **labels))
+            if disk.total:
+                used = 1 - disk.available / disk.total
+                result.samples.append(Sample.of("meshhealth_es_disk_used_ratio", used, **labels))
             result.samples.append(Sample.of("meshhealth_es_disk_total_bytes", disk.total, **labels))
             thresholds = {level: free_bytes_threshold(c.settings, level, disk.total) for level in LEVELS}
             for level, free in thresholds.items():
@@ -79,6 +93,8 @@ def check_disk_watermarks(snapshot: ElasticsearchSnapshot, settings: Settings, n
                           else "no new shards are allocated here and shards move away")  # fmt: skip
                 message = (f"{_gib(disk.available)} available of {_gib(disk.total)} on {disk.path}: {level} "
                            f"watermark reached (needs {_gib(free)} free); {effect}")  # fmt: skip
+                if report.get("symptom"):
+                    message += f"; _health_report: {report['symptom']}"
                 result.findings.append(
                     Finding("TR02", severity, "", "ElasticsearchNode", f"{c.name}/{disk.node}", message)
                 )

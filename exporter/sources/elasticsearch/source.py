@@ -51,6 +51,7 @@ class ClusterData:
     write_alias_target: str | None = None  # rollover: the index behind <prefix>-jaeger-span-write
     write_index: str | None = None  # the span index the freshness query ran on
     newest_span: float | None = None  # seconds
+    disk_report: dict[str, Any] = field(default_factory=dict)  # _health_report disk indicator (ES >= 8.7)
     requests: int = 0
     rollover: bool = False
     date_separator: str = "-"
@@ -98,6 +99,17 @@ def ssl_context(cluster: ElasticsearchClusterSettings) -> ssl.SSLContext | bool:
         except (OSError, ssl.SSLError) as exc:
             raise SourceError("config", f"cannot load CA {cluster.ca_file}: {exc}") from None
     return context
+
+
+def supports_health_report(version: dict[str, Any]) -> bool:
+    """Elasticsearch 8.7+ answers _health_report with a disk indicator; OpenSearch does not."""
+    if version.get("distribution") == "opensearch":
+        return False
+    parts = str(version.get("number") or "").split(".")
+    try:
+        return (int(parts[0]), int(parts[1])) >= (8, 7)
+    except (ValueError, IndexError):
+        return False
 
 
 class ClusterReader:
@@ -195,6 +207,11 @@ class ClusterReader:
         else:
             spans = [i for i in indices if i.family == "span" and i.date is not None and i.date.year < 9999]
             write_index = max(spans, key=lambda i: (i.date, i.name)).name if spans else None
+        disk_report: dict[str, Any] = {}
+        if supports_health_report(version):
+            report = await self.call("GET", "/_health_report/disk", missing_ok=True)
+            indicator = ((report or {}).get("indicators") or {}).get("disk") if isinstance(report, dict) else None
+            disk_report = indicator if isinstance(indicator, dict) else {}
         newest = None
         if write_index:
             result = await self.call("POST", f"/{write_index}/_search", NEWEST_SPAN, missing_ok=True)
@@ -213,6 +230,7 @@ class ClusterReader:
             write_alias_target=alias_target,
             write_index=write_index,
             newest_span=newest,
+            disk_report=disk_report,
             requests=self.requests,
             rollover=jaeger.rollover,
             date_separator=jaeger.date_separator,

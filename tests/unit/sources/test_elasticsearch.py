@@ -112,7 +112,8 @@ class FakeES:
     """The endpoints the source calls, answering recorded bodies; counts requests."""
 
     def __init__(self, indices=(), blocks=None, status=200, health="clusterhealth-7.13.1.json", newest_ms=None,
-                 nodes="nodestats-7.13.1.json", watermark_settings=None):  # fmt: skip
+                 nodes="nodestats-7.13.1.json", watermark_settings=None, root=None, alias=None):  # fmt: skip
+        self.root, self.alias = root or fixture("clusterinfo-7.13.1.json"), alias
         self.indices, self.blocks, self.status = list(indices), blocks or {}, status
         self.health, self.nodes, self.newest_ms = health, nodes, newest_ms
         self.settings = watermark_settings or fixture("settings-8.9.1-watermark.json")
@@ -127,7 +128,11 @@ class FakeES:
                 return web.Response(status=self.status, text='{"error":"security_exception"}')
             path = request.path
             if path == "/":
-                return web.json_response(fixture("clusterinfo-7.13.1.json"))
+                return web.json_response(self.root)
+            if path == "/_health_report/disk":
+                return web.json_response(fixture("healthreport-8.7.0.json"))
+            if path.startswith("/_alias/"):
+                return web.json_response(self.alias) if self.alias else web.json_response({}, status=404)
             if path == "/_cluster/health":
                 return web.json_response(fixture(self.health))
             if path == "/_nodes/stats/fs":
@@ -261,3 +266,37 @@ def test_credentials_come_from_files_and_never_from_config_text(tmp_path):
     (tmp_path / "key").write_text("abc")
     keyed = ElasticsearchClusterSettings(name="x", urls=["https://es:9200"], api_key_file=tmp_path / "key")
     assert auth_headers(keyed) == {"Authorization": "ApiKey abc"}
+
+
+async def test_health_report_cross_check_on_8_7_and_later(aiohttp_server):
+    root = {"version": {"number": "8.7.0"}}
+    rows = [index_row("jaeger-span-2026-11-21")]
+    snap, s = await read(aiohttp_server, FakeES(rows, root=root), FakeES(rows), FakeES(rows, root={"version": {
+        "distribution": "opensearch", "number": "2.19.1"}}))  # fmt: skip
+    assert [c.requests for c in snap.clusters] == [8, 7, 7]  # only 8.7+ answers _health_report
+    assert snap.clusters[0].disk_report["status"] == "green"
+    samples = check_disk_watermarks(snap, s, NOW).samples
+    report = [dict(x.labels) for x in samples if x.metric == "meshhealth_es_health_report_disk_status"]
+    assert report == [{"cluster": "c0", "status": "green"}]
+    used = [x.value for x in samples if x.metric == "meshhealth_es_disk_used_ratio"]
+    assert used and all(0 < u < 1 for u in used)
+
+
+async def test_rollover_write_alias(aiohttp_server):
+    alias = {"jaeger-span-000002": {"aliases": {"jaeger-span-write": {"is_write_index": True}}},
+             "jaeger-span-000001": {"aliases": {"jaeger-span-write": {"is_write_index": False}}}}  # fmt: skip
+    rows = [index_row("jaeger-span-000001"), index_row("jaeger-span-000002")]
+    snap, s = await read(aiohttp_server, FakeES(rows, alias=alias, newest_ms=NOW * 1000), jaeger={"rollover": True})
+    cluster = snap.clusters[0]
+    assert cluster.write_alias_target == "jaeger-span-000002" and cluster.write_index == "jaeger-span-000002"
+    assert cluster.requests == 8
+    assert check_write_index(snap, s, NOW).findings == []
+    missing, s = await read(aiohttp_server, FakeES(rows), jaeger={"rollover": True})
+    [finding] = check_write_index(missing, s, NOW).findings
+    assert "jaeger-span-write" in finding.name
+
+
+async def test_health_of_6_8(aiohttp_server):
+    snap, s = await read(aiohttp_server, FakeES(health="clusterhealth-6.8.8.json", nodes="nodestats-6.8.8.json"))
+    [finding] = check_cluster_health(snap, s, NOW).findings
+    assert finding.message.startswith("cluster yellow")
