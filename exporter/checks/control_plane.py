@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from exporter.checks import resources as r
 from exporter.checks.base import CheckDef, alert_severity, human_duration, recent_events
 from exporter.checks.components import component_findings
@@ -14,28 +16,19 @@ from exporter.sources.kube.source import KubeSnapshot
 REVISION_LABEL = "istio.io/rev"
 
 
-def istiod_workloads(snapshot: KubeSnapshot, settings: Settings) -> list[WorkloadInfo]:
+def _istiod(objects: tuple[Any, ...], settings: Settings) -> list[Any]:
+    """Objects in the control-plane namespaces matching istio.istiod_selector, sorted."""
     namespaces = set(settings.istio.control_plane_namespaces)
-    return sorted(
-        (
-            d
-            for d in snapshot.get(r.DEPLOYMENTS.key)
-            if d.namespace in namespaces and matches(settings.istio.istiod_selector, d.labels)
-        ),
-        key=lambda d: (d.namespace, d.name),
-    )
+    chosen = [o for o in objects if o.namespace in namespaces and matches(settings.istio.istiod_selector, o.labels)]
+    return sorted(chosen, key=lambda o: (o.namespace, o.name))
+
+
+def istiod_workloads(snapshot: KubeSnapshot, settings: Settings) -> list[WorkloadInfo]:
+    return _istiod(snapshot.get(r.DEPLOYMENTS.key), settings)
 
 
 def istiod_pods(snapshot: KubeSnapshot, settings: Settings) -> list[PodInfo]:
-    namespaces = set(settings.istio.control_plane_namespaces)
-    return sorted(
-        (
-            p
-            for p in snapshot.get(r.PODS.key)
-            if p.namespace in namespaces and matches(settings.istio.istiod_selector, p.labels)
-        ),
-        key=lambda p: (p.namespace, p.name),
-    )
+    return _istiod(snapshot.get(r.PODS.key), settings)
 
 
 def _rolling_out(d: WorkloadInfo) -> bool:

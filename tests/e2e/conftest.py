@@ -19,7 +19,7 @@ from testbed.istio import (
 from testbed.kube import KubeCluster
 from testbed.processes import ComponentError
 from tests.e2e.helpers import Mesh
-from tests.support import RunningExporter, start_exporter, wait_for
+from tests.support import wait_for
 
 
 @pytest.fixture(scope="session")
@@ -33,22 +33,6 @@ def kube() -> Iterator[KubeCluster]:
         pytest.fail(str(err), pytrace=False)
     yield cluster
     cluster.stop()
-
-
-@pytest.fixture
-def exporter_factory() -> Iterator[object]:
-    started: list[RunningExporter] = []
-
-    def factory(args: list[str]) -> RunningExporter:
-        running = start_exporter(args)
-        started.append(running)
-        return running
-
-    yield factory
-    for running in started:
-        if running.process.poll() is None:
-            running.process.kill()
-            running.process.wait()
 
 
 @pytest.fixture(scope="session")
