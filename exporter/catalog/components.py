@@ -28,7 +28,7 @@ _KIALI = _labels("TM07", "kiali", "istio-system", "Deployment", "kiali")
 TR08 = FailureMode(
     id="TR08",
     title="Jaeger collector / query or Elasticsearch data pods not ready",
-    section="Tracing",
+    section="Tracing storage",
     metrics=(),
     alerts=(
         Alert(
