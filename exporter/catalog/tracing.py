@@ -48,6 +48,20 @@ TR01 = FailureMode(
             ),
         ),
         Alert(
+            name="MeshHealthElasticsearchUnreadable",
+            expr="meshhealth_es_cluster_up == 0",
+            for_="10m",
+            severity=Severity.WARNING,
+            summary="mesh-health-exporter cannot read an Elasticsearch cluster.",
+            description="Elasticsearch cluster {{ $labels.cluster }} does not answer the exporter; its checks are blind.",
+            test=AlertTest(
+                failing=(series("meshhealth_es_cluster_up", "0x30", cluster="tracing"),),
+                healthy=(series("meshhealth_es_cluster_up", "1x30", cluster="tracing"),),
+                labels={"cluster": "tracing"},
+                description="Elasticsearch cluster tracing does not answer the exporter; its checks are blind.",
+            ),
+        ),
+        Alert(
             name="MeshHealthElasticsearchYellow",
             expr='meshhealth_es_cluster_status{status="yellow"} == 1',
             for_="15m",
