@@ -7,6 +7,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from exporter.catalog import METRICS
 from exporter.checks.base import CheckDef
 from exporter.config import Settings
 from exporter.model import CheckResult, Finding
@@ -37,6 +38,9 @@ def evaluate(
             continue
         try:
             result = check.run(snapshot, settings, now)
+            undeclared = undeclared_samples(result)
+            if undeclared:
+                raise ValueError(f"emits metrics the catalogue does not declare: {', '.join(sorted(undeclared))}")
         except NotEvaluated as exc:
             outcomes.append(CheckOutcome(check.id, False, error=str(exc)))
             continue
@@ -46,6 +50,16 @@ def evaluate(
             continue
         outcomes.append(CheckOutcome(check.id, True, result))
     return outcomes
+
+
+def undeclared_samples(result: CheckResult) -> set[str]:
+    """Samples whose metric or label names differ from the catalogue (they must never reach the renderer)."""
+    bad = set()
+    for sample in result.samples:
+        spec = METRICS.get(sample.metric)
+        if spec is None or tuple(k for k, _ in sample.labels) != spec.labels:
+            bad.add(sample.metric)
+    return bad
 
 
 def all_findings(outcomes: Sequence[CheckOutcome]) -> list[Finding]:

@@ -121,6 +121,12 @@ TR02 = FailureMode(
             "Available bytes left before the flood-stage watermark.",
             ("cluster", "node"),
         ),
+        MetricSpec("meshhealth_es_disk_used_ratio", "Used share of that data path (0-1).", ("cluster", "node")),
+        MetricSpec(
+            "meshhealth_es_health_report_disk_status",
+            "1 for the status of _health_report's disk indicator (Elasticsearch 8.7+).",
+            ("cluster", "status"),
+        ),
     ),
     alerts=(
         Alert(

@@ -300,3 +300,15 @@ async def test_health_of_6_8(aiohttp_server):
     snap, s = await read(aiohttp_server, FakeES(health="clusterhealth-6.8.8.json", nodes="nodestats-6.8.8.json"))
     [finding] = check_cluster_health(snap, s, NOW).findings
     assert finding.message.startswith("cluster yellow")
+
+
+async def test_every_tracing_check_emits_only_declared_metrics(aiohttp_server):
+    from exporter.checks import ALL_CHECKS
+    from exporter.evaluate import evaluate
+
+    root = {"version": {"number": "8.7.0"}}
+    fake = FakeES([index_row(f"jaeger-span-{datetime.fromtimestamp(NOW, UTC):%Y-%m-%d}")], root=root,
+                  blocks={"jaeger-span-2026-11-21": "index.blocks.write"}, newest_ms=NOW * 1000)  # fmt: skip
+    snap, s = await read(aiohttp_server, fake)
+    outcomes = evaluate([c for c in ALL_CHECKS if c.source == "elasticsearch"], {"elasticsearch": snap}, s, NOW)
+    assert [(o.check, o.error) for o in outcomes if not o.up] == []
