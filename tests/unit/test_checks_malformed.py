@@ -63,3 +63,12 @@ def test_checks_survive_mangled_objects(seed):
     for check in ALL_CHECKS:
         if check.source == "kubernetes":
             check.run(snap, settings(), NOW)  # must not raise
+
+
+def test_every_kubernetes_check_emits_only_declared_metrics():
+    from exporter.evaluate import evaluate
+
+    objects = {key: [project(base)] for key, (project, base) in BASES.items()}
+    snap = snapshot(**objects)
+    outcomes = evaluate([c for c in ALL_CHECKS if c.source == "kubernetes"], {"kubernetes": snap}, settings(), NOW)
+    assert [(o.check, o.error) for o in outcomes if not o.up] == []

@@ -386,3 +386,15 @@ async def test_unauthorized_replica_explains_the_token(aiohttp_server, tmp_path)
         await source.refresh()
     await source.close()
     assert err.value.reason == "unauthorized" and "token" in err.value.message
+
+
+def test_every_istiod_check_emits_only_declared_metrics():
+    from exporter.checks import ALL_CHECKS
+    from exporter.evaluate import evaluate
+
+    snap = snap_of({"a": [entry_1_23("web-1.shop", eds_sent="x", lds_error="bad")]},
+                   sidecars=[SidecarPod("shop", "web-2", 0.0)], rejected=(("gateway", "ns/gw", 1.0),),
+                   push={"pilot_eds_no_instances": {"outbound|80||web.shop.svc.cluster.local": {}}})  # fmt: skip
+    s = settings(findings={"per_proxy_series": True})
+    outcomes = evaluate([c for c in ALL_CHECKS if c.source == "istiod"], {"istiod": snap}, s, 1000.0)
+    assert [(o.check, o.error) for o in outcomes if not o.up] == []
