@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from exporter.catalog.model import Alert, AlertTest, FailureMode, Panel, Query, Runbook, series
-from exporter.catalog.shared import component_not_ready_expr
+from exporter.catalog.model import FailureMode, Panel, Query, Runbook
+from exporter.catalog.shared import component_alert
 from exporter.model import Severity
 
 
@@ -31,31 +31,14 @@ TR08 = FailureMode(
     section="Tracing storage",
     metrics=(),
     alerts=(
-        Alert(
-            name="MeshHealthTracingComponentNotReady",
-            expr=component_not_ready_expr("TR08"),
-            for_="5m",
-            severity=Severity.CRITICAL,
-            summary="A tracing component has fewer ready replicas than desired.",
-            description=(
-                "{{ $labels.kind }} {{ $labels.namespace }}/{{ $labels.workload }} ({{ $labels.component }}) has "
-                "{{ $value }} ready replicas, fewer than desired; spans are lost or cannot be queried."
-            ),
-            test=AlertTest(
-                failing=(
-                    series("meshhealth_component_replicas_ready", "1x30", **_ES),
-                    series("meshhealth_component_replicas_desired", "3x30", **_ES),
-                ),
-                healthy=(
-                    series("meshhealth_component_replicas_ready", "3x30", **_ES),
-                    series("meshhealth_component_replicas_desired", "3x30", **_ES),
-                ),
-                labels=_ES,
-                description=(
-                    "StatefulSet kubesphere-logging-system/elasticsearch-logging-data (elasticsearch-data) has 1 "
-                    "ready replicas, fewer than desired; spans are lost or cannot be queried."
-                ),
-            ),
+        component_alert(
+            "TR08",
+            "MeshHealthTracingComponentNotReady",
+            Severity.CRITICAL,
+            "A tracing component has fewer ready replicas than desired.",
+            "spans are lost or cannot be queried",
+            _ES,
+            desired=3,
         ),
     ),
     panels=(_panel("TR08", "tracing component"),),
@@ -83,31 +66,14 @@ TM07 = FailureMode(
     section="Telemetry",
     metrics=(),
     alerts=(
-        Alert(
-            name="MeshHealthTelemetryComponentDown",
-            expr=component_not_ready_expr("TM07"),
-            for_="5m",
-            severity=Severity.WARNING,
-            summary="Kiali or Prometheus has fewer ready replicas than desired.",
-            description=(
-                "{{ $labels.kind }} {{ $labels.namespace }}/{{ $labels.workload }} ({{ $labels.component }}) has "
-                "{{ $value }} ready replicas, fewer than desired; the mesh topology and metrics are unavailable."
-            ),
-            test=AlertTest(
-                failing=(
-                    series("meshhealth_component_replicas_ready", "0x30", **_KIALI),
-                    series("meshhealth_component_replicas_desired", "1x30", **_KIALI),
-                ),
-                healthy=(
-                    series("meshhealth_component_replicas_ready", "1x30", **_KIALI),
-                    series("meshhealth_component_replicas_desired", "1x30", **_KIALI),
-                ),
-                labels=_KIALI,
-                description=(
-                    "Deployment istio-system/kiali (kiali) has 0 ready replicas, fewer than desired; the mesh "
-                    "topology and metrics are unavailable."
-                ),
-            ),
+        component_alert(
+            "TM07",
+            "MeshHealthTelemetryComponentDown",
+            Severity.WARNING,
+            "Kiali or Prometheus has fewer ready replicas than desired.",
+            "the mesh topology and metrics are unavailable",
+            _KIALI,
+            desired=1,
         ),
     ),
     panels=(_panel("TM07", "Kiali / Prometheus"),),

@@ -13,7 +13,7 @@ from exporter.catalog.model import (
     Series,
     series,
 )
-from exporter.catalog.shared import component_not_ready_expr
+from exporter.catalog.shared import component_alert
 from exporter.model import Severity
 
 _DEPLOY_LABELS = ("namespace", "revision", "deployment")
@@ -93,31 +93,14 @@ CP01 = FailureMode(
                 ),
             ),
         ),
-        Alert(
-            name="MeshHealthGatewayNotReady",
-            expr=component_not_ready_expr("CP01"),
-            for_="5m",
-            severity=Severity.CRITICAL,
-            summary="An Istio gateway has fewer ready replicas than desired.",
-            description=(
-                "{{ $labels.kind }} {{ $labels.namespace }}/{{ $labels.workload }} ({{ $labels.component }}) "
-                "has {{ $value }} ready replicas, fewer than desired."
-            ),
-            test=AlertTest(
-                failing=(
-                    series("meshhealth_component_replicas_ready", "0x30", **_GW),
-                    series("meshhealth_component_replicas_desired", "2x30", **_GW),
-                ),
-                healthy=(
-                    series("meshhealth_component_replicas_ready", "2x30", **_GW),
-                    series("meshhealth_component_replicas_desired", "2x30", **_GW),
-                ),
-                labels=_GW,
-                description=(
-                    "Deployment istio-system/istio-ingressgateway (istio-ingressgateway) has 0 ready replicas, "
-                    "fewer than desired."
-                ),
-            ),
+        component_alert(
+            "CP01",
+            "MeshHealthGatewayNotReady",
+            Severity.CRITICAL,
+            "An Istio gateway has fewer ready replicas than desired.",
+            "",
+            _GW,
+            desired=2,
         ),
         Alert(
             name="MeshHealthIstiodMissing",

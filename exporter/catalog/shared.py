@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from exporter.catalog.model import MetricSpec
+from exporter.catalog.model import Alert, AlertTest, MetricSpec, series
+from exporter.model import Severity
 
 _COMPONENT = ("check", "component", "namespace", "kind", "workload")
 
@@ -29,4 +30,33 @@ def component_not_ready_expr(check_id: str) -> str:
     return (
         f'meshhealth_component_replicas_ready{{check="{check_id}"}} '
         f'< meshhealth_component_replicas_desired{{check="{check_id}"}}'
+    )
+
+
+def component_alert(
+    check_id: str, name: str, severity: Severity, summary: str, effect: str, labels: dict[str, str], desired: int
+) -> Alert:
+    """The readiness alert of a component check, with its promtool scenario (0 of ``desired`` ready)."""
+    description = (
+        "{{ $labels.kind }} {{ $labels.namespace }}/{{ $labels.workload }} ({{ $labels.component }}) has "
+        "{{ $value }} ready replicas, fewer than desired" + (f"; {effect}." if effect else ".")
+    )
+    ready, wanted = "meshhealth_component_replicas_ready", "meshhealth_component_replicas_desired"
+    rendered = (
+        f"{labels['kind']} {labels['namespace']}/{labels['workload']} ({labels['component']}) has 0 ready replicas, "
+        "fewer than desired" + (f"; {effect}." if effect else ".")
+    )
+    return Alert(
+        name=name,
+        expr=component_not_ready_expr(check_id),
+        for_="5m",
+        severity=severity,
+        summary=summary,
+        description=description,
+        test=AlertTest(
+            failing=(series(ready, "0x30", **labels), series(wanted, f"{desired}x30", **labels)),
+            healthy=(series(ready, f"{desired}x30", **labels), series(wanted, f"{desired}x30", **labels)),
+            labels=labels,
+            description=rendered,
+        ),
     )
