@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: help install serve check generate lint test unit integration e2e promtool testbed-build testbed-up testbed-down demo demo-break demo-fix demo-down bench clean
+.PHONY: help install serve check generate lint test unit integration e2e promtool testbed-build testbed-up testbed-down demo demo-break demo-fix demo-down demo-verify fresh-test bench clean
 
 help:
 	@echo "make serve     run the exporter against the current kubeconfig (http://localhost:9745)"
@@ -74,6 +74,14 @@ demo-fix: $(STAMP)
 	$(BIN)/python -m testbed fix $(SCENARIO)
 
 demo-down: testbed-down
+
+# The running demo reaches a healthy baseline, then one DP01 break/fix cycle.
+demo-verify: $(STAMP)
+	$(BIN)/python -m testbed verify-demo
+
+# Rehearse a fresh machine: clone HEAD and run the README's test command, then the demo, with empty caches.
+fresh-test:
+	bash testbed/fresh-test.sh $(DIR)
 
 e2e: $(STAMP) testbed-build
 	$(BIN)/pytest tests/e2e

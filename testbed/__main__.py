@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from testbed.demo import scenario, start_monitoring
+from testbed.demo_verify import verify
 from testbed.istio import (
     Istiod,
     Sidecars,
@@ -146,11 +147,16 @@ def status() -> int:
 def main(argv: list[str]) -> int:
     if argv[:1] == ["demo"]:
         return up(demo=True)
+    if argv[:1] == ["verify-demo"]:
+        if not STATE.exists():
+            print("the demo is not up: make demo", file=sys.stderr)
+            return 1
+        return verify(json.loads(STATE.read_text()))
     if argv[:1] in (["break"], ["fix"]) and len(argv) == 2:
         return act(argv[0], argv[1])
     commands = {"up": up, "down": down, "status": status}
     if len(argv) != 1 or argv[0] not in commands:
-        print("usage: python -m testbed up|demo|down|status, or break|fix SCENARIO", file=sys.stderr)
+        print("usage: python -m testbed up|demo|verify-demo|down|status, or break|fix SCENARIO", file=sys.stderr)
         return 2
     return commands[argv[0]]()
 

@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # Build (or reuse) the testbed's binaries from the Go module proxy and Debian packages.
-# Versions are pinned by testbed/go/*/go.mod; outputs are cached in .cache/testbed/bin.
+# Versions are pinned by testbed/go/*/go.mod; outputs are cached in .cache/testbed (or $TESTBED_CACHE),
+# each keyed by the hash of its inputs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-BIN="$PWD/.cache/testbed/bin"
+CACHE=$(realpath -m "${TESTBED_CACHE:-$PWD/.cache/testbed}")
+BIN="$CACHE/bin"
 mkdir -p "$BIN"
 export GOFLAGS=-mod=mod
 # These module versions are served by the proxy but unknown to its checksum database; go.sum pins their hashes.
@@ -40,7 +42,7 @@ build() { # module-dir package output [ldflags]
 
 # Elasticsearch 7.10.2 and OpenSearch 2.19.1 (the codelibs runners on Maven Central) and our launchers.
 java_runner() { # source-dir cache-dir
-  local src=$1 dir="$PWD/.cache/testbed/$2" stamp sum
+  local src=$1 dir="$CACHE/$2" stamp sum
   sum=$(cat "$src/pom.xml" "$src"/src/main/java/meshhealth/*.java | sha256sum | cut -c1-16)
   stamp="$dir/.stamp"
   if [[ -f "$stamp" && "$(cat "$stamp")" == "$sum" ]]; then

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import subprocess
 from pathlib import Path
+
+from testbed.processes import run_step
 
 
 def _openssl(*args: str, cwd: Path) -> None:
-    subprocess.run(["openssl", *args], cwd=cwd, check=True, capture_output=True)
+    run_step(["openssl", *args], cwd=cwd, timeout=60)
 
 
 def _key(name: str, cwd: Path) -> None:

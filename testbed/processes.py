@@ -11,12 +11,37 @@ from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-CACHE = ROOT / ".cache" / "testbed"
+CACHE = Path(os.environ.get("TESTBED_CACHE") or ROOT / ".cache" / "testbed").resolve()
 BIN = CACHE / "bin"
 
 
 class ComponentError(RuntimeError):
     """A component failed to start; the message carries the tail of its log."""
+
+
+class StepError(ComponentError):
+    """A setup command failed; the message carries the command and the tail of its stderr."""
+
+
+def run_step(
+    argv: list[str],
+    *,
+    cwd: Path | None = None,
+    env: dict[str, str] | None = None,
+    timeout: float = 900,
+    lines: int = 30,
+) -> str:
+    """Run one setup command and return its stdout; on failure raise StepError with its stderr tail."""
+    try:
+        proc = subprocess.run(argv, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout, check=False)
+    except subprocess.TimeoutExpired as exc:
+        raise StepError(f"{' '.join(argv)}: no answer after {timeout:.0f}s") from exc
+    except OSError as exc:
+        raise StepError(f"{' '.join(argv)}: {exc}") from exc
+    if proc.returncode != 0:
+        tail = "\n".join((proc.stderr or proc.stdout or "(no output)").strip().splitlines()[-lines:])
+        raise StepError(f"{' '.join(argv)} (in {cwd or os.getcwd()}) exited {proc.returncode}:\n{tail}")
+    return proc.stdout
 
 
 def free_port() -> int:
