@@ -26,32 +26,37 @@ def build_sources(settings: Settings, checks: list[CheckDef], *, watch: bool) ->
     """Sources in dependency order: Kubernetes first, then the probes that read its cache, then the rest."""
     states: list[SourceState] = []
     kube_specs = [spec for c in checks for spec in c.resources(settings)]
+    kube: SourceState | None = None
     if kube_specs and settings.sources.kubernetes.enabled:
         kube = SourceState(KubeSource(settings.kubernetes, kube_specs, watch=watch), settings.sources.kubernetes)
         states.append(kube)
 
-        def kube_data() -> Any | None:
-            return kube.fresh_data(time.time())
+    def kube_data() -> Any | None:
+        return kube.fresh_data(time.time()) if kube is not None else None
 
-        if any(c.source == "istiod" for c in checks):
-            states.append(SourceState(IstiodSource(settings, kube_data), settings.sources.istiod, after=kube))
-        if any(c.source == "webhook_tls" for c in checks):
-            states.append(SourceState(WebhookTLSSource(settings, kube_data), settings.sources.webhook_tls, after=kube))
+    if any(c.source == "istiod" for c in checks):
+        source = IstiodSource(settings, kube_data, kube_enabled=kube is not None, one_shot=not watch)
+        states.append(SourceState(source, settings.sources.istiod, after=kube))
+    if kube is not None and any(c.source == "webhook_tls" for c in checks):
+        states.append(SourceState(WebhookTLSSource(settings, kube_data), settings.sources.webhook_tls, after=kube))
     if any(c.source == "elasticsearch" for c in checks):
         states.append(SourceState(ElasticsearchSource(settings), settings.sources.elasticsearch))
     return states
 
 
-KUBE_BACKED = frozenset({"kubernetes", "istiod", "webhook_tls"})
+KUBE_BACKED = frozenset({"kubernetes", "webhook_tls"})
 
 
 def active_checks(settings: Settings) -> list[CheckDef]:
-    """Enabled checks whose source is enabled (and Kubernetes, for the sources that read its cache)."""
+    """Enabled checks whose source is enabled and can run: Elasticsearch needs clusters; the webhook probe
+    needs Kubernetes; istiod needs Kubernetes to discover its pods or explicit ``istio.istiod_urls``."""
     enabled = {name for name, s in settings.sources if s.enabled}
     if not settings.elasticsearch.clusters:
         enabled.discard("elasticsearch")
     if "kubernetes" not in enabled:
         enabled -= KUBE_BACKED
+        if not settings.istio.istiod_urls:
+            enabled.discard("istiod")
     return [c for c in enabled_checks(settings) if c.source in enabled]
 
 
@@ -99,6 +104,15 @@ class Exporter:
         await self.scheduler.stop()
 
 
+async def _confirm_stale(states: list[SourceState], wait: float) -> None:
+    """istiod before 1.23 sends no send time: poll again after ``wait`` to confirm STALE proxies by nonce."""
+    for state in states:
+        source = state.source
+        if wait > 0 and isinstance(source, IstiodSource) and state.up and source.needs_stale_confirmation(state.data):
+            await asyncio.sleep(wait)
+            await refresh_once(state)
+
+
 @dataclass(frozen=True)
 class OneShot:
     sources: list[SourceView]
@@ -113,9 +127,11 @@ async def run_once(settings: Settings) -> OneShot:
         if states:
             first = [s for s in states if s.after is None]
             await asyncio.gather(*(refresh_once(s) for s in first))
-            dependent = [s for s in states if s.after is not None and s.after.up]  # they read the Kubernetes cache
+            # they read the Kubernetes cache; istiod also runs without it when istio.istiod_urls are given
+            dependent = [s for s in states if s.after is not None and (s.after.up or s.source.name == "istiod")]
             await asyncio.gather(*(refresh_once(s) for s in dependent))
             states = first + dependent
+            await _confirm_stale(states, settings.istio.stale_confirm_seconds)
     finally:
         await asyncio.gather(*(s.source.close() for s in states), return_exceptions=True)
     now = time.time()

@@ -151,6 +151,15 @@ class IstioSettings(_Section):
     max_response_bytes: int = Field(
         128 * 1024 * 1024, gt=0, description="largest syncz/metrics/push_status answer accepted from one replica"
     )
+    stale_confirm_seconds: float = Field(
+        5.0,
+        gt=0,
+        le=300,
+        description=(
+            "`check` only: istiod before 1.23 reports no send time, so a STALE proxy is confirmed by a second "
+            "poll this many seconds later (the same nonce still unacknowledged)"
+        ),
+    )
     webhook_name_pattern: str = Field(
         "istio|sidecar-injector",
         description="regular expression; webhook configurations whose name or webhook names match are Istio's",

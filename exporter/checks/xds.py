@@ -11,7 +11,7 @@ from exporter.config import Settings
 from exporter.evaluate import NotEvaluated
 from exporter.model import CheckResult, Finding, Sample, Severity
 from exporter.sources.istiod.source import IstiodSnapshot, ReplicaData
-from exporter.sources.istiod.syncz import ERROR, STALE, STATUSES
+from exporter.sources.istiod.syncz import ERROR, STALE, STATUSES, ProxySync, TypeStatus
 
 MAIN_TYPES = ("CDS", "LDS", "RDS", "EDS")
 _VERSION = re.compile(r"^v?(\d+)\.(\d+)")
@@ -41,6 +41,7 @@ def check_stale(snapshot: IstiodSnapshot, settings: Settings, now: float) -> Che
         for proxy in replica.proxies:
             proxy_types.add(proxy.proxy_type)
             stale_types = []
+            confirmed = []
             for t in proxy.types:
                 xds_types.add(t.type)
                 counts[(proxy.proxy_type, t.type, t.status)] += 1
@@ -60,15 +61,25 @@ def check_stale(snapshot: IstiodSnapshot, settings: Settings, now: float) -> Che
                     age = max(0.0, now - since)
                     oldest = max(oldest, age)
                     stale_types.append((t.type, age))
+                    if (name, proxy.proxy, t.type) in snapshot.stale_confirmed and t.sent_time is None:
+                        confirmed.append(t)
                     sample = Sample.of(
                         "meshhealth_xds_proxy_stale_seconds", age, istiod=name, proxy=proxy.proxy, type=t.type
                     )
                     stale_series.append((age, sample))
             long_stale = [(t, a) for t, a in stale_types if a >= threshold]
-            if long_stale:
+            confirmed_names = {t.type for t in confirmed}
+            parts = [_stale_part(t, a, proxy) for t, a in long_stale if t not in confirmed_names]
+            if confirmed:
+                wait = human_duration(snapshot.confirm_interval)
+                parts += [
+                    f"{t.type} {_unacked(t)} at two polls {wait} apart "
+                    "(this istiod reports no send time, so the age is unknown)"
+                    for t in confirmed
+                ]
+            if parts:
                 namespace, pod = _split(proxy.proxy)
-                types = ", ".join(f"{t} {human_duration(a)}" for t, a in long_stale)
-                message = f"STALE on istiod {name}: {types} (sent but not acknowledged)"
+                message = f"STALE on istiod {name}: " + "; ".join(parts)
                 result.findings.append(Finding("DP01", severity, namespace, "Proxy", pod, message))
         for proxy_type in sorted(proxy_types):
             for xds_type in sorted(xds_types):
@@ -88,6 +99,16 @@ def check_stale(snapshot: IstiodSnapshot, settings: Settings, now: float) -> Che
     # one series per STALE proxy and type, oldest first, capped like findings
     result.samples += [s for _, s in sorted(stale_series, key=lambda x: -x[0])[:cap]]
     return result
+
+
+def _unacked(t: TypeStatus) -> str:
+    return "(never acknowledged)" if not t.acked else f"(sent {t.sent or '?'}, acknowledged only {t.acked})"
+
+
+def _stale_part(type_name: str, age: float, proxy: ProxySync) -> str:
+    status = next((t for t in proxy.types if t.type == type_name and t.status == STALE), None)
+    what = _unacked(status) if status is not None else "(not acknowledged)"
+    return f"{type_name} {human_duration(age)} {what}"
 
 
 def check_rejected(snapshot: IstiodSnapshot, settings: Settings, now: float) -> CheckResult:
@@ -131,6 +152,11 @@ def check_disconnected(snapshot: IstiodSnapshot, settings: Settings, now: float)
     if not snapshot.complete:
         failed = ", ".join(r.replica.name for r in snapshot.replicas if r.error is not None)
         raise NotEvaluated(f"istiod replica(s) {failed} did not answer: cannot tell which proxies are disconnected")
+    if not snapshot.kube_available:
+        raise NotEvaluated(
+            "needs the Kubernetes pod cache to know which pods run a sidecar "
+            "(the Kubernetes source is disabled or unreachable)"
+        )
     connected = {p.pod_key() for r in snapshot.replicas for p in r.proxies}
     grace = settings.checks.DP02.grace_seconds
     severity = alert_severity(settings, "DP02")

@@ -66,6 +66,10 @@ class IstiodSnapshot:
     stale_since: dict[tuple[str, str, str], float]  # (replica, proxy, type) -> first seen STALE
     sidecar_pods: tuple[SidecarPod, ...]
     taken_at: float
+    kube_available: bool = True  # False: no Kubernetes pod cache (disabled or unreachable); DP02 cannot judge
+    # one-shot runs: STALE types whose same nonce was still unacknowledged at a second poll, and the wait
+    stale_confirmed: frozenset[tuple[str, str, str]] = frozenset()
+    confirm_interval: float = 0.0
 
     @property
     def complete(self) -> bool:
@@ -103,9 +107,19 @@ class IstiodSource:
     name = "istiod"
 
     def __init__(
-        self, settings: Settings, kube_data: Callable[[], Any | None], clock: Callable[[], float] = time.time
+        self,
+        settings: Settings,
+        kube_data: Callable[[], Any | None],
+        clock: Callable[[], float] = time.time,
+        *,
+        kube_enabled: bool = True,
+        one_shot: bool = False,
     ) -> None:
+        self._one_shot = one_shot
         self._settings = settings
+        self._kube_enabled = kube_enabled
+        self._stale_nonce: dict[tuple[str, str, str], str] = {}
+        self._last_poll: float | None = None
         self._clock = clock
         self._kube_data = kube_data
         self._session: aiohttp.ClientSession | None = None
@@ -188,9 +202,17 @@ class IstiodSource:
         replicas = discover_replicas(kube, self._settings)
         if not replicas:
             namespaces = ",".join(self._settings.istio.control_plane_namespaces)
+            if kube is None:
+                where = "the Kubernetes source is disabled" if not self._kube_enabled else "Kubernetes is unreachable"
+                raise SourceError(
+                    "not_found",
+                    f"cannot discover istiod pods ({where}) and istio.istiod_urls is empty: "
+                    "set istio.istiod_urls (e.g. a port-forward to istiod's port 15014)",
+                )
             raise SourceError(
                 "not_found",
-                f"no running istiod pod ({self._settings.istio.istiod_selector} in {namespaces}), no istiod_urls",
+                f"no running istiod pod ({self._settings.istio.istiod_selector} in {namespaces}) "
+                "and istio.istiod_urls is empty",
             )
         if self._session is None:
             timeout = aiohttp.ClientTimeout(
@@ -205,8 +227,41 @@ class IstiodSource:
             raise SourceError(first.reason, first.message)
         now = self._clock()
         self._stale_since = self._track_stale(data, now)
+        confirmed, interval = self._confirm_stale(data, now)
         data = tuple(self._with_rejected_delta(self._with_convergence_delta(d)) for d in data)
-        return IstiodSnapshot(data, dict(self._stale_since), sidecar_pods(kube), now)
+        return IstiodSnapshot(
+            data, dict(self._stale_since), sidecar_pods(kube), now, kube is not None, confirmed, interval
+        )
+
+    def _confirm_stale(
+        self, data: tuple[ReplicaData, ...], now: float
+    ) -> tuple[frozenset[tuple[str, str, str]], float]:
+        """STALE types whose sent nonce was already unacknowledged at the previous poll (same replica)."""
+        current = {
+            (replica.replica.name, proxy.proxy, t.type): t.sent
+            for replica in data
+            if replica.error is None
+            for proxy in replica.proxies
+            for t in proxy.types
+            if t.status == STALE
+        }
+        if not self._one_shot:  # a long-running exporter measures the age and applies the threshold
+            return frozenset(), 0.0
+        confirmed = frozenset(k for k, nonce in current.items() if self._stale_nonce.get(k) == nonce)
+        interval = now - self._last_poll if self._last_poll is not None else 0.0
+        self._stale_nonce, self._last_poll = current, now
+        return confirmed, interval
+
+    def needs_stale_confirmation(self, snapshot: IstiodSnapshot) -> bool:
+        """Some STALE type has no send time (istiod before 1.23): only a second poll can tell its age."""
+        confirmed = snapshot.stale_confirmed
+        return any(
+            t.status == STALE and t.sent_time is None and (r.replica.name, p.proxy, t.type) not in confirmed
+            for r in snapshot.replicas
+            if r.error is None
+            for p in r.proxies
+            for t in p.types
+        )
 
     def _track_stale(self, data: tuple[ReplicaData, ...], now: float) -> dict[tuple[str, str, str], float]:
         current: dict[tuple[str, str, str], float] = {}

@@ -30,6 +30,8 @@ class TypeStatus:
     status: str
     error: str
     sent_time: float | None = None  # 1.23+: when the last update was sent
+    sent: str = ""  # nonces, kept for STALE types only: a STALE type is confirmed when the same nonce
+    acked: str = ""  # is still unacknowledged at the next poll; acked "" means never acknowledged
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,8 +94,9 @@ def parse_entry(entry: dict[str, Any]) -> ProxySync:
             name = TYPE_URLS.get(url, url.rsplit(".", 1)[-1])
             error = _s(status.get("lastError"))
             state = classify(_s(status.get("sent")), _s(status.get("acked")), error)
-            if state == STALE:  # only a STALE type needs its send time
-                types.append(TypeStatus(name, state, error, parse_time(status.get("sentTime"))))
+            if state == STALE:  # only a STALE type needs its send time and nonces
+                sent, acked = _s(status.get("sent")), _s(status.get("acked"))
+                types.append(TypeStatus(name, state, error, parse_time(status.get("sentTime")), sent, acked))
             else:
                 types.append(_shared(name, state, error))
     else:  # 1.6 ... 1.22: flat *_sent / *_acked fields (extensionconfig_* from 1.14)
@@ -101,9 +104,9 @@ def parse_entry(entry: dict[str, Any]) -> ProxySync:
         if "extensionconfig_sent" in entry or "extensionconfig_acked" in entry:
             fields.append(("extensionconfig", "ECDS"))
         for prefix, name in fields:
-            types.append(
-                TypeStatus(name, classify(_s(entry.get(f"{prefix}_sent")), _s(entry.get(f"{prefix}_acked"))), "")
-            )
+            sent, acked = _s(entry.get(f"{prefix}_sent")), _s(entry.get(f"{prefix}_acked"))
+            state = classify(sent, acked)
+            types.append(TypeStatus(name, state, "", None, sent, acked) if state == STALE else _shared(name, state, ""))
     return ProxySync(
         proxy=_s(entry.get("proxy")),
         cluster_id=_s(entry.get("cluster_id")),

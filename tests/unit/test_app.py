@@ -1,0 +1,142 @@
+"""Wiring: which sources run in which mode; istiod without Kubernetes; one-shot STALE confirmation."""
+
+from __future__ import annotations
+
+import copy
+
+import pytest
+from aiohttp import web
+
+from exporter.app import active_checks, build_sources, run_once
+
+from .helpers import settings
+from .sources.test_istiod import SYNCZ_1_18, FakeReplica, entry_1_23
+
+UNREACHABLE_KUBECONFIG = """apiVersion: v1
+kind: Config
+clusters:
+- cluster: {server: "https://127.0.0.1:1", insecure-skip-tls-verify: true}
+  name: c
+contexts:
+- context: {cluster: c, user: u}
+  name: c
+current-context: c
+users:
+- name: u
+  user: {token: t}
+"""
+
+ISTIOD_ONLY_CHECKS = {"DP01", "DP02", "DP03", "CP03", "CP04", "CP05", "CP06", "CP07", "CP08", "CP10", "CP11", "MH02"}
+
+
+class SequencedReplica(FakeReplica):
+    """istiod whose syncz answers change from one poll to the next (the last one repeats)."""
+
+    def __init__(self, bodies):
+        super().__init__(bodies[0])
+        self.bodies = list(bodies)
+        self.polls = 0
+
+    def app(self):
+        app = super().app()
+
+        @web.middleware
+        async def advance(request, handler):
+            if request.path == "/debug/syncz":
+                self.syncz = self.bodies[min(self.polls, len(self.bodies) - 1)]
+                self.polls += 1
+            return await handler(request)
+
+        app.middlewares.append(advance)
+        return app
+
+
+async def serve(aiohttp_server, replica):
+    server = await aiohttp_server(replica.app())
+    return str(server.make_url("")).rstrip("/")
+
+
+def by_id(outcomes):
+    return {o.check: o for o in outcomes}
+
+
+def test_istiod_urls_keep_istiod_checks_without_kubernetes():
+    no_kube = {"kubernetes": {"enabled": False}}
+    assert {c.id for c in active_checks(settings(sources=no_kube))} == set()
+    with_urls = {c.id for c in active_checks(settings(sources=no_kube, istio={"istiod_urls": ["http://x:15014"]}))}
+    assert with_urls == ISTIOD_ONLY_CHECKS
+    es = {"clusters": [{"name": "tracing", "urls": ["http://127.0.0.1:1"]}]}
+    s = settings(sources=no_kube, istio={"istiod_urls": ["http://x:15014"]}, elasticsearch=es)
+    names = [state.source.name for state in build_sources(s, active_checks(s), watch=True)]
+    assert names == ["istiod", "elasticsearch"]
+
+
+async def test_check_reads_istiod_without_kubernetes(aiohttp_server):
+    url = await serve(aiohttp_server, FakeReplica([entry_1_23("a.shop", eds_sent="e3")]))
+    s = settings(sources={"kubernetes": {"enabled": False}}, istio={"istiod_urls": [url]})
+    result = await run_once(s)
+    assert [(v.name, v.up) for v in result.sources] == [("istiod", True)]
+    outcomes = by_id(result.outcomes)
+    assert set(outcomes) == ISTIOD_ONLY_CHECKS
+    assert not outcomes["DP02"].up and "Kubernetes" in outcomes["DP02"].error
+    assert all(o.up for check, o in outcomes.items() if check != "DP02"), outcomes
+    [finding] = outcomes["DP01"].result.findings  # sentTime is a day old: STALE far past the threshold
+    assert finding.name == "a" and "(sent e3, acknowledged only e2)" in finding.message
+
+
+async def test_unreachable_kubernetes_does_not_stop_istiod(aiohttp_server, tmp_path):
+    url = await serve(aiohttp_server, FakeReplica([entry_1_23("a.shop")]))
+    kubeconfig = tmp_path / "kubeconfig"
+    kubeconfig.write_text(UNREACHABLE_KUBECONFIG)
+    s = settings(
+        kubernetes={"kubeconfig": str(kubeconfig), "mode": "kubeconfig"},
+        istio={"istiod_urls": [url]},
+        sources={"kubernetes": {"timeout_seconds": 2}},
+    )
+    result = await run_once(s)
+    sources = {v.name: v.up for v in result.sources}
+    assert sources == {"kubernetes": False, "istiod": True}
+    outcomes = by_id(result.outcomes)
+    assert outcomes["DP01"].up and outcomes["MH02"].up
+    assert not outcomes["DP02"].up and not outcomes["CP01"].up
+
+
+def legacy(endpoint_sent: str, endpoint_acked: str) -> list[dict[str, str]]:
+    entry = copy.deepcopy(SYNCZ_1_18[0])
+    entry.update(proxy="web-1.shop", proxy_type="sidecar", endpoint_sent=endpoint_sent, endpoint_acked=endpoint_acked)
+    return [entry]
+
+
+async def test_one_shot_confirms_stale_without_send_time(aiohttp_server):
+    replica = SequencedReplica([legacy("d2", ""), legacy("d2", "")])
+    url = await serve(aiohttp_server, replica)
+    s = settings(sources={"kubernetes": {"enabled": False}}, istio={"istiod_urls": [url], "stale_confirm_seconds": 0.2})
+    result = await run_once(s)
+    assert replica.polls == 2
+    [finding] = by_id(result.outcomes)["DP01"].result.findings
+    assert finding.name == "web-1" and finding.namespace == "shop"
+    assert "EDS (never acknowledged)" in finding.message and "age is unknown" in finding.message
+
+
+@pytest.mark.parametrize(
+    "second",
+    [
+        legacy("d3", "d3"),  # acknowledged meanwhile: SYNCED
+        legacy("d3", "d2"),  # a new push: STALE again, but not the same update, so not confirmed
+    ],
+)
+async def test_one_shot_does_not_report_stale_that_moved(aiohttp_server, second):
+    replica = SequencedReplica([legacy("d2", "d1"), second])
+    url = await serve(aiohttp_server, replica)
+    s = settings(sources={"kubernetes": {"enabled": False}}, istio={"istiod_urls": [url], "stale_confirm_seconds": 0.1})
+    result = await run_once(s)
+    assert replica.polls == 2
+    assert by_id(result.outcomes)["DP01"].result.findings == []
+
+
+async def test_one_shot_polls_once_when_nothing_is_stale(aiohttp_server):
+    replica = SequencedReplica([legacy("d2", "d2")])
+    url = await serve(aiohttp_server, replica)
+    s = settings(sources={"kubernetes": {"enabled": False}}, istio={"istiod_urls": [url], "stale_confirm_seconds": 5})
+    result = await run_once(s)
+    assert replica.polls == 1 and by_id(result.outcomes)["DP01"].result.findings == []
