@@ -7,8 +7,9 @@ from datetime import UTC, datetime, timedelta
 
 from exporter.checks.base import CheckDef, alert_severity, human_duration
 from exporter.config import Settings
+from exporter.evaluate import NotEvaluated
 from exporter.model import CheckResult, Finding, Sample, Severity
-from exporter.sources.elasticsearch.parse import LEVELS, free_bytes_threshold
+from exporter.sources.elasticsearch.parse import LEVELS, JaegerIndex, free_bytes_threshold
 from exporter.sources.elasticsearch.source import ClusterData, ElasticsearchSnapshot
 
 STATUSES = ("green", "yellow", "red")
@@ -166,6 +167,9 @@ def check_span_freshness(snapshot: ElasticsearchSnapshot, settings: Settings, no
     result = CheckResult()
     limit = settings.checks.TR05.max_span_age_seconds
     severity = alert_severity(settings, "TR05")
+    blind = [f"{c.name}: {c.freshness_error}" for c in _answered(snapshot) if c.freshness_error]
+    if blind:
+        raise NotEvaluated("; ".join(blind))
     for c in _answered(snapshot):
         if c.write_index is None or c.newest_span is None:
             continue
@@ -178,37 +182,53 @@ def check_span_freshness(snapshot: ElasticsearchSnapshot, settings: Settings, no
 
 
 def check_retention(snapshot: ElasticsearchSnapshot, settings: Settings, now: float) -> CheckResult:
-    """TR06: Jaeger indices created longer ago than the retention."""
+    """TR06: Jaeger indices older than the retention: by the date in the name, as the index cleaner
+    judges them (creation date for rollover indices); implausible name dates are TR07's alone."""
     result = CheckResult()
     retention = settings.checks.TR06.retention_days * 86400
     severity = alert_severity(settings, "TR06")
+    moment = datetime.fromtimestamp(now, UTC)
     for c in _answered(snapshot):
-        old = [i for i in c.indices if i.created is not None and now - i.created > retention]
-        created = [i.created for i in c.indices if i.created is not None]
+        ages = {i.name: age for i in c.indices
+                if not implausible(i, moment, settings) and (age := index_age(i, now)) is not None}  # fmt: skip
+        old = [i for i in c.indices if ages.get(i.name, 0.0) > retention]
         result.samples.append(Sample.of("meshhealth_es_jaeger_oldest_index_age_seconds",
-                                        max(0.0, now - min(created)) if created else 0, cluster=c.name))  # fmt: skip
+                                        max(ages.values(), default=0.0), cluster=c.name))  # fmt: skip
         per_family = Counter(i.family for i in old)
         for family in ("span", "service", "dependencies"):
             result.samples.append(Sample.of("meshhealth_es_jaeger_indices_over_retention", per_family[family],
                                             cluster=c.name, family=family))  # fmt: skip
         if old:
-            oldest = min(old, key=lambda i: i.created or 0)
+            oldest = max(old, key=lambda i: (ages[i.name], i.name))
             message = (f"{len(old)} Jaeger indices older than {settings.checks.TR06.retention_days:g} days "
-                       f"(oldest {oldest.name}, {human_duration(now - (oldest.created or now))}): the index cleaner "
+                       f"(oldest {oldest.name}, {human_duration(ages[oldest.name])}): the index cleaner "
                        "is not running or not matching")  # fmt: skip
             result.findings.append(Finding("TR06", severity, c.name, "Index", oldest.name, message))
     return result
 
 
+def index_age(index: JaegerIndex, now: float) -> float | None:
+    """Seconds since the period the index's name stands for began, else since it was created."""
+    if index.date is not None:
+        return max(0.0, now - index.date.timestamp()) if index.date.year < 9999 else 0.0
+    return max(0.0, now - index.created) if index.created is not None else None
+
+
+def implausible(index: JaegerIndex, moment: datetime, settings: Settings) -> bool:
+    """TR07: the date in the name is far in the future or the past (spans with wrong clocks)."""
+    if index.date is None:
+        return False
+    cfg = settings.checks.TR07
+    return index.date - moment > timedelta(days=cfg.future_days) or moment - index.date > timedelta(days=cfg.past_days)
+
+
 def check_implausible_dates(snapshot: ElasticsearchSnapshot, settings: Settings, now: float) -> CheckResult:
     """TR07: index dates far in the future or past (spans with bad clocks create indices like 27633-07-05)."""
     result = CheckResult()
-    cfg = settings.checks.TR07
     moment = datetime.fromtimestamp(now, UTC)
     severity = alert_severity(settings, "TR07")
     for c in _answered(snapshot):
-        future, past = timedelta(days=cfg.future_days), timedelta(days=cfg.past_days)
-        bad = [i for i in c.indices if i.date is not None and (i.date - moment > future or moment - i.date > past)]
+        bad = [i for i in c.indices if implausible(i, moment, settings)]
         result.samples.append(Sample.of("meshhealth_es_jaeger_indices_implausible_date", len(bad), cluster=c.name))
         for index in bad[: settings.findings.max_series_per_check]:
             message = f"index date {index.name} is implausible: spans with wrong clocks ({index.docs} documents)"

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import dataclasses
 import json
 import os
 import ssl
@@ -31,7 +32,7 @@ from exporter.sources.elasticsearch.parse import (
     parse_cat_indices,
 )
 from exporter.sources.errors import SourceError, reason_for_status
-from exporter.sources.http import read_bounded
+from exporter.sources.http import describe_client_error, read_bounded
 
 NEWEST_SPAN = {"size": 0, "aggs": {"newest": {"max": {"field": "startTimeMillis"}}}}
 
@@ -51,6 +52,7 @@ class ClusterData:
     write_alias_target: str | None = None  # rollover: the index behind <prefix>-jaeger-span-write
     write_index: str | None = None  # the span index the freshness query ran on
     newest_span: float | None = None  # seconds
+    freshness_error: str = ""  # the freshness query failed: TR05 cannot judge this cluster
     disk_report: dict[str, Any] = field(default_factory=dict)  # _health_report disk indicator (ES >= 8.7)
     requests: int = 0
     rollover: bool = False
@@ -121,13 +123,14 @@ class ClusterReader:
         session: aiohttp.ClientSession,
         limit: int,
         tls: ssl.SSLContext | bool,
+        url: str | None = None,
     ) -> None:
         self.cluster = cluster
         self.session = session
         self.limit = limit
         self.tls = tls
         self.requests = 0
-        self.url = cluster.urls[0].rstrip("/")
+        self.url = (url or cluster.urls[0]).rstrip("/")
         self.headers = {"Accept": "application/json", **auth_headers(cluster)}
 
     async def call(self, method: str, path: str, body: Any = None, missing_ok: bool = False) -> Any:
@@ -156,7 +159,9 @@ class ClusterReader:
         except TimeoutError:
             raise SourceError("timeout", f"elasticsearch {self.cluster.name}: {path} did not answer in time") from None
         except aiohttp.ClientError as exc:
-            raise SourceError("connection", f"elasticsearch {self.cluster.name}: {path}: {exc}") from None
+            raise SourceError(
+                "connection", f"elasticsearch {self.cluster.name}: {path}: {describe_client_error(exc)}"
+            ) from None
         if raw is None:
             raise SourceError(
                 "too_large", f"elasticsearch {self.cluster.name}: {path} is larger than {self.limit} bytes"
@@ -205,18 +210,24 @@ class ClusterReader:
                 alias_target = sorted(writers)[-1] if writers else None
             write_index = alias_target
         else:
-            spans = [i for i in indices if i.family == "span" and i.date is not None and i.date.year < 9999]
-            write_index = max(spans, key=lambda i: (i.date, i.name)).name if spans else None
+            write_index = current_span_index(indices, now)
         disk_report: dict[str, Any] = {}
         if supports_health_report(version):
             report = await self.call("GET", "/_health_report/disk", missing_ok=True)
             indicator = ((report or {}).get("indicators") or {}).get("disk") if isinstance(report, dict) else None
             disk_report = indicator if isinstance(indicator, dict) else {}
-        newest = None
+        newest, freshness_error = None, ""
         if write_index:
-            result = await self.call("POST", f"/{write_index}/_search", NEWEST_SPAN, missing_ok=True)
-            value = (((result or {}).get("aggregations") or {}).get("newest") or {}).get("value")
-            newest = float(value) / 1000 if isinstance(value, int | float) else None
+            try:
+                result = await self.call("POST", f"/{write_index}/_search", NEWEST_SPAN)
+            except SourceError as exc:
+                freshness_error = f"newest-span query on {write_index} failed: {exc.message}"
+                result = None
+            if isinstance(result, dict):
+                value = ((result.get("aggregations") or {}).get("newest") or {}).get("value")
+                newest = float(value) / 1000 if isinstance(value, int | float) else None
+            elif not freshness_error:
+                freshness_error = f"newest-span query on {write_index} did not answer a JSON object"
         return ClusterData(
             name=self.cluster.name,
             url=self.url,
@@ -230,6 +241,7 @@ class ClusterReader:
             write_alias_target=alias_target,
             write_index=write_index,
             newest_span=newest,
+            freshness_error=freshness_error,
             disk_report=disk_report,
             requests=self.requests,
             rollover=jaeger.rollover,
@@ -246,6 +258,7 @@ class ElasticsearchSource:
         self._settings = settings
         self._session: aiohttp.ClientSession | None = None
         self._tls: dict[str, ssl.SSLContext | bool] = {}
+        self._last_good: dict[str, str] = {}
         self.instance = ",".join(c.name for c in settings.elasticsearch.clusters)
 
     async def refresh(self) -> ElasticsearchSnapshot:
@@ -255,20 +268,45 @@ class ElasticsearchSource:
         now = time.time()
 
         async def one(cluster: ElasticsearchClusterSettings) -> ClusterData:
-            url = cluster.urls[0].rstrip("/")
+            """Each URL in order, starting with the one that answered last time; the first answer wins."""
+            urls = [u.rstrip("/") for u in cluster.urls]
+            good = self._last_good.get(cluster.name)
+            if good in urls:
+                urls.remove(good)
+                urls.insert(0, good)
             try:
                 if cluster.name not in self._tls:  # loading a CA bundle is expensive: once per cluster
                     self._tls[cluster.name] = ssl_context(cluster)
-                assert self._session is not None
+            except SourceError as exc:
+                return ClusterData(cluster.name, urls[0], error=exc)
+            assert self._session is not None
+            failures: list[SourceError] = []
+            requests = 0
+            for url in urls:
                 reader = ClusterReader(
-                    cluster, self._session, self._settings.elasticsearch.max_response_bytes, self._tls[cluster.name]
+                    cluster,
+                    self._session,
+                    self._settings.elasticsearch.max_response_bytes,
+                    self._tls[cluster.name],
+                    url,
                 )
-            except SourceError as exc:
-                return ClusterData(cluster.name, url, error=exc)
-            try:
-                return await reader.read(now)
-            except SourceError as exc:
-                return ClusterData(cluster.name, reader.url, error=exc, requests=reader.requests)
+                try:
+                    data = await reader.read(now)
+                except SourceError as exc:
+                    requests += reader.requests
+                    failures.append(exc)
+                    if exc.reason == "config":
+                        break
+                    continue
+                self._last_good[cluster.name] = url
+                return dataclasses.replace(data, requests=data.requests + requests)
+            if len(failures) == 1:
+                return ClusterData(cluster.name, urls[0], error=failures[0], requests=requests)
+            message = f"elasticsearch {cluster.name}: none of {len(urls)} URLs answered: " + "; ".join(
+                f"{u}: {e.message.removeprefix(f'elasticsearch {cluster.name}: ')}"
+                for u, e in zip(urls, failures, strict=False)
+            )
+            return ClusterData(cluster.name, urls[0], error=SourceError(failures[0].reason, message), requests=requests)
 
         clusters = tuple(await asyncio.gather(*(one(c) for c in self._settings.elasticsearch.clusters)))
         answered = [c for c in clusters if c.error is None]
@@ -282,6 +320,17 @@ class ElasticsearchSource:
         if self._session is not None:
             await self._session.close()
             self._session = None
+
+
+PLAUSIBLE_SKEW_SECONDS = 3600.0
+
+
+def current_span_index(indices: list[JaegerIndex], now: float) -> str | None:
+    """The newest daily/hourly span index whose date is not in the future (beyond a small clock skew):
+    an index named after a wrong clock (TR07) must not stand in for the one spans are written to."""
+    latest = datetime.fromtimestamp(now + PLAUSIBLE_SKEW_SECONDS, UTC)
+    spans = [i for i in indices if i.family == "span" and i.date is not None and i.date <= latest]
+    return max(spans, key=lambda i: (i.date or latest, i.name)).name if spans else None
 
 
 def utc_today(now: float) -> datetime:

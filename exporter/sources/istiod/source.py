@@ -22,7 +22,7 @@ import aiohttp
 from exporter.checks.selectors import matches
 from exporter.config import Settings
 from exporter.sources.errors import SourceError, reason_for_status
-from exporter.sources.http import read_bounded
+from exporter.sources.http import describe_client_error, read_bounded
 from exporter.sources.istiod.metrics import IstiodMetrics, parse_metrics
 from exporter.sources.istiod.syncz import STALE, ProxySync, parse_syncz
 
@@ -158,7 +158,7 @@ class IstiodSource:
         except TimeoutError:
             raise SourceError("timeout", f"istiod {replica.name}: {path} did not answer in time") from None
         except aiohttp.ClientError as exc:
-            raise SourceError("connection", f"istiod {replica.name}: {path}: {exc}") from None
+            raise SourceError("connection", f"istiod {replica.name}: {path}: {describe_client_error(exc)}") from None
         if body is None:
             raise SourceError("too_large", f"istiod {replica.name}: {path} is larger than {limit} bytes")
         return body

@@ -19,6 +19,7 @@ from exporter.checks.tracing import (
     check_span_freshness,
     check_write_index,
 )
+from exporter.evaluate import NotEvaluated
 from exporter.sources.elasticsearch.parse import (
     ClusterSettings,
     free_bytes_threshold,
@@ -112,8 +113,10 @@ class FakeES:
     """The endpoints the source calls, answering recorded bodies; counts requests."""
 
     def __init__(self, indices=(), blocks=None, status=200, health="clusterhealth-7.13.1.json", newest_ms=None,
-                 nodes="nodestats-7.13.1.json", watermark_settings=None, root=None, alias=None):  # fmt: skip
+                 nodes="nodestats-7.13.1.json", watermark_settings=None, root=None, alias=None,
+                 search_status=200):  # fmt: skip
         self.root, self.alias = root or fixture("clusterinfo-7.13.1.json"), alias
+        self.search_status = search_status
         self.indices, self.blocks, self.status = list(indices), blocks or {}, status
         self.health, self.nodes, self.newest_ms = health, nodes, newest_ms
         self.settings = watermark_settings or fixture("settings-8.9.1-watermark.json")
@@ -144,6 +147,10 @@ class FakeES:
             if path.startswith("/_cat/indices/"):
                 return web.json_response(self.indices)
             if path.endswith("/_search"):
+                if self.search_status != 200:
+                    return web.json_response(
+                        {"error": {"type": "index_not_found_exception"}}, status=self.search_status
+                    )
                 return web.json_response({"hits": {"total": 1}, "aggregations": {"newest": {"value": self.newest_ms}}})
             return web.json_response({"error": "no handler"}, status=404)
 
@@ -312,3 +319,78 @@ async def test_every_tracing_check_emits_only_declared_metrics(aiohttp_server):
     snap, s = await read(aiohttp_server, fake)
     outcomes = evaluate([c for c in ALL_CHECKS if c.source == "elasticsearch"], {"elasticsearch": snap}, s, NOW)
     assert [(o.check, o.error) for o in outcomes if not o.up] == []
+
+
+async def test_freshness_reads_the_newest_plausible_index_not_a_future_dated_one(aiohttp_server):
+    today, future = "jaeger-span-2026-11-21", "jaeger-span-2027-03-14"  # a wrong clock wrote spans "in 2027"
+    fake = FakeES([index_row(today), index_row(future)], newest_ms=(NOW - 3 * 3600) * 1000)
+    snap, s = await read(aiohttp_server, fake)
+    assert snap.clusters[0].write_index == today
+    assert "POST /jaeger-span-2026-11-21/_search" in fake.calls
+    [tr05] = check_span_freshness(snap, s, NOW).findings
+    assert tr05.name == today and "3h old" in tr05.message
+    [age] = [x.value for x in check_span_freshness(snap, s, NOW).samples]
+    assert age == 3 * 3600
+    assert [f.name for f in check_implausible_dates(snap, s, NOW).findings] == [future]
+
+
+async def test_failed_freshness_query_makes_tr05_not_evaluated(aiohttp_server):
+    fake = FakeES([index_row("jaeger-span-2026-11-21")], newest_ms=NOW * 1000, search_status=404)
+    snap, s = await read(aiohttp_server, fake)
+    assert snap.clusters[0].error is None  # the rest of the cluster was read
+    with pytest.raises(NotEvaluated, match=r"c0: newest-span query on jaeger-span-2026-11-21 failed: .*HTTP 404"):
+        check_span_freshness(snap, s, NOW)
+
+
+async def test_retention_counts_only_plausible_dates_and_names_the_oldest_real_index(aiohttp_server):
+    fake = FakeES([
+        index_row("jaeger-span-2026-11-21"),
+        index_row("jaeger-span-2026-11-01", created_days_ago=20),
+        index_row("jaeger-span-2026-10-30", created_days_ago=22),
+        index_row("jaeger-span-1970-01-01", created_days_ago=1),  # a zero clock: TR07's, not TR06's
+        index_row("jaeger-span-2031-01-01", created_days_ago=30),  # far future, created long ago: TR07's
+    ])  # fmt: skip
+    snap, s = await read(aiohttp_server, fake)
+    result = check_retention(snap, s, NOW)
+    [tr06] = result.findings
+    assert tr06.name == "jaeger-span-2026-10-30" and tr06.message.startswith("2 Jaeger indices")
+    over = {dict(x.labels)["family"]: x.value for x in result.samples
+            if x.metric == "meshhealth_es_jaeger_indices_over_retention"}  # fmt: skip
+    assert over["span"] == 2
+    [oldest] = [x.value for x in result.samples if x.metric == "meshhealth_es_jaeger_oldest_index_age_seconds"]
+    assert oldest == NOW - datetime(2026, 10, 30, tzinfo=UTC).timestamp()
+    assert {f.name for f in check_implausible_dates(snap, s, NOW).findings} == {
+        "jaeger-span-1970-01-01",
+        "jaeger-span-2031-01-01",
+    }
+
+
+async def test_every_url_is_tried_in_order_and_the_good_one_remembered(aiohttp_server):
+    broken, good = FakeES(status=503), FakeES([index_row("jaeger-span-2026-11-21")])
+    urls = []
+    for fake in (broken, good):
+        server = await aiohttp_server(fake.app())
+        urls.append(str(server.make_url("")).rstrip("/"))
+    s = settings(elasticsearch={"clusters": [{"name": "c", "urls": ["http://127.0.0.1:1", *urls]}]})
+    source = ElasticsearchSource(s)
+    try:
+        first = await source.refresh()
+        assert first.clusters[0].error is None and first.clusters[0].url == urls[1]
+        assert len(broken.calls) == 1
+        await source.refresh()
+        assert len(broken.calls) == 1  # the URL that answered last time is asked first
+    finally:
+        await source.close()
+
+
+async def test_errors_of_every_url_are_readable(aiohttp_server):
+    s = settings(elasticsearch={"clusters": [{"name": "c", "urls": ["http://127.0.0.1:1", "http://127.0.0.1:2/"]}]})
+    source = ElasticsearchSource(s)
+    with pytest.raises(SourceError) as err:
+        await source.refresh()
+    await source.close()
+    message = err.value.message
+    assert "SSLContext" not in message and "object at 0x" not in message
+    assert "none of 2 URLs answered" in message
+    assert "http://127.0.0.1:1: /: cannot connect to 127.0.0.1:1: " in message
+    assert "http://127.0.0.1:2: /: cannot connect to 127.0.0.1:2: " in message
