@@ -92,8 +92,9 @@ def _check(settings: Settings, output: str, fail_on: str) -> int:
         reasons = "; ".join(f"{s.name}: {s.error}" for s in result.sources)
         print(f"mesh-health-exporter: cannot check: no source reachable ({reasons})", file=sys.stderr)
         return EXIT_CANNOT_RUN
+    check_sources = {c.id: c.source for c in active_checks(settings)}
     print(
-        report_json(result.sources, result.outcomes)
+        report_json(result.sources, result.outcomes, check_sources)
         if output == "json"
         else report_table(result.sources, result.outcomes),
         end="" if output == "table" else "\n",

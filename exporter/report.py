@@ -3,19 +3,39 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from exporter.evaluate import CheckOutcome, all_findings
 from exporter.metrics.render import SourceView
 from exporter.model import Finding, Severity
+from exporter.report_schema import CheckDoc, CheckReport, FindingDoc, SourceDoc
 
 
-def report_json(sources: Sequence[SourceView], outcomes: Sequence[CheckOutcome]) -> str:
-    data = {
-        "findings": [f.as_dict() for f in all_findings(outcomes)],
-        "sources": [{"name": s.name, "up": s.up, "error": s.error or None} for s in sources],
-    }
-    return json.dumps(data, indent=2)
+def report_json(
+    sources: Sequence[SourceView], outcomes: Sequence[CheckOutcome], check_sources: Mapping[str, str] | None = None
+) -> str:
+    """The stable document described by docs/check-output.schema.json (exporter.report_schema)."""
+    findings = all_findings(outcomes)
+    incomplete = any(not s.up for s in sources) or any(not o.up for o in outcomes)
+    report = CheckReport(
+        status="findings" if findings else "incomplete" if incomplete else "healthy",
+        findings=[FindingDoc.model_validate(f.as_dict()) for f in findings],
+        checks=[
+            CheckDoc(
+                id=o.check,
+                source=(check_sources or {}).get(o.check, ""),
+                up=o.up,
+                error=o.error or None,
+                findings=len(o.result.findings),
+            )
+            for o in outcomes
+        ],
+        sources=[
+            SourceDoc(name=s.name, instance=s.instance, up=s.up, error=s.error or None, reason=s.error_reason or None)
+            for s in sources
+        ],
+    )
+    return json.dumps(report.model_dump(mode="json"), indent=2)
 
 
 def _table(rows: list[list[str]]) -> list[str]:
@@ -50,9 +70,10 @@ def report_table(sources: Sequence[SourceView], outcomes: Sequence[CheckOutcome]
 
 
 def exit_code(sources: Sequence[SourceView], outcomes: Sequence[CheckOutcome], fail_on: Severity | None) -> int:
-    """1 when a finding at or above ``fail_on`` exists; else 2 when a source was down; else 0."""
+    """1 when a finding at or above ``fail_on`` exists; else 2 when a source was down or a check could not
+    be evaluated (the all-clear would be unfounded); else 0."""
     if fail_on is not None and any(f.severity >= fail_on for f in all_findings(outcomes)):
         return 1
-    if any(not s.up for s in sources):
+    if any(not s.up for s in sources) or any(not o.up for o in outcomes):
         return 2
     return 0

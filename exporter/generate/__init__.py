@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from exporter.config import Settings
@@ -9,6 +10,7 @@ from exporter.generate.config_reference import render_config_reference
 from exporter.generate.dashboards import render_dashboards
 from exporter.generate.rules import render_prometheus_rule, render_rule_tests, render_rules_file
 from exporter.generate.runbooks import render_runbooks
+from exporter.report_schema import json_schema
 
 
 def generated_files(settings: Settings, with_tests: bool = True) -> dict[str, str]:
@@ -18,6 +20,7 @@ def generated_files(settings: Settings, with_tests: bool = True) -> dict[str, st
         "alert_rules/prometheusrule.yaml": render_prometheus_rule(settings),
         "docs/runbooks.md": render_runbooks(settings),
         "docs/configuration.md": render_config_reference(),
+        "docs/check-output.schema.json": json.dumps(json_schema(), indent=2, sort_keys=True) + "\n",
     }
     if with_tests:
         files.update({f"alert_rules/tests/{name}": text for name, text in render_rule_tests(settings).items()})
