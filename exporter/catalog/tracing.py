@@ -25,11 +25,11 @@ TR01 = FailureMode(
     title="Elasticsearch cluster red / yellow",
     section="Tracing storage",
     metrics=(
-        MetricSpec("meshhealth_es_cluster_up", "1 if the cluster answered the exporter's requests.", ("cluster",)),
-        MetricSpec("meshhealth_es_cluster_status", "1 for the cluster's current health status.", ("cluster", "status")),
-        MetricSpec("meshhealth_es_unassigned_shards", "Unassigned shards (_cluster/health).", ("cluster",)),
+        MetricSpec("meshhealth_es_cluster_up", "1 if the cluster answered the exporter's requests.", ("es_cluster",)),
+        MetricSpec("meshhealth_es_cluster_status", "1 for the cluster's current health status.", ("es_cluster", "status")),
+        MetricSpec("meshhealth_es_unassigned_shards", "Unassigned shards (_cluster/health).", ("es_cluster",)),
         MetricSpec(
-            "meshhealth_es_requests_per_refresh", "Requests the last refresh made (constant per cluster).", ("cluster",)
+            "meshhealth_es_requests_per_refresh", "Requests the last refresh made (constant per cluster).", ("es_cluster",)
         ),
     ),
     alerts=(
@@ -39,11 +39,11 @@ TR01 = FailureMode(
             for_="2m",
             severity=Severity.CRITICAL,
             summary="The Elasticsearch cluster holding traces is red.",
-            description="Elasticsearch cluster {{ $labels.cluster }} is red: some primary shards are unassigned.",
+            description="Elasticsearch cluster {{ $labels.es_cluster }} is red: some primary shards are unassigned.",
             test=AlertTest(
-                failing=(series("meshhealth_es_cluster_status", "1x30", cluster="tracing", status="red"),),
-                healthy=(series("meshhealth_es_cluster_status", "0x30", cluster="tracing", status="red"),),
-                labels={"cluster": "tracing", "status": "red"},
+                failing=(series("meshhealth_es_cluster_status", "1x30", es_cluster="tracing", status="red"),),
+                healthy=(series("meshhealth_es_cluster_status", "0x30", es_cluster="tracing", status="red"),),
+                labels={"es_cluster": "tracing", "status": "red"},
                 description="Elasticsearch cluster tracing is red: some primary shards are unassigned.",
             ),
         ),
@@ -53,11 +53,11 @@ TR01 = FailureMode(
             for_="10m",
             severity=Severity.WARNING,
             summary="mesh-health-exporter cannot read an Elasticsearch cluster.",
-            description="Elasticsearch cluster {{ $labels.cluster }} does not answer the exporter; its checks are blind.",
+            description="Elasticsearch cluster {{ $labels.es_cluster }} does not answer the exporter; its checks are blind.",
             test=AlertTest(
-                failing=(series("meshhealth_es_cluster_up", "0x30", cluster="tracing"),),
-                healthy=(series("meshhealth_es_cluster_up", "1x30", cluster="tracing"),),
-                labels={"cluster": "tracing"},
+                failing=(series("meshhealth_es_cluster_up", "0x30", es_cluster="tracing"),),
+                healthy=(series("meshhealth_es_cluster_up", "1x30", es_cluster="tracing"),),
+                labels={"es_cluster": "tracing"},
                 description="Elasticsearch cluster tracing does not answer the exporter; its checks are blind.",
             ),
         ),
@@ -67,11 +67,11 @@ TR01 = FailureMode(
             for_="15m",
             severity=Severity.WARNING,
             summary="The Elasticsearch cluster holding traces is yellow.",
-            description="Elasticsearch cluster {{ $labels.cluster }} is yellow: replica shards are unassigned.",
+            description="Elasticsearch cluster {{ $labels.es_cluster }} is yellow: replica shards are unassigned.",
             test=AlertTest(
-                failing=(series("meshhealth_es_cluster_status", "1x30", cluster="tracing", status="yellow"),),
-                healthy=(series("meshhealth_es_cluster_status", "1x30", cluster="tracing", status="green"),),
-                labels={"cluster": "tracing", "status": "yellow"},
+                failing=(series("meshhealth_es_cluster_status", "1x30", es_cluster="tracing", status="yellow"),),
+                healthy=(series("meshhealth_es_cluster_status", "1x30", es_cluster="tracing", status="green"),),
+                labels={"es_cluster": "tracing", "status": "yellow"},
                 description="Elasticsearch cluster tracing is yellow: replica shards are unassigned.",
             ),
         ),
@@ -80,7 +80,7 @@ TR01 = FailureMode(
         Panel(
             title="Cluster status",
             description="Health per cluster (1 = current status).",
-            queries=(Query("meshhealth_es_cluster_status == 1", "{{cluster}} {{status}}"),),
+            queries=(Query("meshhealth_es_cluster_status == 1", "{{es_cluster}} {{status}}"),),
             kind="table",
         ),
     ),
@@ -97,7 +97,7 @@ curl -s 'es:9200/_cat/shards?v' | grep -v STARTED
     ),
 )
 
-_NODE = {"cluster": "tracing", "node": "elasticsearch-logging-data-0"}
+_NODE = {"es_cluster": "tracing", "node": "elasticsearch-logging-data-0"}
 
 TR02 = FailureMode(
     id="TR02",
@@ -107,35 +107,35 @@ TR02 = FailureMode(
         MetricSpec(
             "meshhealth_es_disk_available_bytes",
             "Available bytes on each data node's least-available data path.",
-            ("cluster", "node"),
+            ("es_cluster", "node"),
         ),
-        MetricSpec("meshhealth_es_disk_total_bytes", "Size of that data path.", ("cluster", "node")),
+        MetricSpec("meshhealth_es_disk_total_bytes", "Size of that data path.", ("es_cluster", "node")),
         MetricSpec(
             "meshhealth_es_disk_watermark_free_bytes",
             "Free bytes at which each watermark is reached on that path (percentages, byte values and "
             "8.x max_headroom resolved).",
-            ("cluster", "node", "level"),
+            ("es_cluster", "node", "level"),
         ),
         MetricSpec(
             "meshhealth_es_disk_flood_stage_distance_bytes",
             "Available bytes left before the flood-stage watermark.",
-            ("cluster", "node"),
+            ("es_cluster", "node"),
         ),
-        MetricSpec("meshhealth_es_disk_used_ratio", "Used share of that data path (0-1).", ("cluster", "node")),
+        MetricSpec("meshhealth_es_disk_used_ratio", "Used share of that data path (0-1).", ("es_cluster", "node")),
         MetricSpec(
             "meshhealth_es_health_report_disk_status",
             "1 for the status of _health_report's disk indicator (Elasticsearch 8.7+).",
-            ("cluster", "status"),
+            ("es_cluster", "status"),
         ),
     ),
     alerts=(
         Alert(
             name="MeshHealthElasticsearchFloodStage",
-            expr='meshhealth_es_disk_available_bytes <= on(cluster, node) meshhealth_es_disk_watermark_free_bytes{level="flood_stage"}',
+            expr='meshhealth_es_disk_available_bytes <= on(es_cluster, node) meshhealth_es_disk_watermark_free_bytes{level="flood_stage"}',
             for_="1m",
             severity=Severity.CRITICAL,
             summary="An Elasticsearch data disk is past the flood-stage watermark.",
-            description="Node {{ $labels.node }} of {{ $labels.cluster }} has {{ $value | humanize1024 }}B available: past flood stage, indices become read-only.",
+            description="Node {{ $labels.node }} of {{ $labels.es_cluster }} has {{ $value | humanize1024 }}B available: past flood stage, indices become read-only.",
             test=AlertTest(
                 failing=(
                     series("meshhealth_es_disk_available_bytes", "1073741824x30", **_NODE),
@@ -151,11 +151,11 @@ TR02 = FailureMode(
         ),
         Alert(
             name="MeshHealthElasticsearchHighWatermark",
-            expr='meshhealth_es_disk_available_bytes <= on(cluster, node) meshhealth_es_disk_watermark_free_bytes{level="high"}',
+            expr='meshhealth_es_disk_available_bytes <= on(es_cluster, node) meshhealth_es_disk_watermark_free_bytes{level="high"}',
             for_="5m",
             severity=Severity.WARNING,
             summary="An Elasticsearch data disk is past the high watermark.",
-            description="Node {{ $labels.node }} of {{ $labels.cluster }} has {{ $value | humanize1024 }}B available: past the high watermark, shards move away.",
+            description="Node {{ $labels.node }} of {{ $labels.es_cluster }} has {{ $value | humanize1024 }}B available: past the high watermark, shards move away.",
             test=AlertTest(
                 failing=(
                     series("meshhealth_es_disk_available_bytes", "8589934592x30", **_NODE),
@@ -202,23 +202,23 @@ TR03 = FailureMode(
         MetricSpec(
             "meshhealth_es_jaeger_blocked_indices",
             "Jaeger indices with a block set to true, by family and block (read_only_allow_delete, read_only, write).",
-            ("cluster", "family", "block"),
+            ("es_cluster", "family", "block"),
         ),
     ),
     alerts=(
         Alert(
             name="MeshHealthJaegerIndicesReadOnly",
-            expr="sum by (cluster, family) (meshhealth_es_jaeger_blocked_indices) > 0",
+            expr="sum by (es_cluster, family) (meshhealth_es_jaeger_blocked_indices) > 0",
             for_="1m",
             severity=Severity.CRITICAL,
             summary="Jaeger indices are blocked read-only; spans are being lost.",
-            description="{{ $value }} Jaeger {{ $labels.family }} indices in {{ $labels.cluster }} are blocked; the collector's writes fail.",
+            description="{{ $value }} Jaeger {{ $labels.family }} indices in {{ $labels.es_cluster }} are blocked; the collector's writes fail.",
             test=AlertTest(
                 failing=(
                     series(
                         "meshhealth_es_jaeger_blocked_indices",
                         "2x30",
-                        cluster="tracing",
+                        es_cluster="tracing",
                         family="span",
                         block="read_only_allow_delete",
                     ),
@@ -227,12 +227,12 @@ TR03 = FailureMode(
                     series(
                         "meshhealth_es_jaeger_blocked_indices",
                         "0x30",
-                        cluster="tracing",
+                        es_cluster="tracing",
                         family="span",
                         block="read_only_allow_delete",
                     ),
                 ),
-                labels={"cluster": "tracing", "family": "span"},
+                labels={"es_cluster": "tracing", "family": "span"},
                 description="2 Jaeger span indices in tracing are blocked; the collector's writes fail.",
             ),
         ),
@@ -243,8 +243,8 @@ TR03 = FailureMode(
             description="Jaeger indices with read-only or write blocks.",
             queries=(
                 Query(
-                    "sum by (cluster, family, block) (meshhealth_es_jaeger_blocked_indices)",
-                    "{{cluster}} {{family}} {{block}}",
+                    "sum by (es_cluster, family, block) (meshhealth_es_jaeger_blocked_indices)",
+                    "{{es_cluster}} {{family}} {{block}}",
                 ),
             ),
         ),
@@ -270,7 +270,7 @@ TR04 = FailureMode(
         MetricSpec(
             "meshhealth_es_jaeger_write_index_present",
             "1 if today's span index (hourly: this hour's; rollover: the write alias) exists.",
-            ("cluster",),
+            ("es_cluster",),
         ),
     ),
     alerts=(
@@ -280,11 +280,11 @@ TR04 = FailureMode(
             for_="10m",
             severity=Severity.CRITICAL,
             summary="Jaeger has no index for the current period.",
-            description="Cluster {{ $labels.cluster }} has no Jaeger span index for today (or no write alias): no spans are stored.",
+            description="Cluster {{ $labels.es_cluster }} has no Jaeger span index for today (or no write alias): no spans are stored.",
             test=AlertTest(
-                failing=(series("meshhealth_es_jaeger_write_index_present", "0x30", cluster="tracing"),),
-                healthy=(series("meshhealth_es_jaeger_write_index_present", "1x30", cluster="tracing"),),
-                labels={"cluster": "tracing"},
+                failing=(series("meshhealth_es_jaeger_write_index_present", "0x30", es_cluster="tracing"),),
+                healthy=(series("meshhealth_es_jaeger_write_index_present", "1x30", es_cluster="tracing"),),
+                labels={"es_cluster": "tracing"},
                 description="Cluster tracing has no Jaeger span index for today (or no write alias): no spans are stored.",
             ),
         ),
@@ -293,7 +293,7 @@ TR04 = FailureMode(
         Panel(
             title="Write index present",
             description="1 when today's span index (or the write alias) exists.",
-            queries=(Query("meshhealth_es_jaeger_write_index_present", "{{cluster}}"),),
+            queries=(Query("meshhealth_es_jaeger_write_index_present", "{{es_cluster}}"),),
         ),
     ),
     runbook=Runbook(
@@ -317,7 +317,7 @@ TR05 = FailureMode(
         MetricSpec(
             "meshhealth_es_jaeger_newest_span_age_seconds",
             "Age of the newest span (max startTimeMillis) in the current write index.",
-            ("cluster",),
+            ("es_cluster",),
         ),
     ),
     alerts=(
@@ -327,11 +327,11 @@ TR05 = FailureMode(
             for_="5m",
             severity=Severity.WARNING,
             summary="No new spans reach the tracing storage.",
-            description="The newest span in {{ $labels.cluster }} is {{ $value | humanizeDuration }} old.",
+            description="The newest span in {{ $labels.es_cluster }} is {{ $value | humanizeDuration }} old.",
             test=AlertTest(
-                failing=(series("meshhealth_es_jaeger_newest_span_age_seconds", "3600+60x30", cluster="tracing"),),
-                healthy=(series("meshhealth_es_jaeger_newest_span_age_seconds", "30x30", cluster="tracing"),),
-                labels={"cluster": "tracing"},
+                failing=(series("meshhealth_es_jaeger_newest_span_age_seconds", "3600+60x30", es_cluster="tracing"),),
+                healthy=(series("meshhealth_es_jaeger_newest_span_age_seconds", "30x30", es_cluster="tracing"),),
+                labels={"es_cluster": "tracing"},
                 description="The newest span in tracing is 1h 6m 0s old.",
             ),
         ),
@@ -340,7 +340,7 @@ TR05 = FailureMode(
         Panel(
             title="Newest span age",
             description="Age of the newest stored span.",
-            queries=(Query("meshhealth_es_jaeger_newest_span_age_seconds", "{{cluster}}"),),
+            queries=(Query("meshhealth_es_jaeger_newest_span_age_seconds", "{{es_cluster}}"),),
             unit="s",
         ),
     ),
@@ -365,30 +365,30 @@ TR06 = FailureMode(
         MetricSpec(
             "meshhealth_es_jaeger_indices_over_retention",
             "Jaeger indices created longer ago than checks.TR06.retention_days.",
-            ("cluster", "family"),
+            ("es_cluster", "family"),
         ),
         MetricSpec(
             "meshhealth_es_jaeger_oldest_index_age_seconds",
             "Age of the oldest Jaeger index (creation.date).",
-            ("cluster",),
+            ("es_cluster",),
         ),
     ),
     alerts=(
         Alert(
             name="MeshHealthJaegerRetentionNotEnforced",
-            expr="sum by (cluster) (meshhealth_es_jaeger_indices_over_retention) > 0",
+            expr="sum by (es_cluster) (meshhealth_es_jaeger_indices_over_retention) > 0",
             for_="6h",
             severity=Severity.WARNING,
             summary="Old Jaeger indices are not being deleted.",
-            description="{{ $value }} Jaeger indices in {{ $labels.cluster }} are older than the retention; the disk will fill.",
+            description="{{ $value }} Jaeger indices in {{ $labels.es_cluster }} are older than the retention; the disk will fill.",
             test=AlertTest(
                 failing=(
-                    series("meshhealth_es_jaeger_indices_over_retention", "5x400", cluster="tracing", family="span"),
+                    series("meshhealth_es_jaeger_indices_over_retention", "5x400", es_cluster="tracing", family="span"),
                 ),
                 healthy=(
-                    series("meshhealth_es_jaeger_indices_over_retention", "0x400", cluster="tracing", family="span"),
+                    series("meshhealth_es_jaeger_indices_over_retention", "0x400", es_cluster="tracing", family="span"),
                 ),
-                labels={"cluster": "tracing"},
+                labels={"es_cluster": "tracing"},
                 description="5 Jaeger indices in tracing are older than the retention; the disk will fill.",
             ),
         ),
@@ -397,7 +397,7 @@ TR06 = FailureMode(
         Panel(
             title="Indices over retention",
             description="Jaeger indices older than the retention.",
-            queries=(Query("meshhealth_es_jaeger_indices_over_retention", "{{cluster}} {{family}}"),),
+            queries=(Query("meshhealth_es_jaeger_indices_over_retention", "{{es_cluster}} {{family}}"),),
         ),
     ),
     runbook=Runbook(
@@ -419,7 +419,7 @@ TR07 = FailureMode(
         MetricSpec(
             "meshhealth_es_jaeger_indices_implausible_date",
             "Jaeger indices whose name has a date far in the future or past.",
-            ("cluster",),
+            ("es_cluster",),
         ),
     ),
     alerts=(
@@ -429,11 +429,11 @@ TR07 = FailureMode(
             for_="10m",
             severity=Severity.WARNING,
             summary="Spans with wrong clocks create Jaeger indices far in the future or past.",
-            description="{{ $value }} Jaeger indices in {{ $labels.cluster }} have implausible dates.",
+            description="{{ $value }} Jaeger indices in {{ $labels.es_cluster }} have implausible dates.",
             test=AlertTest(
-                failing=(series("meshhealth_es_jaeger_indices_implausible_date", "3x30", cluster="tracing"),),
-                healthy=(series("meshhealth_es_jaeger_indices_implausible_date", "0x30", cluster="tracing"),),
-                labels={"cluster": "tracing"},
+                failing=(series("meshhealth_es_jaeger_indices_implausible_date", "3x30", es_cluster="tracing"),),
+                healthy=(series("meshhealth_es_jaeger_indices_implausible_date", "0x30", es_cluster="tracing"),),
+                labels={"es_cluster": "tracing"},
                 description="3 Jaeger indices in tracing have implausible dates.",
             ),
         ),
@@ -442,7 +442,7 @@ TR07 = FailureMode(
         Panel(
             title="Implausible index dates",
             description="Indices like jaeger-span-27633-07-05.",
-            queries=(Query("meshhealth_es_jaeger_indices_implausible_date", "{{cluster}}"),),
+            queries=(Query("meshhealth_es_jaeger_indices_implausible_date", "{{es_cluster}}"),),
         ),
     ),
     runbook=Runbook(

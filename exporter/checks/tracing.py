@@ -1,4 +1,9 @@
-"""Tracing storage checks (catalogue section E): Elasticsearch health, disk, blocks and Jaeger indices."""
+"""Tracing storage checks (catalogue section E): Elasticsearch health, disk, blocks and Jaeger indices.
+
+Every finding puts the Elasticsearch cluster (its configured name) in ``namespace`` and the object in
+``kind``/``name``: the cluster itself, a node, or an index. Metrics label the cluster ``es_cluster``,
+so it never collides with the ``cluster`` label multi-cluster Prometheus setups give the Kubernetes cluster.
+"""
 
 from __future__ import annotations
 
@@ -31,23 +36,23 @@ def check_cluster_health(snapshot: ElasticsearchSnapshot, settings: Settings, no
     """TR01: cluster status (one-hot), unassigned shards; clusters that cannot be read."""
     result = CheckResult()
     for c in snapshot.clusters:
-        result.samples.append(Sample.of("meshhealth_es_cluster_up", 0 if c.error else 1, cluster=c.name))
-        result.samples.append(Sample.of("meshhealth_es_requests_per_refresh", c.requests, cluster=c.name))
+        result.samples.append(Sample.of("meshhealth_es_cluster_up", 0 if c.error else 1, es_cluster=c.name))
+        result.samples.append(Sample.of("meshhealth_es_requests_per_refresh", c.requests, es_cluster=c.name))
         if c.error is not None:
-            result.findings.append(Finding("TR01", Severity.WARNING, "", "ElasticsearchCluster", c.name,
+            result.findings.append(Finding("TR01", Severity.WARNING, c.name, "ElasticsearchCluster", c.name,
                                            f"cannot read the cluster: {c.error.message}"))  # fmt: skip
             continue
         status = str(c.health.get("status") or "unknown")
         for s in STATUSES:
-            result.samples.append(Sample.of("meshhealth_es_cluster_status", 1 if s == status else 0, cluster=c.name,
+            result.samples.append(Sample.of("meshhealth_es_cluster_status", 1 if s == status else 0, es_cluster=c.name,
                                             status=s))  # fmt: skip
         unassigned = c.health.get("unassigned_shards")
         unassigned = unassigned if isinstance(unassigned, int) else 0
-        result.samples.append(Sample.of("meshhealth_es_unassigned_shards", unassigned, cluster=c.name))
+        result.samples.append(Sample.of("meshhealth_es_unassigned_shards", unassigned, es_cluster=c.name))
         if status in ("yellow", "red"):
             severity = Severity.CRITICAL if status == "red" else Severity.WARNING
             message = f"cluster {status}: {unassigned} unassigned shards ({c.distribution} {c.version})"
-            result.findings.append(Finding("TR01", severity, "", "ElasticsearchCluster", c.name, message))
+            result.findings.append(Finding("TR01", severity, c.name, "ElasticsearchCluster", c.name, message))
     return result
 
 
@@ -62,15 +67,15 @@ def check_disk_watermarks(snapshot: ElasticsearchSnapshot, settings: Settings, n
         if report:
             status = str(report.get("status") or "unknown")
             result.samples.append(
-                Sample.of("meshhealth_es_health_report_disk_status", 1, cluster=c.name, status=status)
+                Sample.of("meshhealth_es_health_report_disk_status", 1, es_cluster=c.name, status=status)
             )
             if status in ("yellow", "red") and not c.disks:
                 symptom = str(report.get("symptom") or "")
                 severity = Severity.CRITICAL if status == "red" else Severity.WARNING
-                result.findings.append(Finding("TR02", severity, "", "ElasticsearchCluster", c.name,
+                result.findings.append(Finding("TR02", severity, c.name, "ElasticsearchCluster", c.name,
                                                f"_health_report disk indicator {status}: {symptom}"))  # fmt: skip
         for disk in c.disks:
-            labels = {"cluster": c.name, "node": disk.node}
+            labels = {"es_cluster": c.name, "node": disk.node}
             result.samples.append(Sample.of("meshhealth_es_disk_available_bytes", disk.available, **labels))
             if disk.total:
                 used = 1 - disk.available / disk.total
@@ -97,7 +102,7 @@ def check_disk_watermarks(snapshot: ElasticsearchSnapshot, settings: Settings, n
                 if report.get("symptom"):
                     message += f"; _health_report: {report['symptom']}"
                 result.findings.append(
-                    Finding("TR02", severity, "", "ElasticsearchNode", f"{c.name}/{disk.node}", message)
+                    Finding("TR02", severity, c.name, "ElasticsearchNode", disk.node, message)
                 )
     return result
 
@@ -122,7 +127,7 @@ def check_blocked_indices(snapshot: ElasticsearchSnapshot, settings: Settings, n
         for family in ("span", "service", "dependencies"):
             for block in ("read_only_allow_delete", "read_only", "write"):
                 result.samples.append(Sample.of("meshhealth_es_jaeger_blocked_indices", counts[(family, block)],
-                                                cluster=c.name, family=family, block=block))  # fmt: skip
+                                                es_cluster=c.name, family=family, block=block))  # fmt: skip
     return result
 
 
@@ -154,7 +159,7 @@ def check_write_index(snapshot: ElasticsearchSnapshot, settings: Settings, now: 
             if not present and (moment - period_start) < timedelta(seconds=grace):
                 present = True  # still within the grace period: the first span creates the index
         result.samples.append(
-            Sample.of("meshhealth_es_jaeger_write_index_present", 1 if present else 0, cluster=c.name)
+            Sample.of("meshhealth_es_jaeger_write_index_present", 1 if present else 0, es_cluster=c.name)
         )
         if not present:
             message = f"{expected} does not exist: spans of this period have nowhere to go (or nothing writes them)"
@@ -174,7 +179,7 @@ def check_span_freshness(snapshot: ElasticsearchSnapshot, settings: Settings, no
         if c.write_index is None or c.newest_span is None:
             continue
         age = max(0.0, now - c.newest_span)
-        result.samples.append(Sample.of("meshhealth_es_jaeger_newest_span_age_seconds", age, cluster=c.name))
+        result.samples.append(Sample.of("meshhealth_es_jaeger_newest_span_age_seconds", age, es_cluster=c.name))
         if age > limit:
             message = f"newest span in {c.write_index} is {human_duration(age)} old: spans stopped arriving"
             result.findings.append(Finding("TR05", severity, c.name, "Index", c.write_index, message))
@@ -193,11 +198,11 @@ def check_retention(snapshot: ElasticsearchSnapshot, settings: Settings, now: fl
                 if not implausible(i, moment, settings) and (age := index_age(i, now)) is not None}  # fmt: skip
         old = [i for i in c.indices if ages.get(i.name, 0.0) > retention]
         result.samples.append(Sample.of("meshhealth_es_jaeger_oldest_index_age_seconds",
-                                        max(ages.values(), default=0.0), cluster=c.name))  # fmt: skip
+                                        max(ages.values(), default=0.0), es_cluster=c.name))  # fmt: skip
         per_family = Counter(i.family for i in old)
         for family in ("span", "service", "dependencies"):
             result.samples.append(Sample.of("meshhealth_es_jaeger_indices_over_retention", per_family[family],
-                                            cluster=c.name, family=family))  # fmt: skip
+                                            es_cluster=c.name, family=family))  # fmt: skip
         if old:
             oldest = max(old, key=lambda i: (ages[i.name], i.name))
             message = (f"{len(old)} Jaeger indices older than {settings.checks.TR06.retention_days:g} days "
@@ -229,7 +234,7 @@ def check_implausible_dates(snapshot: ElasticsearchSnapshot, settings: Settings,
     severity = alert_severity(settings, "TR07")
     for c in _answered(snapshot):
         bad = [i for i in c.indices if implausible(i, moment, settings)]
-        result.samples.append(Sample.of("meshhealth_es_jaeger_indices_implausible_date", len(bad), cluster=c.name))
+        result.samples.append(Sample.of("meshhealth_es_jaeger_indices_implausible_date", len(bad), es_cluster=c.name))
         for index in bad[: settings.findings.max_series_per_check]:
             message = f"index date {index.name} is implausible: spans with wrong clocks ({index.docs} documents)"
             result.findings.append(Finding("TR07", severity, c.name, "Index", index.name, message))

@@ -242,7 +242,8 @@ def check_istiod_replicas(snapshot: IstiodSnapshot, settings: Settings, now: flo
                     error=replica.error.message[:200],
                 )
             )
-            result.findings.append(Finding("MH02", Severity.WARNING, r.namespace, "Pod", r.name, replica.error.message))
+            kind = "Pod" if r.namespace else "IstiodURL"  # replicas from istio.istiod_urls are not pods
+            result.findings.append(Finding("MH02", Severity.WARNING, r.namespace, kind, r.name, replica.error.message))
             continue
         result.samples.append(Sample.of("meshhealth_istiod_connected_proxies", len(replica.proxies), istiod=r.name))
         if replica.metrics is None:

@@ -166,7 +166,7 @@ def test_tr02_tr03_flood_stage_read_only_alerts_and_recovery(
         wait_for(write_rejected, 60, "the collector logs Elasticsearch's rejection")
 
         [ro] = wait_for(lambda: [a for a in firing("MeshHealthJaegerIndicesReadOnly")
-                                 if a["labels"]["cluster"] == "plain" and a["labels"]["family"] == "span"],
+                                 if a["labels"]["es_cluster"] == "plain" and a["labels"]["family"] == "span"],
                         90, "read-only alert firing")  # fmt: skip
         assert ro["labels"]["severity"] == "critical"
         wait_for(lambda: firing("MeshHealthElasticsearchFloodStage"), 60, "flood-stage alert firing")

@@ -198,6 +198,7 @@ async def test_flood_stage_blocked_today_and_stale_spans(aiohttp_server):
     )  # fmt: skip
     snap, s = await read(aiohttp_server, fake)
     [tr02] = check_disk_watermarks(snap, s, NOW).findings  # 63 GB available < 100 GB
+    assert (tr02.namespace, tr02.kind) == ("c0", "ElasticsearchNode") and "/" not in tr02.name
     assert tr02.severity.label == "critical" and "flood_stage watermark reached" in tr02.message
     [tr03] = check_blocked_indices(snap, s, NOW).findings
     assert tr03.name == today and "read_only_allow_delete" in tr03.message
@@ -209,6 +210,7 @@ async def test_flood_stage_blocked_today_and_stale_spans(aiohttp_server):
     [tr07] = check_implausible_dates(snap, s, NOW).findings
     assert tr07.name == "jaeger-span-27633-07-05"
     [tr01] = check_cluster_health(snap, s, NOW).findings  # the recorded 7.13.1 health is yellow
+    assert (tr01.namespace, tr01.kind, tr01.name) == ("c0", "ElasticsearchCluster", "c0")
     assert tr01.severity.label == "warning" and "30 unassigned shards" in tr01.message
 
 
@@ -233,7 +235,7 @@ async def test_one_failing_cluster_does_not_hide_the_other(aiohttp_server):
     snap, s = await read(aiohttp_server, FakeES(status=503), FakeES([index_row("jaeger-span-2026-11-21")]))
     assert snap.clusters[0].error is not None and snap.clusters[1].error is None
     result = check_cluster_health(snap, s, NOW)
-    ups = {dict(x.labels)["cluster"]: x.value for x in result.samples if x.metric == "meshhealth_es_cluster_up"}
+    ups = {dict(x.labels)["es_cluster"]: x.value for x in result.samples if x.metric == "meshhealth_es_cluster_up"}
     assert ups == {"c0": 0, "c1": 1}
 
 
@@ -284,7 +286,7 @@ async def test_health_report_cross_check_on_8_7_and_later(aiohttp_server):
     assert snap.clusters[0].disk_report["status"] == "green"
     samples = check_disk_watermarks(snap, s, NOW).samples
     report = [dict(x.labels) for x in samples if x.metric == "meshhealth_es_health_report_disk_status"]
-    assert report == [{"cluster": "c0", "status": "green"}]
+    assert report == [{"es_cluster": "c0", "status": "green"}]
     used = [x.value for x in samples if x.metric == "meshhealth_es_disk_used_ratio"]
     assert used and all(0 < u < 1 for u in used)
 

@@ -230,6 +230,7 @@ async def test_three_replicas_merged_and_failures_isolated(aiohttp_server, tmp_p
     replicas = check_istiod_replicas(snap, s, snap.taken_at)
     up = {dict(x.labels)["istiod"]: x.value for x in replicas.samples if x.metric == "meshhealth_istiod_replica_up"}
     assert up == {urls[0]: 1, urls[1]: 1, urls[2]: 0, urls[3]: 0, urls[4]: 0}
+    assert {(f.kind, f.namespace) for f in replicas.findings} == {("IstiodURL", "")}  # a URL is not a Pod
     with pytest.raises(NotEvaluated, match="did not answer"):
         check_disconnected(snap, s, snap.taken_at)
 
