@@ -46,6 +46,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check exporter tests bench testbed
 	$(BIN)/ruff format --check exporter tests bench testbed
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 unit: $(STAMP)
 	$(BIN)/pytest tests/unit

@@ -20,7 +20,8 @@ from typing import Any
 from exporter.checks import ALL_CHECKS
 from exporter.config import load_settings
 from exporter.evaluate import evaluate
-from exporter.metrics.render import SourceView, build_families, render
+from exporter.metrics.render import build_families, render
+from exporter.model import SourceView
 from exporter.sources.istiod.source import IstiodSource
 
 TYPES = {

@@ -22,7 +22,8 @@ from typing import Any
 from exporter.checks import ALL_CHECKS
 from exporter.config import load_settings
 from exporter.evaluate import evaluate
-from exporter.metrics.render import SourceView, build_families, render
+from exporter.metrics.render import build_families, render
+from exporter.model import SourceView
 from exporter.sources.kube import projections as p
 from exporter.sources.kube.source import KubeSnapshot
 

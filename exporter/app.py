@@ -12,7 +12,8 @@ from exporter.checks import enabled_checks
 from exporter.checks.base import CheckDef
 from exporter.config import Settings
 from exporter.evaluate import CheckOutcome, evaluate
-from exporter.metrics.render import RenderedMetrics, SourceView, build_families, render
+from exporter.metrics.render import RenderedMetrics, build_families, render
+from exporter.model import SourceView
 from exporter.scheduler import Scheduler, SourceState, refresh_once
 from exporter.sources.elasticsearch.source import ElasticsearchSource
 from exporter.sources.istiod.source import IstiodSource

@@ -10,13 +10,9 @@ from typing import Any
 from exporter.catalog import METRICS
 from exporter.checks.base import CheckDef
 from exporter.config import Settings
-from exporter.model import CheckResult, Finding
+from exporter.model import CheckResult, Finding, NotEvaluated
 
 log = logging.getLogger(__name__)
-
-
-class NotEvaluated(Exception):
-    """Raised by a check whose data is too incomplete to judge (e.g. an istiod replica did not answer)."""
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 import enum
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+
+
+class NotEvaluated(Exception):
+    """Raised by a check whose data is too incomplete to judge (e.g. an istiod replica did not answer)."""
 
 
 class Severity(enum.IntEnum):
@@ -67,3 +72,18 @@ class CheckResult:
 
     findings: list[Finding] = field(default_factory=list)
     samples: list[Sample] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class SourceView:
+    """What the renderer, the report and the status page need to know about one source."""
+
+    name: str
+    instance: str
+    up: bool
+    attempted: bool
+    last_success: float | None
+    duration: float | None
+    errors: Mapping[str, int]
+    error_reason: str = ""
+    error: str = ""

@@ -6,8 +6,7 @@ import json
 from collections.abc import Mapping, Sequence
 
 from exporter.evaluate import CheckOutcome, all_findings
-from exporter.metrics.render import SourceView
-from exporter.model import Finding, Severity
+from exporter.model import Finding, Severity, SourceView
 from exporter.report_schema import CheckDoc, CheckReport, FindingDoc, SourceDoc
 
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from exporter.config import SourceSettings
-from exporter.metrics.render import SourceView
+from exporter.model import SourceView
 from exporter.sources.errors import SourceError
 
 log = logging.getLogger(__name__)

@@ -14,7 +14,7 @@ from exporter.catalog.model import (
 )
 from exporter.model import Severity
 
-SOURCE_LABELS = ("source", "instance")
+SOURCE_LABELS = ("source", "source_instance")  # not "instance": Prometheus sets that to the target
 
 MH01 = FailureMode(
     id="MH01",
@@ -73,13 +73,17 @@ MH01 = FailureMode(
             severity=Severity.WARNING,
             summary="mesh-health-exporter cannot read one of its sources.",
             description=(
-                "Source {{ $labels.source }} ({{ $labels.instance }}) has failed to refresh for 10 minutes; "
+                "Source {{ $labels.source }} ({{ $labels.source_instance }}) has failed to refresh for 10 minutes; "
                 "the failure modes it detects are not monitored. The exporter status page shows the error."
             ),
             test=AlertTest(
-                failing=(Series('meshhealth_source_up{source="kubernetes",instance="https://10.0.0.1:443"}', "0x30"),),
-                healthy=(Series('meshhealth_source_up{source="kubernetes",instance="https://10.0.0.1:443"}', "1x30"),),
-                labels={"source": "kubernetes", "instance": "https://10.0.0.1:443"},
+                failing=(
+                    Series('meshhealth_source_up{source="kubernetes",source_instance="https://10.0.0.1:443"}', "0x30"),
+                ),
+                healthy=(
+                    Series('meshhealth_source_up{source="kubernetes",source_instance="https://10.0.0.1:443"}', "1x30"),
+                ),
+                labels={"source": "kubernetes", "source_instance": "https://10.0.0.1:443"},
                 description=(
                     "Source kubernetes (https://10.0.0.1:443) has failed to refresh for 10 minutes; "
                     "the failure modes it detects are not monitored. The exporter status page shows the error."
@@ -91,7 +95,7 @@ MH01 = FailureMode(
         Panel(
             title="Sources up",
             description="1 when the source's last refresh succeeded.",
-            queries=(Query("meshhealth_source_up", "{{source}} {{instance}}"),),
+            queries=(Query("meshhealth_source_up", "{{source}} {{source_instance}}"),),
         ),
         Panel(
             title="Findings by check",
@@ -107,7 +111,7 @@ MH01 = FailureMode(
         Panel(
             title="Refresh duration",
             description="Duration of the last refresh per source.",
-            queries=(Query("meshhealth_source_refresh_duration_seconds", "{{source}} {{instance}}"),),
+            queries=(Query("meshhealth_source_refresh_duration_seconds", "{{source}} {{source_instance}}"),),
             unit="s",
         ),
     ),

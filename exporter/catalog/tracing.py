@@ -26,10 +26,14 @@ TR01 = FailureMode(
     section="Tracing storage",
     metrics=(
         MetricSpec("meshhealth_es_cluster_up", "1 if the cluster answered the exporter's requests.", ("es_cluster",)),
-        MetricSpec("meshhealth_es_cluster_status", "1 for the cluster's current health status.", ("es_cluster", "status")),
+        MetricSpec(
+            "meshhealth_es_cluster_status", "1 for the cluster's current health status.", ("es_cluster", "status")
+        ),
         MetricSpec("meshhealth_es_unassigned_shards", "Unassigned shards (_cluster/health).", ("es_cluster",)),
         MetricSpec(
-            "meshhealth_es_requests_per_refresh", "Requests the last refresh made (constant per cluster).", ("es_cluster",)
+            "meshhealth_es_requests_per_refresh",
+            "Requests the last refresh made (constant per cluster).",
+            ("es_cluster",),
         ),
     ),
     alerts=(

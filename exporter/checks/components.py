@@ -6,11 +6,11 @@ from collections.abc import Sequence
 
 from exporter.checks import resources as r
 from exporter.checks.base import CheckDef, alert_severity
-from exporter.checks.selectors import matches
 from exporter.config import ComponentSettings, Settings
 from exporter.model import CheckResult, Finding, Sample, Severity
+from exporter.selectors import matches
 from exporter.sources.kube.projections import WorkloadInfo
-from exporter.sources.kube.source import KubeSnapshot
+from exporter.sources.kube.snapshot import KubeSnapshot
 
 
 def matching_workloads(snapshot: KubeSnapshot, component: ComponentSettings) -> list[WorkloadInfo]:

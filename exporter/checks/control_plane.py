@@ -7,11 +7,11 @@ from typing import Any
 from exporter.checks import resources as r
 from exporter.checks.base import CheckDef, alert_severity, human_duration, recent_events
 from exporter.checks.components import component_findings
-from exporter.checks.selectors import matches
 from exporter.config import Settings
 from exporter.model import CheckResult, Finding, Sample, Severity
+from exporter.selectors import matches
 from exporter.sources.kube.projections import HPAInfo, PodInfo, WorkloadInfo
-from exporter.sources.kube.source import KubeSnapshot
+from exporter.sources.kube.snapshot import KubeSnapshot
 
 REVISION_LABEL = "istio.io/rev"
 

@@ -10,12 +10,12 @@ import yaml
 
 from exporter.checks import resources as r
 from exporter.checks.base import CheckDef, alert_severity, recent_events
-from exporter.checks.selectors import matches
 from exporter.config import Settings
 from exporter.durations import parse_duration
 from exporter.model import CheckResult, Finding, Sample, Severity
+from exporter.selectors import matches
 from exporter.sources.kube.projections import NamespaceInfo, NodeInfo, PodInfo, WebhookInfo
-from exporter.sources.kube.source import KubeSnapshot
+from exporter.sources.kube.snapshot import KubeSnapshot
 
 INJECT = "sidecar.istio.io/inject"
 ISTIO_INIT_CONTAINERS = ("istio-init", "istio-validation")

@@ -7,7 +7,7 @@ from exporter.checks.base import CheckDef, alert_severity, human_duration
 from exporter.config import Settings
 from exporter.model import CheckResult, Finding, Sample
 from exporter.sources.kube.projections import NamespaceInfo
-from exporter.sources.kube.source import KubeSnapshot
+from exporter.sources.kube.snapshot import KubeSnapshot
 
 NAMESPACES = r.NAMESPACES.key
 

@@ -13,7 +13,7 @@ from exporter.checks import resources as r
 from exporter.checks.base import CheckDef, alert_severity, human_duration
 from exporter.config import Settings
 from exporter.model import CheckResult, Finding, Sample, Severity
-from exporter.sources.istiod.source import IstiodSnapshot, ReplicaData
+from exporter.sources.istiod.snapshot import IstiodSnapshot, ReplicaData
 
 OUTBOUND_CONFLICTS = (
     "pilot_conflict_outbound_listener_tcp_over_current_tcp",

@@ -12,10 +12,9 @@ from datetime import UTC, datetime, timedelta
 
 from exporter.checks.base import CheckDef, alert_severity, human_duration
 from exporter.config import Settings
-from exporter.evaluate import NotEvaluated
-from exporter.model import CheckResult, Finding, Sample, Severity
+from exporter.model import CheckResult, Finding, NotEvaluated, Sample, Severity
 from exporter.sources.elasticsearch.parse import LEVELS, JaegerIndex, free_bytes_threshold
-from exporter.sources.elasticsearch.source import ClusterData, ElasticsearchSnapshot
+from exporter.sources.elasticsearch.snapshot import ClusterData, ElasticsearchSnapshot
 
 STATUSES = ("green", "yellow", "red")
 
@@ -101,9 +100,7 @@ def check_disk_watermarks(snapshot: ElasticsearchSnapshot, settings: Settings, n
                            f"watermark reached (needs {_gib(free)} free); {effect}")  # fmt: skip
                 if report.get("symptom"):
                     message += f"; _health_report: {report['symptom']}"
-                result.findings.append(
-                    Finding("TR02", severity, c.name, "ElasticsearchNode", disk.node, message)
-                )
+                result.findings.append(Finding("TR02", severity, c.name, "ElasticsearchNode", disk.node, message))
     return result
 
 

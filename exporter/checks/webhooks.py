@@ -11,8 +11,8 @@ from exporter.checks.injection import istio_webhooks
 from exporter.config import Settings
 from exporter.model import CheckResult, Finding, Sample, Severity
 from exporter.sources.kube.projections import ServiceInfo, WebhookInfo
-from exporter.sources.kube.source import KubeSnapshot
-from exporter.sources.webhook_tls import WebhookTLSSnapshot
+from exporter.sources.kube.snapshot import KubeSnapshot
+from exporter.sources.webhook_tls_snapshot import WebhookTLSSnapshot
 
 SERVICE_MISSING = "service_missing"
 NO_READY_ENDPOINTS = "no_ready_endpoints"

@@ -8,9 +8,8 @@ from collections import Counter, defaultdict
 from exporter.checks import resources as r
 from exporter.checks.base import CheckDef, alert_severity, human_duration
 from exporter.config import Settings
-from exporter.evaluate import NotEvaluated
-from exporter.model import CheckResult, Finding, Sample, Severity
-from exporter.sources.istiod.source import IstiodSnapshot, ReplicaData
+from exporter.model import CheckResult, Finding, NotEvaluated, Sample, Severity
+from exporter.sources.istiod.snapshot import IstiodSnapshot, ReplicaData
 from exporter.sources.istiod.syncz import ERROR, STALE, STATUSES, ProxySync, TypeStatus
 
 MAIN_TYPES = ("CDS", "LDS", "RDS", "EDS")

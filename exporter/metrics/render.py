@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import gzip
 import platform
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from prometheus_client import CollectorRegistry, PlatformCollector, ProcessCollector
@@ -21,27 +21,12 @@ from exporter import __version__
 from exporter.catalog import METRICS
 from exporter.catalog.model import MetricSpec
 from exporter.evaluate import CheckOutcome
-from exporter.model import Finding, Sample
+from exporter.model import Finding, Sample, SourceView
 
 # The classic text format every Prometheus version parses (our names need no UTF-8 escaping).
 TEXT_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 OPENMETRICS_CONTENT_TYPE = om_exposition.CONTENT_TYPE_LATEST
 MAX_ERROR_LABEL = 200
-
-
-@dataclass(frozen=True)
-class SourceView:
-    """What the renderer and the status page need to know about one source."""
-
-    name: str
-    instance: str
-    up: bool
-    attempted: bool
-    last_success: float | None
-    duration: float | None
-    errors: Mapping[str, int]
-    error_reason: str = ""
-    error: str = ""
 
 
 def _family(spec: MetricSpec) -> GaugeMetricFamily | CounterMetricFamily:

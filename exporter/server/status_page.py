@@ -11,8 +11,7 @@ import jinja2
 from exporter import __version__
 from exporter.catalog import BY_ID
 from exporter.evaluate import CheckOutcome, all_findings
-from exporter.metrics.render import SourceView
-from exporter.model import Severity
+from exporter.model import Severity, SourceView
 
 _ENV = jinja2.Environment(
     loader=jinja2.PackageLoader("exporter.server", "templates"),

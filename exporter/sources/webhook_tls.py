@@ -20,32 +20,10 @@ from typing import Any
 
 from exporter.config import Settings
 from exporter.sources.errors import SourceError
+from exporter.sources.webhook_tls_snapshot import EndpointResult, TLSProbe, WebhookTLSSnapshot
 
 HANDSHAKE_TIMEOUT = 5.0
 MAX_CONCURRENT = 10
-
-
-@dataclass(frozen=True)
-class EndpointResult:
-    address: str
-    not_after: float | None
-    error: str
-
-
-@dataclass(frozen=True)
-class TLSProbe:
-    kind: str
-    configuration: str
-    namespace: str
-    service: str
-    failure_policy: str
-    server_name: str
-    endpoints: tuple[EndpointResult, ...]
-
-
-@dataclass(frozen=True)
-class WebhookTLSSnapshot:
-    results: tuple[TLSProbe, ...]
 
 
 @dataclass(frozen=True)

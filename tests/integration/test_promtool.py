@@ -81,7 +81,7 @@ def test_metrics_body_of_running_exporter_passes_promtool(promtool, exporter_fac
         time.sleep(0.1)
     status, _, body = running.get("/metrics")
     assert status == 200
-    assert b'meshhealth_source_up{instance="https://127.0.0.1:1",source="kubernetes"} 0.0' in body
+    assert b'meshhealth_source_up{source="kubernetes",source_instance="https://127.0.0.1:1"} 0.0' in body
     assert b"meshhealth_check_up" in body
     proc = run(promtool, "check", "metrics", stdin=body)
     assert proc.returncode == 0, proc.stdout.decode() + proc.stderr.decode()

@@ -5,8 +5,7 @@ import jsonschema
 import pytest
 
 from exporter.evaluate import CheckOutcome
-from exporter.metrics.render import SourceView
-from exporter.model import CheckResult, Finding, Severity
+from exporter.model import CheckResult, Finding, Severity, SourceView
 from exporter.report import exit_code, report_json, report_table
 
 

@@ -14,7 +14,6 @@ import json
 import os
 import ssl
 import time
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -25,46 +24,16 @@ from exporter.config import ElasticsearchClusterSettings, Settings
 from exporter.sources.elasticsearch.parse import (
     ClusterSettings,
     JaegerIndex,
-    NodeDisk,
     index_pattern,
     least_available_paths,
     parse_blocks,
     parse_cat_indices,
 )
+from exporter.sources.elasticsearch.snapshot import ClusterData, ElasticsearchSnapshot
 from exporter.sources.errors import SourceError, reason_for_status
 from exporter.sources.http import describe_client_error, read_bounded
 
 NEWEST_SPAN = {"size": 0, "aggs": {"newest": {"max": {"field": "startTimeMillis"}}}}
-
-
-@dataclass(frozen=True)
-class ClusterData:
-    name: str
-    url: str
-    error: SourceError | None = None
-    version: str = ""
-    distribution: str = "elasticsearch"
-    health: dict[str, Any] = field(default_factory=dict)
-    disks: tuple[NodeDisk, ...] = ()
-    settings: ClusterSettings | None = None
-    blocks: dict[str, tuple[str, ...]] = field(default_factory=dict)
-    indices: tuple[JaegerIndex, ...] = ()
-    write_alias_target: str | None = None  # rollover: the index behind <prefix>-jaeger-span-write
-    write_index: str | None = None  # the span index the freshness query ran on
-    newest_span: float | None = None  # seconds
-    freshness_error: str = ""  # the freshness query failed: TR05 cannot judge this cluster
-    disk_report: dict[str, Any] = field(default_factory=dict)  # _health_report disk indicator (ES >= 8.7)
-    requests: int = 0
-    rollover: bool = False
-    date_separator: str = "-"
-    hourly: bool = False
-    prefix: str = ""
-
-
-@dataclass(frozen=True)
-class ElasticsearchSnapshot:
-    clusters: tuple[ClusterData, ...]
-    taken_at: float
 
 
 def _secret(path: Path | None, env: str | None = None) -> str | None:

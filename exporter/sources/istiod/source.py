@@ -13,68 +13,24 @@ import dataclasses
 import json
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import aiohttp
 
-from exporter.checks.selectors import matches
 from exporter.config import Settings
+from exporter.selectors import matches
 from exporter.sources.errors import SourceError, reason_for_status
 from exporter.sources.http import describe_client_error, read_bounded
-from exporter.sources.istiod.metrics import IstiodMetrics, parse_metrics
-from exporter.sources.istiod.syncz import STALE, ProxySync, parse_syncz
+from exporter.sources.istiod.metrics import parse_metrics
+from exporter.sources.istiod.snapshot import IstiodSnapshot, Replica, ReplicaData, SidecarPod
+from exporter.sources.istiod.syncz import STALE, parse_syncz
 
 SA_TOKEN = Path("/var/run/secrets/kubernetes.io/serviceaccount/token")
 FORBIDDEN_HINT = (
     "Istio 1.27.6+/1.28.4+/1.29+ allow debug endpoints only to callers from the control-plane namespace: "
     "deploy the exporter in istio-system or add its namespace to DEBUG_ENDPOINT_AUTH_ALLOWED_NAMESPACES"
 )
-
-
-@dataclass(frozen=True)
-class Replica:
-    name: str
-    namespace: str
-    revision: str
-    url: str
-
-
-@dataclass(frozen=True)
-class SidecarPod:
-    namespace: str
-    name: str
-    created: float | None
-
-
-@dataclass(frozen=True)
-class ReplicaData:
-    replica: Replica
-    error: SourceError | None = None  # syncz could not be read: the replica's proxies are unknown
-    proxies: tuple[ProxySync, ...] = ()
-    metrics: IstiodMetrics | None = None
-    metrics_error: str = ""
-    push_status: dict[str, Any] = field(default_factory=dict)
-    convergence_delta: tuple[tuple[float, float], ...] = ()  # (le, count) since the previous refresh
-    rejected_delta: tuple[tuple[str, str, float], ...] = ()  # (type, name, new rejections) since the previous refresh
-
-
-@dataclass(frozen=True)
-class IstiodSnapshot:
-    replicas: tuple[ReplicaData, ...]
-    stale_since: dict[tuple[str, str, str], float]  # (replica, proxy, type) -> first seen STALE
-    sidecar_pods: tuple[SidecarPod, ...]
-    taken_at: float
-    kube_available: bool = True  # False: no Kubernetes pod cache (disabled or unreachable); DP02 cannot judge
-    # one-shot runs: STALE types whose same nonce was still unacknowledged at a second poll, and the wait
-    stale_confirmed: frozenset[tuple[str, str, str]] = frozenset()
-    confirm_interval: float = 0.0
-
-    @property
-    def complete(self) -> bool:
-        """Every replica's syncz was read (needed before calling a proxy disconnected)."""
-        return all(r.error is None for r in self.replicas)
 
 
 def discover_replicas(kube: Any, settings: Settings) -> list[Replica]:

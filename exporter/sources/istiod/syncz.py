@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from exporter.sources.kube.projections import parse_time
+from exporter.timestamps import parse_time
 
 SYNCED, STALE, NOT_SENT, ERROR = "SYNCED", "STALE", "NOT_SENT", "ERROR"
 STATUSES = (SYNCED, STALE, NOT_SENT, ERROR)

@@ -4,18 +4,9 @@ from __future__ import annotations
 
 import sys
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
-
-def parse_time(value: Any) -> float | None:
-    """RFC 3339 timestamp as Unix seconds, or None."""
-    if not isinstance(value, str) or not value:
-        return None
-    try:
-        return datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
-    except ValueError:
-        return None
+from exporter.timestamps import parse_time
 
 
 def _str_map(value: Any) -> tuple[tuple[str, str], ...]:

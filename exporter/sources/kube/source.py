@@ -3,25 +3,16 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from exporter.config import KubernetesSettings
 from exporter.sources.errors import SourceError
 from exporter.sources.kube.client import KubeHttp
+from exporter.sources.kube.discovery import discover
 from exporter.sources.kube.informer import Informer
-from exporter.sources.kube.resources import ResourceSpec, discover
-
-
-@dataclass(frozen=True)
-class KubeSnapshot:
-    """Projected objects by resource key (as named in the ResourceSpecs)."""
-
-    objects: Mapping[str, tuple[Any, ...]]
-
-    def get(self, key: str) -> tuple[Any, ...]:
-        return self.objects.get(key, ())
+from exporter.sources.kube.resources import ResourceSpec
+from exporter.sources.kube.snapshot import KubeSnapshot
 
 
 def merge_specs(specs: Sequence[ResourceSpec]) -> list[ResourceSpec]:

@@ -19,7 +19,7 @@ from exporter.checks.tracing import (
     check_span_freshness,
     check_write_index,
 )
-from exporter.evaluate import NotEvaluated
+from exporter.model import NotEvaluated
 from exporter.sources.elasticsearch.parse import (
     ClusterSettings,
     free_bytes_threshold,

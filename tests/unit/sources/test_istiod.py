@@ -20,7 +20,7 @@ from exporter.checks.xds import (
     check_stale,
     check_version_skew,
 )
-from exporter.evaluate import NotEvaluated
+from exporter.model import NotEvaluated
 from exporter.sources.istiod.metrics import parse_metrics
 from exporter.sources.istiod.source import IstiodSnapshot, IstiodSource, SidecarPod
 from exporter.sources.istiod.syncz import ERROR, NOT_SENT, STALE, SYNCED, classify, parse_syncz
