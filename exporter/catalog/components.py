@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from exporter.catalog.model import FailureMode, Panel, Query, Runbook
-from exporter.catalog.shared import component_alert
+from exporter.catalog.shared import component_alert, component_missing_alert
 from exporter.model import Severity
 
 
@@ -40,6 +40,7 @@ TR08 = FailureMode(
             _ES,
             desired=3,
         ),
+        component_missing_alert("TR08", "MeshHealthTracingComponentMissing", Severity.CRITICAL, "jaeger-collector"),
     ),
     panels=(_panel("TR08", "tracing component"),),
     runbook=Runbook(
@@ -75,6 +76,7 @@ TM07 = FailureMode(
             _KIALI,
             desired=1,
         ),
+        component_missing_alert("TM07", "MeshHealthTelemetryComponentMissing", Severity.WARNING, "kiali"),
     ),
     panels=(_panel("TM07", "Kiali / Prometheus"),),
     runbook=Runbook(

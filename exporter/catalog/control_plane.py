@@ -13,7 +13,7 @@ from exporter.catalog.model import (
     Series,
     series,
 )
-from exporter.catalog.shared import component_alert
+from exporter.catalog.shared import component_alert, component_missing_alert
 from exporter.model import Severity
 
 _DEPLOY_LABELS = ("namespace", "revision", "deployment")
@@ -102,6 +102,7 @@ CP01 = FailureMode(
             _GW,
             desired=2,
         ),
+        component_missing_alert("CP01", "MeshHealthGatewayMissing", Severity.CRITICAL, "istio-ingressgateway"),
         Alert(
             name="MeshHealthIstiodMissing",
             expr="meshhealth_istiod_deployments == 0",
@@ -301,7 +302,16 @@ CP09 = FailureMode(
                         target_name="istiod",
                     ),
                 ),
-                healthy=(series("meshhealth_hpas_target_missing", "0x30"),),
+                healthy=(
+                    series(
+                        "meshhealth_hpa_target_missing",
+                        "0x30",
+                        namespace="istio-system",
+                        hpa="istiod",
+                        target_kind="Deployment",
+                        target_name="istiod-1-6-10",
+                    ),
+                ),
                 labels={
                     "namespace": "istio-system",
                     "hpa": "istiod",
@@ -378,7 +388,14 @@ CP12 = FailureMode(
                         pod="istiod-7c9f6b9d8-abcde",
                     ),
                 ),
-                healthy=(series("meshhealth_istiod_pods_token_mount_failing", "0x30"),),
+                healthy=(
+                    series(
+                        "meshhealth_istiod_token_mount_failures",
+                        "0x30",
+                        namespace="istio-system",
+                        pod="istiod-7c9f6b9d8-abcde",
+                    ),
+                ),
                 labels={"namespace": "istio-system", "pod": "istiod-7c9f6b9d8-abcde"},
                 description=(
                     "istiod pod istio-system/istiod-7c9f6b9d8-abcde fails to mount istio-token; "

@@ -33,7 +33,9 @@ DP04 = FailureMode(
                 failing=(
                     series("meshhealth_pods_without_sidecar", "2x30", namespace="bookinfo", reason="not_restarted"),
                 ),
-                healthy=(series("meshhealth_workloads_without_sidecar", "0x30"),),
+                healthy=(
+                    series("meshhealth_pods_without_sidecar", "0x30", namespace="bookinfo", reason="not_restarted"),
+                ),
                 labels={"namespace": "bookinfo", "reason": "not_restarted"},
                 description=(
                     "2 pods in namespace bookinfo run without istio-proxy although injection is enabled "
@@ -106,35 +108,19 @@ DP05 = FailureMode(
                         webhook="namespace.sidecar-injector.istio.io",
                     ),
                 ),
-                healthy=(series("meshhealth_objects_failing_injection", "0x30"),),
+                healthy=(
+                    series(
+                        "meshhealth_injection_webhook_failures",
+                        "0x30",
+                        namespace="bookinfo",
+                        webhook="namespace.sidecar-injector.istio.io",
+                    ),
+                ),
                 labels={"namespace": "bookinfo", "webhook": "namespace.sidecar-injector.istio.io"},
                 description=(
                     "Controllers in namespace bookinfo cannot create pods: calls to webhook "
                     "namespace.sidecar-injector.istio.io fail (7 recent events)."
                 ),
-            ),
-        ),
-        Alert(
-            name="MeshHealthIstiodInjectionFailing",
-            expr="increase(meshhealth_istiod_sidecar_injection_failures_total[10m]) > 0",
-            for_="5m",
-            severity=Severity.CRITICAL,
-            summary="istiod fails to inject sidecars.",
-            description="istiod {{ $labels.istiod }} failed {{ $value }} sidecar injections in the last 10 minutes.",
-            test=AlertTest(
-                failing=(
-                    series(
-                        "meshhealth_istiod_sidecar_injection_failures_total", "0+1x30", istiod="istiod-7c9f6b9d8-abcde"
-                    ),
-                ),
-                healthy=(
-                    series(
-                        "meshhealth_istiod_sidecar_injection_failures_total", "5x30", istiod="istiod-7c9f6b9d8-abcde"
-                    ),
-                ),
-                labels={"istiod": "istiod-7c9f6b9d8-abcde"},
-                true_from=1,
-                description="istiod istiod-7c9f6b9d8-abcde failed 7 sidecar injections in the last 10 minutes.",
             ),
         ),
     ),
@@ -195,6 +181,28 @@ DP06 = FailureMode(
                 description=(
                     "4 pods on node worker-3 fail in istio-init/istio-validation (Init:CrashLoopBackOff); "
                     "check the node's iptables modules and container runtime."
+                ),
+            ),
+        ),
+        Alert(
+            name="MeshHealthIstioInitFailing",
+            expr=(
+                "meshhealth_istio_init_failing_pods > 0 and meshhealth_istio_init_failing_pods < ${min_pods_per_node}"
+            ),
+            for_="10m",
+            severity=Severity.WARNING,
+            summary="An Istio init container fails on a node.",
+            description=(
+                "{{ $value }} pod(s) on node {{ $labels.node }} fail in istio-init/istio-validation "
+                "(Init:CrashLoopBackOff); fewer than the node-wide threshold, but those pods cannot start."
+            ),
+            test=AlertTest(
+                failing=(series("meshhealth_istio_init_failing_pods", "1x30", node="worker-1"),),
+                healthy=(series("meshhealth_istio_init_failing_pods", "0x30", node="worker-1"),),
+                labels={"node": "worker-1"},
+                description=(
+                    "1 pod(s) on node worker-1 fail in istio-init/istio-validation (Init:CrashLoopBackOff); fewer "
+                    "than the node-wide threshold, but those pods cannot start."
                 ),
             ),
         ),
@@ -263,6 +271,30 @@ DP07 = FailureMode(
                 description=(
                     "1 injected workloads in namespace shop fail their liveness/readiness probes; with mTLS the "
                     "kubelet's probes must be rewritten by the sidecar."
+                ),
+            ),
+        ),
+        Alert(
+            name="MeshHealthSidecarProbeRewriteOff",
+            expr='meshhealth_sidecar_probe_issues{reason="rewrite_disabled"} > 0',
+            for_="1h",
+            severity=Severity.INFO,
+            summary="Injected workloads have probes but the sidecar does not rewrite them.",
+            description=(
+                "{{ $value }} injected workloads in namespace {{ $labels.namespace }} set "
+                "sidecar.istio.io/rewriteAppHTTPProbers: false; under STRICT mTLS their probes fail."
+            ),
+            test=AlertTest(
+                failing=(
+                    series("meshhealth_sidecar_probe_issues", "2x90", namespace="shop", reason="rewrite_disabled"),
+                ),
+                healthy=(
+                    series("meshhealth_sidecar_probe_issues", "0x90", namespace="shop", reason="rewrite_disabled"),
+                ),
+                labels={"namespace": "shop", "reason": "rewrite_disabled"},
+                description=(
+                    "2 injected workloads in namespace shop set sidecar.istio.io/rewriteAppHTTPProbers: false; "
+                    "under STRICT mTLS their probes fail."
                 ),
             ),
         ),

@@ -119,7 +119,7 @@ NS02 = FailureMode(
             description="CRD {{ $labels.crd }} is not installed or not established.",
             test=AlertTest(
                 failing=(series("meshhealth_crd_missing", "1x30", crd="applications.app.k8s.io"),),
-                healthy=(series("meshhealth_crds_missing", "0x30"),),
+                healthy=(series("meshhealth_crd_missing", "0x30", crd="applications.app.k8s.io"),),
                 labels={"crd": "applications.app.k8s.io"},
                 description="CRD applications.app.k8s.io is not installed or not established.",
             ),

@@ -78,7 +78,15 @@ CP04 = FailureMode(
                         name="bookinfo/bookinfo-gateway-2",
                     ),
                 ),
-                healthy=(series("meshhealth_istiod_rejected_configs_kinds", "0x30", istiod=_ISTIOD),),
+                healthy=(
+                    series(
+                        "meshhealth_istiod_rejected_configs_total",
+                        "4x30",
+                        istiod=_ISTIOD,
+                        type="gateway",
+                        name="bookinfo/bookinfo-gateway-2",
+                    ),
+                ),  # fmt: skip  (rejected before, not again)
                 labels={"istiod": _ISTIOD, "type": "gateway", "name": "bookinfo/bookinfo-gateway-2"},
                 true_from=6,
                 description=f"istiod {_ISTIOD} rejects gateway bookinfo/bookinfo-gateway-2; its hosts are not served.",

@@ -21,6 +21,11 @@ COMPONENT_METRICS = (
         "Workloads matching each watched component's namespaces, selector and name prefix.",
         ("check", "component"),
     ),
+    MetricSpec(
+        "meshhealth_component_missing",
+        "1 when a component marked required matches no workload (only required components have this series).",
+        ("check", "component"),
+    ),
 )
 
 SHARED_METRICS = COMPONENT_METRICS
@@ -30,6 +35,24 @@ def component_not_ready_expr(check_id: str) -> str:
     return (
         f'meshhealth_component_replicas_ready{{check="{check_id}"}} '
         f'< meshhealth_component_replicas_desired{{check="{check_id}"}}'
+    )
+
+
+def component_missing_alert(check_id: str, name: str, severity: Severity, component: str) -> Alert:
+    """A required component (``required: true``) that matches no workload at all."""
+    return Alert(
+        name=name,
+        expr=f'meshhealth_component_missing{{check="{check_id}"}} == 1',
+        for_="10m",
+        severity=severity,
+        summary="A required component has no workload.",
+        description="No workload matches the required component {{ $labels.component }} ({{ $labels.check }}).",
+        test=AlertTest(
+            failing=(series("meshhealth_component_missing", "1x30", check=check_id, component=component),),
+            healthy=(series("meshhealth_component_missing", "0x30", check=check_id, component=component),),
+            labels={"check": check_id, "component": component},
+            description=f"No workload matches the required component {component} ({check_id}).",
+        ),
     )
 
 

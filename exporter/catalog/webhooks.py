@@ -7,6 +7,9 @@ from exporter.model import Severity
 
 _TARGET = ("kind", "configuration", "namespace", "service")
 _BROKEN = "meshhealth_webhook_target_broken"
+_OPEN = "meshhealth_webhook_failing_open"
+_OPEN_LABELS = {"kind": "validating", "configuration": "istiod-default-validator", "namespace": "istio-system",
+                "service": "istiod", "reason": "no_ready_endpoints"}  # fmt: skip
 
 
 def _labels(kind: str, configuration: str, service: str, policy: str, reason: str) -> dict[str, str]:
@@ -125,14 +128,11 @@ WH02 = FailureMode(
                         **_labels("mutating", "istio-sidecar-injector", "istiod", "Fail", "no_ready_endpoints"),
                     ),
                 ),
-                healthy=(
+                healthy=(  # the same target failing open is WH04's, not this alert's
                     series(
-                        "meshhealth_webhook_ready_endpoints",
-                        "2x30",
-                        kind="mutating",
-                        configuration="istio-sidecar-injector",
-                        namespace="istio-system",
-                        service="istiod",
+                        _BROKEN,
+                        "1x30",
+                        **_labels("mutating", "istio-sidecar-injector", "istiod", "Ignore", "no_ready_endpoints"),
                     ),
                 ),
                 labels=_labels("mutating", "istio-sidecar-injector", "istiod", "Fail", "no_ready_endpoints"),
@@ -178,7 +178,7 @@ WH03 = FailureMode(
     alerts=(
         Alert(
             name="MeshHealthWebhookTLSBroken",
-            expr=f'{_BROKEN}{{reason="tls_error",failure_policy="Fail"}} == 1',
+            expr=f'{_BROKEN}{{reason="tls_error"}} == 1',
             for_="5m",
             severity=Severity.CRITICAL,
             summary="The API server cannot establish TLS with an Istio webhook.",
@@ -193,7 +193,18 @@ WH03 = FailureMode(
                         _BROKEN, "1x30", **_labels("mutating", "istio-sidecar-injector", "istiod", "Fail", "tls_error")
                     ),
                 ),
-                healthy=(series("meshhealth_webhook_endpoints_probed", "2x30"),),
+                healthy=(
+                    series(
+                        _BROKEN,
+                        "1x30",
+                        kind="mutating",
+                        configuration="istio-sidecar-injector",
+                        namespace="istio-system",
+                        service="istiod",
+                        failure_policy="Fail",
+                        reason="no_ready_endpoints",
+                    ),
+                ),  # fmt: skip  (broken, but not TLS)
                 labels=_labels("mutating", "istio-sidecar-injector", "istiod", "Fail", "tls_error"),
                 description=(
                     "The serving certificate of istio-system/istiod (mutating webhook configuration "
@@ -275,11 +286,17 @@ WH04 = FailureMode(
     id="WH04",
     title="failurePolicy Ignore hides a broken webhook",
     section="Webhooks",
-    metrics=(),
+    metrics=(
+        MetricSpec(
+            _OPEN,
+            "1 for each Istio webhook target that is broken (reason) while its failurePolicy is Ignore.",
+            (*_TARGET, "reason"),
+        ),
+    ),
     alerts=(
         Alert(
             name="MeshHealthWebhookFailingOpen",
-            expr=f'{_BROKEN}{{failure_policy="Ignore"}} == 1',
+            expr=f"{_OPEN} == 1",
             for_="10m",
             severity=Severity.WARNING,
             summary="A broken Istio webhook is skipped silently (failurePolicy Ignore).",
@@ -288,21 +305,9 @@ WH04 = FailureMode(
                 "({{ $labels.reason }}) and set to failurePolicy Ignore: requests pass without it."
             ),
             test=AlertTest(
-                failing=(
-                    series(
-                        _BROKEN,
-                        "1x30",
-                        **_labels("validating", "istiod-default-validator", "istiod", "Ignore", "no_ready_endpoints"),
-                    ),
-                ),
-                healthy=(
-                    series(
-                        _BROKEN,
-                        "1x30",
-                        **_labels("validating", "istiod-default-validator", "istiod", "Fail", "no_ready_endpoints"),
-                    ),
-                ),
-                labels=_labels("validating", "istiod-default-validator", "istiod", "Ignore", "no_ready_endpoints"),
+                failing=(series(_OPEN, "1x30", **_OPEN_LABELS),),
+                healthy=(series(_OPEN, "0x30", **_OPEN_LABELS),),
+                labels=_OPEN_LABELS,
                 description=(
                     "validating webhook configuration istiod-default-validator is broken (no_ready_endpoints) and "
                     "set to failurePolicy Ignore: requests pass without it."
@@ -314,7 +319,7 @@ WH04 = FailureMode(
         Panel(
             title="Webhooks failing open",
             description="Broken Istio webhooks with failurePolicy Ignore.",
-            queries=(Query(f'{_BROKEN}{{failure_policy="Ignore"}} == 1', ""),),
+            queries=(Query(f"{_OPEN} == 1", ""),),
             kind="table",
         ),
     ),

@@ -64,7 +64,15 @@ DP01 = FailureMode(
                         type="EDS",
                     ),
                 ),
-                healthy=(series("meshhealth_xds_stale_oldest_seconds", "0x20", istiod=_ISTIOD),),
+                healthy=(
+                    series(
+                        "meshhealth_xds_proxy_stale_seconds",
+                        "120x20",
+                        istiod=_ISTIOD,
+                        proxy="reviews-v1-5b5d6494f4-7xk2p.bookinfo",
+                        type="EDS",
+                    ),
+                ),
                 labels={"istiod": _ISTIOD, "proxy": "reviews-v1-5b5d6494f4-7xk2p.bookinfo", "type": "EDS"},
                 true_from=6,
                 description=(
@@ -212,7 +220,7 @@ DP02 = FailureMode(
             ),
             test=AlertTest(
                 failing=(series("meshhealth_xds_disconnected_proxies", "3x30", namespace="bookinfo"),),
-                healthy=(series("meshhealth_xds_disconnected_pods", "0x30"),),
+                healthy=(series("meshhealth_xds_disconnected_proxies", "0x30", namespace="bookinfo"),),
                 labels={"namespace": "bookinfo"},
                 description=(
                     "3 pods in namespace bookinfo run istio-proxy but are connected to no istiod; they receive no "
@@ -276,13 +284,11 @@ DP03 = FailureMode(
                 ),
                 healthy=(
                     series(
-                        "meshhealth_xds_proxies",
-                        "40x60",
+                        "meshhealth_xds_proxies_version_skew",
+                        "0x60",
                         istiod=_ISTIOD,
-                        revision="default",
-                        proxy_type="sidecar",
-                        type="CDS",
-                        status="SYNCED",
+                        istiod_version="1.29.2",
+                        proxy_version="1.26.1",
                     ),
                 ),
                 labels={"istiod": _ISTIOD, "istiod_version": "1.29.2", "proxy_version": "1.26.1"},

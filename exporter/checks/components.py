@@ -57,6 +57,9 @@ def component_findings(
             if w.ready < w.desired:
                 message = f"{component.name}: {w.ready}/{w.desired} replicas ready"
                 result.findings.append(Finding(check_id, severity, w.namespace, w.kind, w.name, message))
+        if component.required:
+            result.samples.append(Sample.of("meshhealth_component_missing", 0 if workloads else 1, check=check_id,
+                                            component=component.name))  # fmt: skip
         if component.required and not workloads:
             where = ",".join(component.namespaces) or "any namespace"
             message = f"{component.name}: no workload matches (selector {component.selector or '-'}, {where})"

@@ -58,11 +58,9 @@ def check_istiod_ready(snapshot: KubeSnapshot, settings: Settings, now: float) -
             for c in d.conditions
             if c.status == "False" or c.reason == "ProgressDeadlineExceeded"
         ]
-        found_severity = severity
         if d.ready > 0 and _rolling_out(d):
-            details.append("rollout in progress")
-            found_severity = min(severity, Severity.WARNING)
-        result.findings.append(Finding("CP01", found_severity, d.namespace, "Deployment", d.name, "; ".join(details)))
+            details.append("rollout in progress (the alert fires if it does not finish within its `for`)")
+        result.findings.append(Finding("CP01", severity, d.namespace, "Deployment", d.name, "; ".join(details)))
     if not deployments:
         namespaces = ",".join(settings.istio.control_plane_namespaces)
         message = f"no Deployment matching {settings.istio.istiod_selector} in {namespaces}"

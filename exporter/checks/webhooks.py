@@ -78,21 +78,14 @@ def _broken_sample(t: WebhookTarget, reason: str) -> Sample:
     )
 
 
-def _severity(settings: Settings, check_id: str, t: WebhookTarget) -> Severity:
-    base = alert_severity(settings, check_id)
-    if t.kind == "validating" and t.failure_policy == "Ignore":
-        return min(base, Severity.WARNING)  # nothing is blocked; WH04 reports the silent gap
-    return base
-
-
 def _reason_check(check_id: str, reason: str, explain: str):  # type: ignore[no-untyped-def]
     def run(snapshot: KubeSnapshot, settings: Settings, now: float) -> CheckResult:
         result = CheckResult()
         for t in webhook_targets(snapshot, settings):
             if check_id == "WH02" and t.ready_endpoints is not None:
                 result.samples.append(Sample.of("meshhealth_webhook_ready_endpoints", t.ready_endpoints, **t.labels()))
-            if t.reason != reason:
-                continue
+            if t.reason != reason or (check_id != "WH05" and t.failure_policy == "Ignore"):
+                continue  # failurePolicy Ignore on a broken target is WH04's finding
             result.samples.append(_broken_sample(t, reason))
             message = (
                 f"{t.kind} webhook {', '.join(t.webhooks)} calls Service {t.namespace}/{t.service}: {explain}; "
@@ -100,7 +93,7 @@ def _reason_check(check_id: str, reason: str, explain: str):  # type: ignore[no-
             )
             kind = f"{t.kind.capitalize()}WebhookConfiguration"
             result.findings.append(
-                Finding(check_id, _severity(settings, check_id, t), t.namespace, kind, t.configuration, message)
+                Finding(check_id, alert_severity(settings, check_id), t.namespace, kind, t.configuration, message)
             )
         return result
 
@@ -115,6 +108,7 @@ def check_ignore_hides_failures(snapshot: KubeSnapshot, settings: Settings, now:
     for t in webhook_targets(snapshot, settings):
         if t.reason is None or t.failure_policy != "Ignore":
             continue
+        result.samples.append(Sample.of("meshhealth_webhook_failing_open", 1, **t.labels(), reason=t.reason))
         effect = "pods are created without sidecars" if t.kind == "mutating" else "Istio config is not validated"
         message = f"failurePolicy Ignore and {t.reason.replace('_', ' ')} ({REASON_CHECK[t.reason]}): {effect}"
         kind = f"{t.kind.capitalize()}WebhookConfiguration"

@@ -44,10 +44,10 @@ def test_scaled_to_zero_is_not_a_failure():
     assert check_istiod_ready(snapshot(deployments=[idle]), settings(), NOW).findings == []
 
 
-def test_rollout_in_progress_with_some_ready_is_only_a_warning():
+def test_rollout_in_progress_keeps_the_alerts_severity():
     rolling = istiod(metadata={"generation": 2})
     [finding] = check_istiod_ready(snapshot(deployments=[rolling]), settings(), NOW).findings
-    assert finding.severity == Severity.WARNING
+    assert finding.severity == Severity.CRITICAL  # MeshHealthIstiodNotReady is critical
     assert "rollout in progress" in finding.message
 
 

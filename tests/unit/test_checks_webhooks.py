@@ -96,9 +96,11 @@ def test_revisioned_install_webhook_still_calls_istiod():
 def test_no_ready_endpoints_and_ignore_policy():
     snap = world(endpointslices=[slice_(["10.244.0.5"], ready=False)], validating_webhooks=[validator(policy="Ignore")])
     wh02 = {f.name: f.severity for f in findings("WH02", snap)}
-    assert wh02 == {"istio-validator-istio-system": Severity.WARNING, "istio-sidecar-injector": Severity.CRITICAL}
+    assert wh02 == {"istio-sidecar-injector": Severity.CRITICAL}  # failurePolicy Ignore is WH04's finding
     [wh04] = findings("WH04", snap)
     assert wh04.name == "istio-validator-istio-system" and "Istio config is not validated" in wh04.message
+    [open_] = [dict(x.labels) for x in RUN["WH04"](snap, settings(), NOW).samples]
+    assert open_["configuration"] == "istio-validator-istio-system" and open_["reason"] == "no_ready_endpoints"
 
 
 def test_leftover_webhook_after_uninstall():

@@ -66,7 +66,9 @@ def test_check_without_fresh_data_withdraws_its_metrics():
     assert samples(body, "meshhealth_check_up") == [({"check": "NS01"}, 0.0)]
     assert samples(body, "meshhealth_check_findings") == []
     assert samples(body, "meshhealth_namespaces_terminating") == []
-    assert samples(body, "meshhealth_source_up") == [({"source": "kubernetes", "source_instance": "https://k8s:443"}, 0.0)]
+    assert samples(body, "meshhealth_source_up") == [
+        ({"source": "kubernetes", "source_instance": "https://k8s:443"}, 0.0)
+    ]
     [(labels, _)] = samples(body, "meshhealth_source_error_info")
     assert labels["reason"] == "timeout" and labels["error"] == "boom"
 

@@ -1,0 +1,30 @@
+"""Every check has scenarios, and each is what it claims: findings exactly in the unhealthy case."""
+
+from __future__ import annotations
+
+import pytest
+
+from exporter.checks import ALL_CHECKS
+from exporter.evaluate import evaluate
+from tests.scenarios import all_scenarios
+
+from .helpers import settings
+
+SCENARIOS = all_scenarios()
+NOW = 6 * 3600.0
+
+
+def test_every_check_has_a_scenario():
+    covered = {s.check for s in SCENARIOS}
+    assert [c.id for c in ALL_CHECKS if c.id not in covered] == []
+
+
+@pytest.mark.parametrize("scenario", SCENARIOS, ids=lambda s: s.id)
+def test_findings_only_when_unhealthy(scenario):
+    check = next(c for c in ALL_CHECKS if c.id == scenario.check)
+    s = settings(**scenario.settings)
+    [healthy] = evaluate([check], {check.source: scenario.healthy(NOW)}, s, NOW)
+    [unhealthy] = evaluate([check], {check.source: scenario.unhealthy(NOW)}, s, NOW)
+    assert healthy.up and unhealthy.up, (healthy.error, unhealthy.error)
+    assert healthy.result.findings == []
+    assert unhealthy.result.findings, "the unhealthy scenario has no finding"
