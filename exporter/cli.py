@@ -129,6 +129,11 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         settings = load_settings(args.config, _overrides(args))
+        from exporter.alerting import override_errors
+
+        errors = override_errors(settings)
+        if errors:
+            raise ConfigError("invalid configuration: " + "; ".join(errors))
         # The check report states every source error itself; logs would only repeat them.
         quiet = args.command == "check" and args.log_level is None
         setup_logging("error" if quiet else settings.log_level, settings.log_format)

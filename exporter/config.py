@@ -179,8 +179,21 @@ class CheckSettings(_Section):
     """Knobs every check has."""
 
     enabled: bool = Field(True, description="run the check and generate its alert")
-    alert_for: Duration | None = Field(None, description="override the alert's `for` duration")
-    alert_severity: SeverityName | None = Field(None, description="override the alert's severity")
+    alert_for: Duration | None = Field(
+        None, description="override the `for` of the check's alert (checks with one alert; else use `alerts`)"
+    )
+    alert_severity: SeverityName | None = Field(
+        None,
+        description="override the severity of the check's alert and its findings (checks with one alert; "
+        "else use `alerts`)",
+    )
+
+
+class AlertOverride(_Section):
+    """Per alert name: its severity (also the severity of the findings it fires for) and its `for`."""
+
+    severity: SeverityName | None = Field(None, description="alert and finding severity")
+    for_: Duration | None = Field(None, alias="for", description="the alert's `for` duration")
 
 
 WorkloadKind = Literal["Deployment", "StatefulSet"]
@@ -434,6 +447,11 @@ class Settings(BaseSettings):
     sources: SourcesSettings = Field(default_factory=SourcesSettings)
     istio: IstioSettings = Field(default_factory=IstioSettings)
     checks: ChecksSettings = Field(default_factory=ChecksSettings)
+    alerts: dict[str, AlertOverride] = Field(
+        default_factory=dict,
+        description="per alert name (e.g. MeshHealthIstiodOOMKilled): `severity` and `for`; the severity is "
+        "also that of the findings the alert fires for",
+    )
     findings: FindingsSettings = Field(default_factory=FindingsSettings)
     elasticsearch: ElasticsearchSettings = Field(default_factory=ElasticsearchSettings)
 

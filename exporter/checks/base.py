@@ -6,7 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from exporter.catalog import BY_ID
+from exporter.alerting import single_alert
 from exporter.config import Settings
 from exporter.model import CheckResult, Severity
 from exporter.sources.kube.projections import EventInfo
@@ -23,12 +23,9 @@ class CheckDef:
     run: Callable[[Any, Settings, float], CheckResult]
 
 
-def alert_severity(settings: Settings, check_id: str, alert_index: int = 0) -> Severity:
-    """Severity of a check's findings: the configured override, else its catalogue alert's."""
-    override = settings.checks.for_id(check_id).alert_severity
-    if override:
-        return Severity.parse(override)
-    return BY_ID[check_id].alerts[alert_index].severity
+def alert_severity(settings: Settings, check_id: str) -> Severity:
+    """Severity of the findings of a check with a single alert: that alert's effective severity."""
+    return single_alert(check_id).severity(settings)
 
 
 def recent_events(snapshot: Any, now: float, window: float, reason: str) -> list[EventInfo]:

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from exporter.alerting import AlertRef, alert_ref
 from exporter.checks import resources as r
-from exporter.checks.base import CheckDef, alert_severity
+from exporter.checks.base import CheckDef
 from exporter.config import ComponentSettings, Settings
-from exporter.model import CheckResult, Finding, Sample, Severity
+from exporter.model import CheckResult, Finding, Sample
 from exporter.selectors import matches
 from exporter.sources.kube.projections import WorkloadInfo
 from exporter.sources.kube.snapshot import KubeSnapshot
@@ -35,10 +36,12 @@ def component_findings(
     check_id: str,
     snapshot: KubeSnapshot,
     components: Sequence[ComponentSettings],
-    severity: Severity,
+    alerts: tuple[AlertRef, AlertRef],
+    settings: Settings,
     result: CheckResult,
 ) -> None:
-    """Add replica gauges and findings for ``components`` to ``result``."""
+    """Add replica gauges and findings for ``components`` to ``result``; ``alerts`` are (not ready, missing)."""
+    severity, missing_severity = (a.severity(settings) for a in alerts)
     for component in components:
         workloads = matching_workloads(snapshot, component)
         result.samples.append(
@@ -63,15 +66,27 @@ def component_findings(
         if component.required and not workloads:
             where = ",".join(component.namespaces) or "any namespace"
             message = f"{component.name}: no workload matches (selector {component.selector or '-'}, {where})"
-            result.findings.append(Finding(check_id, severity, ",".join(component.namespaces), "Workload",
+            result.findings.append(Finding(check_id, missing_severity, ",".join(component.namespaces), "Workload",
                                            component.name, message))  # fmt: skip
+
+
+ALERTS = {
+    "TR08": (
+        alert_ref("TR08", "MeshHealthTracingComponentNotReady"),
+        alert_ref("TR08", "MeshHealthTracingComponentMissing"),
+    ),
+    "TM07": (
+        alert_ref("TM07", "MeshHealthTelemetryComponentDown"),
+        alert_ref("TM07", "MeshHealthTelemetryComponentMissing"),
+    ),
+}
 
 
 def _component_check(check_id: str) -> CheckDef:
     def run(snapshot: KubeSnapshot, settings: Settings, now: float) -> CheckResult:
         result = CheckResult()
         components = settings.checks.TR08.components if check_id == "TR08" else settings.checks.TM07.components
-        component_findings(check_id, snapshot, components, alert_severity(settings, check_id), result)
+        component_findings(check_id, snapshot, components, ALERTS[check_id], settings, result)
         return result
 
     run.__doc__ = f"{check_id}: configured components have every replica ready."

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from exporter.alerting import alert_ref
 from exporter.checks import resources as r
 from exporter.checks.base import CheckDef, alert_severity, human_duration, recent_events
 from exporter.checks.components import component_findings
 from exporter.config import Settings
-from exporter.model import CheckResult, Finding, Sample, Severity
+from exporter.model import CheckResult, Finding, Sample
 from exporter.selectors import matches
 from exporter.sources.kube.projections import HPAInfo, PodInfo, WorkloadInfo
 from exporter.sources.kube.snapshot import KubeSnapshot
@@ -40,11 +41,19 @@ def _rolling_out(d: WorkloadInfo) -> bool:
     return False
 
 
+ISTIOD_NOT_READY = alert_ref("CP01", "MeshHealthIstiodNotReady")
+ISTIOD_MISSING = alert_ref("CP01", "MeshHealthIstiodMissing")
+GATEWAY_NOT_READY = alert_ref("CP01", "MeshHealthGatewayNotReady")
+GATEWAY_MISSING = alert_ref("CP01", "MeshHealthGatewayMissing")
+RESTARTING = alert_ref("CP02", "MeshHealthIstiodRestarting")
+OOMKILLED = alert_ref("CP02", "MeshHealthIstiodOOMKilled")
+
+
 def check_istiod_ready(snapshot: KubeSnapshot, settings: Settings, now: float) -> CheckResult:
     """CP01: every istiod Deployment (each revision) and each configured control-plane component is ready."""
     result = CheckResult()
     deployments = istiod_workloads(snapshot, settings)
-    severity = alert_severity(settings, "CP01")
+    severity = ISTIOD_NOT_READY.severity(settings)
     result.samples.append(Sample.of("meshhealth_istiod_deployments", len(deployments)))
     for d in deployments:
         labels = {"namespace": d.namespace, "revision": d.label(REVISION_LABEL) or "default", "deployment": d.name}
@@ -64,8 +73,11 @@ def check_istiod_ready(snapshot: KubeSnapshot, settings: Settings, now: float) -
     if not deployments:
         namespaces = ",".join(settings.istio.control_plane_namespaces)
         message = f"no Deployment matching {settings.istio.istiod_selector} in {namespaces}"
-        result.findings.append(Finding("CP01", severity, namespaces, "Deployment", "istiod", message))
-    component_findings("CP01", snapshot, settings.checks.CP01.components, severity, result)
+        result.findings.append(
+            Finding("CP01", ISTIOD_MISSING.severity(settings), namespaces, "Deployment", "istiod", message)
+        )
+    component_findings("CP01", snapshot, settings.checks.CP01.components, (GATEWAY_NOT_READY, GATEWAY_MISSING),
+                       settings, result)  # fmt: skip
     return result
 
 
@@ -88,12 +100,16 @@ def check_istiod_restarts(snapshot: KubeSnapshot, settings: Settings, now: float
         if oom:
             when = [f"{human_duration(now - s.last_finished)} ago" for s in oom if s.last_finished is not None]
             message = f"container {oom[0].name} OOMKilled {when[0] if when else 'now'}; {restarts} restarts in total"
-            result.findings.append(Finding("CP02", Severity.CRITICAL, pod.namespace, "Pod", pod.name, message))
+            result.findings.append(
+                Finding("CP02", OOMKILLED.severity(settings), pod.namespace, "Pod", pod.name, message)
+            )
         elif restarts:
             last = next((s for s in pod.states if s.restarts and s.last_reason), None)
             reason = f" (last: {last.last_reason}, exit code {last.last_exit_code})" if last else ""
             message = f"{restarts} container restarts{reason}"
-            result.findings.append(Finding("CP02", Severity.WARNING, pod.namespace, "Pod", pod.name, message))
+            result.findings.append(
+                Finding("CP02", RESTARTING.severity(settings), pod.namespace, "Pod", pod.name, message)
+            )
     return result
 
 

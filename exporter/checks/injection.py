@@ -8,11 +8,12 @@ from typing import Any
 
 import yaml
 
+from exporter.alerting import alert_ref
 from exporter.checks import resources as r
 from exporter.checks.base import CheckDef, alert_severity, recent_events
 from exporter.config import Settings
 from exporter.durations import parse_duration
-from exporter.model import CheckResult, Finding, Sample, Severity
+from exporter.model import CheckResult, Finding, Sample
 from exporter.selectors import matches
 from exporter.sources.kube.projections import NamespaceInfo, NodeInfo, PodInfo, WebhookInfo
 from exporter.sources.kube.snapshot import KubeSnapshot
@@ -150,6 +151,12 @@ def _init_failure(pod: PodInfo) -> str | None:
     return None
 
 
+INIT_CRASHLOOPING = alert_ref("DP06", "MeshHealthIstioInitCrashLooping")
+INIT_FAILING = alert_ref("DP06", "MeshHealthIstioInitFailing")
+PROBES_FAILING = alert_ref("DP07", "MeshHealthSidecarProbesFailing")
+REWRITE_OFF = alert_ref("DP07", "MeshHealthSidecarProbeRewriteOff")
+
+
 def check_init_crashloops(snapshot: KubeSnapshot, settings: Settings, now: float) -> CheckResult:
     """DP06: istio-init / istio-validation failing, grouped by node (a bad node is one finding)."""
     result = CheckResult()
@@ -160,14 +167,14 @@ def check_init_crashloops(snapshot: KubeSnapshot, settings: Settings, now: float
         if reason:
             per_node[pod.node].append((pod, reason))
     threshold = settings.checks.DP06.min_pods_per_node
-    severity = alert_severity(settings, "DP06")
+    severity, below = INIT_CRASHLOOPING.severity(settings), INIT_FAILING.severity(settings)
     for node, pods in sorted(per_node.items()):
         result.samples.append(Sample.of("meshhealth_istio_init_failing_pods", len(pods), node=node or "unscheduled"))
         info = nodes.get(node)
         host = f"; node kernel {info.kernel}, {info.os_image}, {info.container_runtime}" if info else ""
         example = f"{pods[0][0].namespace}/{pods[0][0].name}: {pods[0][1]}"
         message = f"{len(pods)} pod(s) with failing Istio init containers, e.g. {example}{host}"
-        found = severity if len(pods) >= threshold else Severity.WARNING
+        found = severity if len(pods) >= threshold else below
         result.findings.append(Finding("DP06", found, "", "Node", node or "unscheduled", message[:500]))
     result.samples.append(Sample.of("meshhealth_nodes_istio_init_failing", len(per_node)))
     return result
@@ -194,11 +201,10 @@ def check_probes(snapshot: KubeSnapshot, settings: Settings, now: float) -> Chec
             issues[(pod.namespace, kind, name, "probe_failing")] = f"{event.count}x {event.message[:250]}"
     result = CheckResult()
     per_namespace: dict[tuple[str, str], int] = defaultdict(int)
-    severity = alert_severity(settings, "DP07")
+    severity = {"probe_failing": PROBES_FAILING.severity(settings), "rewrite_disabled": REWRITE_OFF.severity(settings)}
     for (namespace, kind, name, reason), message in sorted(issues.items()):
         per_namespace[(namespace, reason)] += 1
-        found = severity if reason == "probe_failing" else Severity.INFO
-        result.findings.append(Finding("DP07", found, namespace, kind, name, message))
+        result.findings.append(Finding("DP07", severity[reason], namespace, kind, name, message))
     for (namespace, reason), count in sorted(per_namespace.items()):
         result.samples.append(Sample.of("meshhealth_sidecar_probe_issues", count, namespace=namespace, reason=reason))
     result.samples.append(

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from exporter.alerting import alert_ref
 from exporter.checks import resources as r
 from exporter.checks.base import CheckDef, alert_severity, human_duration
 from exporter.config import Settings
@@ -181,6 +182,10 @@ def quantile(q: float, buckets: Sequence[tuple[float, float]]) -> float | None:
     return prev_le
 
 
+ROOT_CERT_EXPIRING = alert_ref("CP11", "MeshHealthRootCertExpiring")
+ROOT_CERT_SOON = alert_ref("CP11", "MeshHealthRootCertExpiringSoon")
+
+
 def check_root_cert(snapshot: IstiodSnapshot, settings: Settings, now: float) -> CheckResult:
     """CP11: the mesh root certificate's expiry (timestamp metric, or seconds left in newer versions)."""
     result = CheckResult()
@@ -201,7 +206,8 @@ def check_root_cert(snapshot: IstiodSnapshot, settings: Settings, now: float) ->
         )
         remaining = expiry - now
         if remaining < cfg.warning_days * 86400:
-            severity = Severity.CRITICAL if remaining < cfg.critical_days * 86400 else Severity.WARNING
+            alert = ROOT_CERT_SOON if remaining < cfg.critical_days * 86400 else ROOT_CERT_EXPIRING
+            severity = alert.severity(settings)
             message = (
                 f"the mesh root certificate expires in {human_duration(remaining)}"
                 if remaining > 0

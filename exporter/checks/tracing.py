@@ -10,13 +10,19 @@ from __future__ import annotations
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 
+from exporter.alerting import alert_ref
 from exporter.checks.base import CheckDef, alert_severity, human_duration
 from exporter.config import Settings
-from exporter.model import CheckResult, Finding, NotEvaluated, Sample, Severity
+from exporter.model import CheckResult, Finding, NotEvaluated, Sample
 from exporter.sources.elasticsearch.parse import LEVELS, JaegerIndex, free_bytes_threshold
 from exporter.sources.elasticsearch.snapshot import ClusterData, ElasticsearchSnapshot
 
 STATUSES = ("green", "yellow", "red")
+RED = alert_ref("TR01", "MeshHealthElasticsearchRed")
+YELLOW = alert_ref("TR01", "MeshHealthElasticsearchYellow")
+UNREADABLE = alert_ref("TR01", "MeshHealthElasticsearchUnreadable")
+FLOOD = alert_ref("TR02", "MeshHealthElasticsearchFloodStage")
+HIGH = alert_ref("TR02", "MeshHealthElasticsearchHighWatermark")
 
 
 def _gib(n: float) -> str:
@@ -38,8 +44,9 @@ def check_cluster_health(snapshot: ElasticsearchSnapshot, settings: Settings, no
         result.samples.append(Sample.of("meshhealth_es_cluster_up", 0 if c.error else 1, es_cluster=c.name))
         result.samples.append(Sample.of("meshhealth_es_requests_per_refresh", c.requests, es_cluster=c.name))
         if c.error is not None:
-            result.findings.append(Finding("TR01", Severity.WARNING, c.name, "ElasticsearchCluster", c.name,
-                                           f"cannot read the cluster: {c.error.message}"))  # fmt: skip
+            message = f"cannot read the cluster: {c.error.message}"
+            severity = UNREADABLE.severity(settings)
+            result.findings.append(Finding("TR01", severity, c.name, "ElasticsearchCluster", c.name, message))
             continue
         status = str(c.health.get("status") or "unknown")
         for s in STATUSES:
@@ -49,7 +56,7 @@ def check_cluster_health(snapshot: ElasticsearchSnapshot, settings: Settings, no
         unassigned = unassigned if isinstance(unassigned, int) else 0
         result.samples.append(Sample.of("meshhealth_es_unassigned_shards", unassigned, es_cluster=c.name))
         if status in ("yellow", "red"):
-            severity = Severity.CRITICAL if status == "red" else Severity.WARNING
+            severity = (RED if status == "red" else YELLOW).severity(settings)
             message = f"cluster {status}: {unassigned} unassigned shards ({c.distribution} {c.version})"
             result.findings.append(Finding("TR01", severity, c.name, "ElasticsearchCluster", c.name, message))
     return result
@@ -70,7 +77,7 @@ def check_disk_watermarks(snapshot: ElasticsearchSnapshot, settings: Settings, n
             )
             if status in ("yellow", "red") and not c.disks:
                 symptom = str(report.get("symptom") or "")
-                severity = Severity.CRITICAL if status == "red" else Severity.WARNING
+                severity = (FLOOD if status == "red" else HIGH).severity(settings)
                 result.findings.append(Finding("TR02", severity, c.name, "ElasticsearchCluster", c.name,
                                                f"_health_report disk indicator {status}: {symptom}"))  # fmt: skip
         for disk in c.disks:
@@ -93,7 +100,7 @@ def check_disk_watermarks(snapshot: ElasticsearchSnapshot, settings: Settings, n
                             and disk.available <= f), None)  # fmt: skip
             if reached:
                 level, free = reached
-                severity = Severity.CRITICAL if level == "flood_stage" else Severity.WARNING
+                severity = (FLOOD if level == "flood_stage" else HIGH).severity(settings)
                 effect = ("Elasticsearch makes every index with a shard here read-only" if level == "flood_stage"
                           else "no new shards are allocated here and shards move away")  # fmt: skip
                 message = (f"{_gib(disk.available)} available of {_gib(disk.total)} on {disk.path}: {level} "

@@ -5,11 +5,12 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 
+from exporter.alerting import alert_ref
 from exporter.checks import resources as r
 from exporter.checks.base import CheckDef, alert_severity, human_duration
 from exporter.checks.injection import istio_webhooks
 from exporter.config import Settings
-from exporter.model import CheckResult, Finding, Sample, Severity
+from exporter.model import CheckResult, Finding, Sample
 from exporter.sources.kube.projections import ServiceInfo, WebhookInfo
 from exporter.sources.kube.snapshot import KubeSnapshot
 from exporter.sources.webhook_tls_snapshot import WebhookTLSSnapshot
@@ -116,11 +117,15 @@ def check_ignore_hides_failures(snapshot: KubeSnapshot, settings: Settings, now:
     return result
 
 
+TLS_BROKEN = alert_ref("WH03", "MeshHealthWebhookTLSBroken")
+CERT_EXPIRING = alert_ref("WH03", "MeshHealthWebhookCertExpiring")
+
+
 def check_webhook_tls(snapshot: WebhookTLSSnapshot, settings: Settings, now: float) -> CheckResult:
     """WH03: each endpoint's certificate verifies against caBundle for <svc>.<ns>.svc; days to expiry."""
     result = CheckResult()
     warn_before = settings.checks.WH03.cert_expiry_warning_days * 86400
-    severity = alert_severity(settings, "WH03")
+    severity, expiring = TLS_BROKEN.severity(settings), CERT_EXPIRING.severity(settings)
     for probe in snapshot.results:
         labels = {
             "kind": probe.kind,
@@ -148,9 +153,7 @@ def check_webhook_tls(snapshot: WebhookTLSSnapshot, settings: Settings, now: flo
             result.samples.append(Sample.of("meshhealth_webhook_cert_expiry_timestamp_seconds", soonest, **labels))
             if not failed and soonest - now < warn_before:
                 message = f"serving certificate of {probe.server_name} expires in {human_duration(soonest - now)}"
-                result.findings.append(
-                    Finding("WH03", Severity.WARNING, probe.namespace, kind, probe.configuration, message)
-                )
+                result.findings.append(Finding("WH03", expiring, probe.namespace, kind, probe.configuration, message))
     result.samples.append(
         Sample.of("meshhealth_webhook_endpoints_probed", sum(len(p.endpoints) for p in snapshot.results))
     )

@@ -8,7 +8,7 @@ from collections import Counter, defaultdict
 from exporter.checks import resources as r
 from exporter.checks.base import CheckDef, alert_severity, human_duration
 from exporter.config import Settings
-from exporter.model import CheckResult, Finding, NotEvaluated, Sample, Severity
+from exporter.model import CheckResult, Finding, NotEvaluated, Sample
 from exporter.sources.istiod.snapshot import IstiodSnapshot, ReplicaData
 from exporter.sources.istiod.syncz import ERROR, STALE, STATUSES, ProxySync, TypeStatus
 
@@ -242,7 +242,8 @@ def check_istiod_replicas(snapshot: IstiodSnapshot, settings: Settings, now: flo
                 )
             )
             kind = "Pod" if r.namespace else "IstiodURL"  # replicas from istio.istiod_urls are not pods
-            result.findings.append(Finding("MH02", Severity.WARNING, r.namespace, kind, r.name, replica.error.message))
+            severity = alert_severity(settings, "MH02")
+            result.findings.append(Finding("MH02", severity, r.namespace, kind, r.name, replica.error.message))
             continue
         result.samples.append(Sample.of("meshhealth_istiod_connected_proxies", len(replica.proxies), istiod=r.name))
         if replica.metrics is None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from exporter.alerting import effective_for, effective_severity
 from exporter.catalog import CATALOG
 from exporter.catalog.model import Alert, FailureMode
 from exporter.config import CheckSettings, Settings
@@ -59,8 +60,8 @@ def effective_alerts(settings: Settings) -> list[EffectiveAlert]:
                     failure_mode=fm,
                     alert=alert,
                     expr=alert.render_expr(thresholds),
-                    for_=cs.alert_for or alert.for_,
-                    severity=Severity.parse(cs.alert_severity) if cs.alert_severity else alert.severity,
+                    for_=effective_for(settings, fm.id, alert),
+                    severity=effective_severity(settings, fm.id, alert),
                     runbook_url=f"{settings.runbook_base_url}#{fm.anchor}",
                 )
             )

@@ -63,7 +63,7 @@ def _default(field: FieldInfo) -> str:
 def _rows(model: type[BaseModel], prefix: str) -> list[tuple[str, str, str, str, str]]:
     rows = []
     for name, field in model.model_fields.items():
-        path = f"{prefix}{name}"
+        path = f"{prefix}{field.alias or name}"
         sub = _model_of(field.annotation)
         env = ENV_PREFIX + path.upper().replace(".", "__")
         if sub is not None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from exporter.catalog import BY_ID
 from exporter.checks import ALL_CHECKS
 from exporter.evaluate import evaluate
 from tests.scenarios import all_scenarios
@@ -28,3 +29,14 @@ def test_findings_only_when_unhealthy(scenario):
     assert healthy.up and unhealthy.up, (healthy.error, unhealthy.error)
     assert healthy.result.findings == []
     assert unhealthy.result.findings, "the unhealthy scenario has no finding"
+
+
+@pytest.mark.parametrize("severity", ["info", "critical"])
+@pytest.mark.parametrize("scenario", SCENARIOS, ids=lambda s: s.id)
+def test_findings_follow_alert_severity_overrides(scenario, severity):
+    """No check hard-codes a severity: overriding all of its alerts moves every finding."""
+    check = next(c for c in ALL_CHECKS if c.id == scenario.check)
+    alerts = {a.name: {"severity": severity} for a in BY_ID[scenario.check].alerts}
+    s = settings(**scenario.settings, alerts=alerts)
+    [unhealthy] = evaluate([check], {check.source: scenario.unhealthy(NOW)}, s, NOW)
+    assert {f.severity.label for f in unhealthy.result.findings} == {severity}
