@@ -11,7 +11,7 @@ from typing import Any
 from exporter.checks import enabled_checks
 from exporter.checks.base import CheckDef
 from exporter.config import Settings
-from exporter.evaluate import CheckOutcome, evaluate
+from exporter.evaluate import CheckOutcome, FindingKey, evaluate, track_first_seen
 from exporter.metrics.render import RenderedMetrics, build_families, render
 from exporter.model import SourceView
 from exporter.scheduler import Scheduler, SourceState, refresh_once
@@ -70,6 +70,7 @@ class Exporter:
         self.states = build_sources(settings, self.checks, watch=True)
         self.scheduler = Scheduler(self.states, self.request_update)
         self.outcomes: list[CheckOutcome] = []
+        self.first_seen: dict[FindingKey, float] = {}
         self.updated_at: float | None = None
         self.rendered: RenderedMetrics = render(
             build_families(self.sources(), [], settings.findings.max_series_per_check)
@@ -88,6 +89,7 @@ class Exporter:
         now = time.time()
         data = {s.source.name: s.fresh_data(now) for s in self.states}
         self.outcomes = evaluate(self.checks, data, self.settings, now)
+        self.first_seen = track_first_seen(self.first_seen, self.outcomes, now)
         families = build_families(self.sources(), self.outcomes, self.settings.findings.max_series_per_check)
         self.rendered = render(families)
         self.updated_at = now

@@ -58,6 +58,28 @@ def undeclared_samples(result: CheckResult) -> set[str]:
     return bad
 
 
+FindingKey = tuple[str, str, str, str]
+
+
+def finding_key(finding: Finding) -> FindingKey:
+    return (finding.check, finding.namespace, finding.kind, finding.name)
+
+
+def track_first_seen(
+    previous: Mapping[FindingKey, float], outcomes: Sequence[CheckOutcome], now: float
+) -> dict[FindingKey, float]:
+    """Since when each current finding has been reported; a check not evaluated keeps what it had."""
+    current: dict[FindingKey, float] = {}
+    for outcome in outcomes:
+        if not outcome.up:
+            current.update({k: v for k, v in previous.items() if k[0] == outcome.check})
+            continue
+        for f in outcome.result.findings:
+            key = finding_key(f)
+            current[key] = previous.get(key, now)
+    return current
+
+
 def all_findings(outcomes: Sequence[CheckOutcome]) -> list[Finding]:
     findings = [f for o in outcomes for f in o.result.findings]
     return sorted(findings, key=lambda f: (-f.severity, f.check, f.namespace, f.name))

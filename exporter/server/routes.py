@@ -55,7 +55,11 @@ async def readyz(request: web.Request) -> web.Response:
 async def status_page(request: web.Request) -> web.Response:
     exporter = request.app[EXPORTER_KEY]
     html = render_status_page(
-        exporter.sources(), exporter.outcomes, exporter.updated_at, exporter.settings.runbook_base_url
+        exporter.sources(),
+        exporter.outcomes,
+        exporter.updated_at,
+        exporter.settings.runbook_base_url,
+        exporter.first_seen,
     )
     return web.Response(text=html, content_type="text/html")
 
