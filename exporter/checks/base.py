@@ -38,6 +38,12 @@ def recent_events(snapshot: Any, now: float, window: float, reason: str) -> list
     return sorted(events, key=lambda e: (e.namespace, e.object_name, e.last_seen or 0))
 
 
+def plural(count: int, singular: str, plural_form: str | None = None) -> str:
+    """``1 proxy runs``-style counts: "1 pod", "2 pods", "1 proxy", "3 proxies"."""
+    word = singular if count == 1 else plural_form or f"{singular}s"
+    return f"{count} {word}"
+
+
 def human_duration(seconds: float) -> str:
     seconds = max(0, int(seconds))
     days, rest = divmod(seconds, 86400)

@@ -10,7 +10,7 @@ import yaml
 
 from exporter.alerting import alert_ref
 from exporter.checks import resources as r
-from exporter.checks.base import CheckDef, alert_severity, recent_events
+from exporter.checks.base import CheckDef, alert_severity, plural, recent_events
 from exporter.config import Settings
 from exporter.durations import parse_duration
 from exporter.model import CheckResult, Finding, Sample
@@ -108,7 +108,7 @@ def check_injection(snapshot: KubeSnapshot, settings: Settings, now: float) -> C
     severity = alert_severity(settings, "DP04")
     for (namespace, kind, name, reason), count in sorted(by_workload.items()):
         per_namespace[(namespace, reason)] += count
-        message = f"{count} pod(s) without istio-proxy although injection is enabled; {REASON_TEXT[reason]}"
+        message = f"{plural(count, 'pod')} without istio-proxy although injection is enabled; {REASON_TEXT[reason]}"
         result.findings.append(Finding("DP04", severity, namespace, kind, name, message))
     for (namespace, reason), count in sorted(per_namespace.items()):
         result.samples.append(Sample.of("meshhealth_pods_without_sidecar", count, namespace=namespace, reason=reason))
@@ -173,7 +173,7 @@ def check_init_crashloops(snapshot: KubeSnapshot, settings: Settings, now: float
         info = nodes.get(node)
         host = f"; node kernel {info.kernel}, {info.os_image}, {info.container_runtime}" if info else ""
         example = f"{pods[0][0].namespace}/{pods[0][0].name}: {pods[0][1]}"
-        message = f"{len(pods)} pod(s) with failing Istio init containers, e.g. {example}{host}"
+        message = f"{plural(len(pods), 'pod')} with failing Istio init containers, e.g. {example}{host}"
         found = severity if len(pods) >= threshold else below
         result.findings.append(Finding("DP06", found, "", "Node", node or "unscheduled", message[:500]))
     result.samples.append(Sample.of("meshhealth_nodes_istio_init_failing", len(per_node)))
@@ -271,7 +271,7 @@ def check_expected_in_mesh(snapshot: KubeSnapshot, settings: Settings, now: floa
         per_namespace: dict[str, int] = defaultdict(int)
         for (namespace, kind, name), count in sorted(workloads.items()):
             per_namespace[namespace] += count
-            message = f"{component.name}: {count} pod(s) run without istio-proxy"
+            message = f"{component.name}: {plural(count, 'pod')} without istio-proxy"
             result.findings.append(Finding("NS03", severity, namespace, kind, name, message))
         for namespace, count in sorted(per_namespace.items()):
             result.samples.append(

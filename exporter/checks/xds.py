@@ -6,7 +6,7 @@ import re
 from collections import Counter, defaultdict
 
 from exporter.checks import resources as r
-from exporter.checks.base import CheckDef, alert_severity, human_duration
+from exporter.checks.base import CheckDef, alert_severity, human_duration, plural
 from exporter.config import Settings
 from exporter.model import CheckResult, Finding, NotEvaluated, Sample
 from exporter.sources.istiod.snapshot import IstiodSnapshot, ReplicaData
@@ -149,8 +149,8 @@ def check_rejected(snapshot: IstiodSnapshot, settings: Settings, now: float) -> 
 def check_disconnected(snapshot: IstiodSnapshot, settings: Settings, now: float) -> CheckResult:
     """DP02: pods with a running istio-proxy that no istiod replica lists: they get no configuration."""
     if not snapshot.complete:
-        failed = ", ".join(r.replica.name for r in snapshot.replicas if r.error is not None)
-        raise NotEvaluated(f"istiod replica(s) {failed} did not answer: cannot tell which proxies are disconnected")
+        failed = "; ".join(f"{r.replica.name}: {r.error}" for r in snapshot.replicas if r.error is not None)
+        raise NotEvaluated(f"cannot tell which proxies are disconnected while a replica's syncz is unread ({failed})")
     if not snapshot.kube_available:
         raise NotEvaluated(
             "needs the Kubernetes pod cache to know which pods run a sidecar "
@@ -210,7 +210,7 @@ def check_version_skew(snapshot: IstiodSnapshot, settings: Settings, now: float)
             )
             for namespace, count in sorted(namespaces.items()):
                 message = (
-                    f"{count} proxies run Istio {proxy_version}, istiod {replica.replica.name} runs "
+                    f"{plural(count, 'proxy', 'proxies')} on Istio {proxy_version}, istiod {replica.replica.name} runs "
                     f"{istiod_version}: restart the workloads to pick up the current proxy"
                 )
                 result.findings.append(Finding("DP03", severity, namespace, "Namespace", namespace, message))

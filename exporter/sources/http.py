@@ -2,7 +2,23 @@
 
 from __future__ import annotations
 
+import json
+
 import aiohttp
+
+
+def describe_bad_json(body: bytes, exc: json.JSONDecodeError) -> str:
+    """A body that is not JSON, in words: cut off (truncated by a proxy or a limit), or something else."""
+    size = f"{len(body):,} bytes"
+    if not body.strip():
+        return "an empty body instead of JSON"
+    cut_off = "Unterminated" in exc.msg or exc.pos >= len(body.rstrip()) - 1
+    if cut_off and body.lstrip()[:1] in (b"[", b"{"):
+        return f"{size} of JSON that ends early: the answer was cut off (a proxy, a timeout or a size limit)"
+    start = body[:60].decode("utf-8", "replace").strip()
+    if start.startswith("<"):
+        return f"HTML instead of JSON ({size}, starts with {start[:40]!r}): the URL reaches something else"
+    return f"{size} that are not JSON ({exc.msg} at byte {exc.pos}, starts with {start[:40]!r})"
 
 
 def describe_client_error(exc: aiohttp.ClientError) -> str:

@@ -171,6 +171,6 @@ def test_dp04_pod_without_sidecar_in_injection_enabled_namespace(kube: KubeClust
     kube.admin.create(pods, pod("checkout", "shop"))
     [finding] = dp04()
     assert (finding["namespace"], finding["kind"], finding["name"]) == ("shop", "Pod", "checkout")
-    assert finding["message"].startswith("1 pod(s) without istio-proxy")
+    assert finding["message"].startswith("1 pod without istio-proxy")
     kube.admin.request("DELETE", f"{pods}/checkout?gracePeriodSeconds=0")
     assert dp04() == []

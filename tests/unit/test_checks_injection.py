@@ -57,7 +57,7 @@ def test_pods_of_one_deployment_are_one_finding():
     result = run_dp04(pods, [ns("bookinfo", **{"istio-injection": "enabled"})])
     [finding] = result.findings
     assert (finding.namespace, finding.kind, finding.name) == ("bookinfo", "Deployment", "reviews-v1")
-    assert finding.message.startswith("2 pod(s) without istio-proxy") and "restart the workload" in finding.message
+    assert finding.message.startswith("2 pods without istio-proxy") and "restart the workload" in finding.message
     [sample] = [s for s in result.samples if s.metric == "meshhealth_pods_without_sidecar"]
     assert dict(sample.labels) == {"namespace": "bookinfo", "reason": "not_restarted"} and sample.value == 2
 
@@ -159,7 +159,7 @@ def test_dp06_groups_by_node_with_node_details():
     assert set(by_node) == {"worker-3", "worker-1"}
     assert by_node["worker-3"].severity == Severity.CRITICAL and by_node["worker-1"].severity == Severity.WARNING
     message = by_node["worker-3"].message
-    assert message.startswith("2 pod(s)") and "iptables-restore: line 2 failed" in message
+    assert message.startswith("2 pods with failing") and "iptables-restore: line 2 failed" in message
     assert "3.10.0-1160.el7.x86_64" in message and "docker://19.3.12" in message
 
 

@@ -21,7 +21,7 @@ import aiohttp
 from exporter.config import Settings
 from exporter.selectors import matches
 from exporter.sources.errors import SourceError, reason_for_status
-from exporter.sources.http import describe_client_error, read_bounded
+from exporter.sources.http import describe_bad_json, describe_client_error, read_bounded
 from exporter.sources.istiod.metrics import parse_metrics
 from exporter.sources.istiod.snapshot import IstiodSnapshot, Replica, ReplicaData, SidecarPod
 from exporter.sources.istiod.syncz import STALE, parse_syncz
@@ -134,6 +134,9 @@ class IstiodSource:
             return ReplicaData(replica, error=syncz_body)
         try:
             proxies = await asyncio.to_thread(lambda: parse_syncz(json.loads(syncz_body)))
+        except json.JSONDecodeError as exc:
+            message = f"istiod {replica.name}: /debug/syncz answered {describe_bad_json(syncz_body, exc)}"
+            return ReplicaData(replica, error=SourceError("invalid_response", message))
         except ValueError as exc:
             return ReplicaData(replica, error=SourceError("invalid_response", f"istiod {replica.name}: syncz: {exc}"))
         metrics, metrics_error = None, ""

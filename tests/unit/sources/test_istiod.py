@@ -231,8 +231,10 @@ async def test_three_replicas_merged_and_failures_isolated(aiohttp_server, tmp_p
     up = {dict(x.labels)["istiod"]: x.value for x in replicas.samples if x.metric == "meshhealth_istiod_replica_up"}
     assert up == {urls[0]: 1, urls[1]: 1, urls[2]: 0, urls[3]: 0, urls[4]: 0}
     assert {(f.kind, f.namespace) for f in replicas.findings} == {("IstiodURL", "")}  # a URL is not a Pod
-    with pytest.raises(NotEvaluated, match="did not answer"):
+    with pytest.raises(NotEvaluated) as blind:
         check_disconnected(snap, s, snap.taken_at)
+    assert f"{urls[4]}: istiod {urls[4]}: /debug/syncz answered HTML instead of JSON" in str(blind.value)
+    assert "HTTP 403" in str(blind.value)
 
 
 async def test_all_replicas_refusing_is_a_source_error_not_healthy(aiohttp_server, tmp_path):
@@ -323,7 +325,7 @@ def test_version_skew():
     snap = snap_of({"a": [entry_1_23("old.shop", version="1.26.1"), entry_1_23("new.shop", version="1.28.0")]})
     result = check_version_skew(snap, settings(), 1000.0)
     [finding] = result.findings
-    assert finding.namespace == "shop" and "1 proxies run Istio 1.26.1" in finding.message
+    assert finding.namespace == "shop" and "1 proxy on Istio 1.26.1" in finding.message
 
 
 def test_rejected_gateway_root_cert_and_convergence():
@@ -399,3 +401,22 @@ def test_every_istiod_check_emits_only_declared_metrics():
     s = settings(findings={"per_proxy_series": True})
     outcomes = evaluate([c for c in ALL_CHECKS if c.source == "istiod"], {"istiod": snap}, s, 1000.0)
     assert [(o.check, o.error) for o in outcomes if not o.up] == []
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        (b'[{"proxy": "web-1.shop", "cluster_id": "Kuber', "of JSON that ends early: the answer was cut off"),
+        (b'[{"proxy": "web-1.shop"}, ', "of JSON that ends early"),
+        (b"", "an empty body instead of JSON"),
+        (b"<html><body>502 Bad Gateway</body></html>", "HTML instead of JSON"),
+        (b"proxy web-1.shop SYNCED", "that are not JSON (Expecting value at byte 0"),
+    ],
+)
+async def test_unreadable_syncz_is_explained(aiohttp_server, tmp_path, body, expected):
+    source, _, urls = await start(aiohttp_server, [FakeReplica(body), FakeReplica([entry_1_23("a.x")])], tmp_path)
+    snap = await source.refresh()
+    await source.close()
+    error = next(r.error for r in snap.replicas if r.replica.url == urls[0])
+    assert error.reason == "invalid_response" and expected in error.message
+    assert "Unterminated string" not in error.message
