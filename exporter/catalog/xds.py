@@ -99,7 +99,12 @@ DP01 = FailureMode(
         meaning=(
             "istiod sent a configuration update (a nonce) to a proxy and the proxy has not acknowledged it for "
             "longer than the threshold. The exporter reads `/debug/syncz` on every istiod replica (each lists only "
-            "its own proxies) and remembers since when each proxy and xDS type has been STALE."
+            "its own proxies) and remembers since when each proxy and xDS type has been STALE. istiod 1.23+ "
+            "reports when it sent the update (`sentTime`), so the age is known at the first look. Older istiod "
+            "versions do not: a running exporter measures the age from when it first saw the proxy STALE, and the "
+            "one-shot `check` polls twice, `istio.stale_confirm_seconds` apart (default 5 s), and reports a proxy "
+            "whose same update (nonce) is still unacknowledged at the second poll. A type whose `acked` is empty "
+            "was never acknowledged at all."
         ),
         impact=(
             "The proxy runs on old configuration: new endpoints, routes or certificates do not reach it. Causes: "

@@ -140,3 +140,16 @@ async def test_one_shot_polls_once_when_nothing_is_stale(aiohttp_server):
     s = settings(sources={"kubernetes": {"enabled": False}}, istio={"istiod_urls": [url], "stale_confirm_seconds": 5})
     result = await run_once(s)
     assert replica.polls == 1 and by_id(result.outcomes)["DP01"].result.findings == []
+
+
+async def test_elasticsearch_only_mode(aiohttp_server):
+    from .sources.test_elasticsearch import FakeES, index_row
+
+    fake = FakeES([index_row("jaeger-span-2026-11-21")], health="clusterhealth-6.8.8.json")
+    server = await aiohttp_server(fake.app())
+    es = {"clusters": [{"name": "tracing", "urls": [str(server.make_url("")).rstrip("/")]}]}
+    s = settings(sources={"kubernetes": {"enabled": False}}, elasticsearch=es)
+    result = await run_once(s)
+    assert [(v.name, v.up) for v in result.sources] == [("elasticsearch", True)]
+    assert set(by_id(result.outcomes)) == {"TR01", "TR02", "TR03", "TR04", "TR05", "TR06", "TR07"}
+    assert all(o.up for o in result.outcomes), [(o.check, o.error) for o in result.outcomes]
