@@ -5,9 +5,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from exporter.config import Settings
+from exporter.config import Settings, load_settings
 from exporter.generate.config_reference import render_config_reference
 from exporter.generate.dashboards import render_dashboards
+from exporter.generate.helm_data import helm_files
 from exporter.generate.rules import render_prometheus_rule, render_rule_tests, render_rules_file
 from exporter.generate.runbooks import render_runbooks
 from exporter.report_schema import json_schema
@@ -24,7 +25,10 @@ def generated_files(settings: Settings, with_tests: bool = True) -> dict[str, st
     }
     if with_tests:
         files.update({f"alert_rules/tests/{name}": text for name, text in render_rule_tests(settings).items()})
-    files.update({f"grafana_dashboards/{name}": text for name, text in render_dashboards(settings).items()})
+    dashboards = render_dashboards(settings)
+    files.update({f"grafana_dashboards/{name}": text for name, text in dashboards.items()})
+    if with_tests:  # the project's own tree: the chart's data starts from the defaults
+        files.update(helm_files(load_settings(), dashboards))
     return files
 
 

@@ -28,8 +28,9 @@ class Tracing:
     def __init__(self, es: Elasticsearch, plain: JaegerCollector, kubesphere: JaegerCollector) -> None:
         self.es, self.plain, self.kubesphere = es, plain, kubesphere
 
-    def config(self, path: Path, **checks: Any) -> Path:
+    def config(self, path: Path, alerts: dict[str, Any] | None = None, **checks: Any) -> Path:
         path.write_text(json.dumps({
+            "alerts": alerts or {},
             "sources": {"kubernetes": {"enabled": False}, "elasticsearch": {"interval_seconds": 1}},
             "elasticsearch": {"clusters": [
                 {"name": "plain", "urls": [self.es.url]},
@@ -131,8 +132,9 @@ def test_tr01_red_cluster(tracing: Tracing, tmp_path: Path) -> None:
 def test_tr02_tr03_flood_stage_read_only_alerts_and_recovery(
     tracing: Tracing, tmp_path: Path, exporter_factory
 ) -> None:
-    config = tracing.config(tmp_path / "pipeline.json",
-                            TR02={"alert_for": "2s"}, TR03={"alert_for": "2s"})  # fmt: skip
+    fast = {"for": "2s"}
+    alerts = {"MeshHealthElasticsearchFloodStage": fast, "MeshHealthElasticsearchHighWatermark": fast}
+    config = tracing.config(tmp_path / "pipeline.json", alerts, TR03={"alert_for": "2s"})
     subprocess.run([sys.executable, "-m", "exporter", "generate", "--config", str(config), "--output-dir", str(tmp_path)],
                    check=True, capture_output=True, timeout=120)  # fmt: skip
     running = exporter_factory(["--config", str(config)])
