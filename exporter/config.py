@@ -192,6 +192,7 @@ class CheckSettings(_Section):
 class AlertOverride(_Section):
     """Per alert name: its severity (also the severity of the findings it fires for) and its `for`."""
 
+    enabled: bool = Field(True, description="generate this alert (the check still reports its findings)")
     severity: SeverityName | None = Field(None, description="alert and finding severity")
     for_: Duration | None = Field(None, alias="for", description="the alert's `for` duration")
 

@@ -55,6 +55,9 @@ def effective_alerts(settings: Settings) -> list[EffectiveAlert]:
             continue
         thresholds = {name: float(getattr(cs, name)) for name in fm.thresholds}
         for alert in fm.alerts:
+            override = settings.alerts.get(alert.name)
+            if override is not None and not override.enabled:
+                continue
             out.append(
                 EffectiveAlert(
                     failure_mode=fm,

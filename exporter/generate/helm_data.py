@@ -75,6 +75,7 @@ def _values_schema(settings_schema: dict[str, Any]) -> dict[str, Any]:
         "$defs": defs,
         "properties": {
             "nameOverride": string,
+            "namespaceOverride": string,
             "fullnameOverride": string,
             "image": {"type": "object", "additionalProperties": False, "properties": {
                 "repository": {"type": "string", "minLength": 1}, "tag": string,

@@ -123,13 +123,13 @@ def test_prometheus_rule_equals_generate_for_the_same_settings(name):
 def test_prometheus_rule_follows_overrides():
     values = {"prometheusRule": {"enabled": True}, "config": {
         "checks": {"DP01": {"stale_threshold_seconds": 42, "alert_for": "7m"}, "NS02": {"enabled": False}},
-        "alerts": {"MeshHealthIstiodOOMKilled": {"severity": "info"}}}}  # fmt: skip
+        "alerts": {"MeshHealthIstiodOOMKilled": {"severity": "info"}, "MeshHealthIstiodRestarting": {"enabled": False}}}}  # fmt: skip
     [rule] = of_kind(render(values), "PrometheusRule")
     rules = {r["alert"]: r for g in rule["spec"]["groups"] for r in g["rules"]}
     assert rules["MeshHealthProxyStale"]["expr"] == "meshhealth_xds_proxy_stale_seconds > 42"
     assert rules["MeshHealthProxyStale"]["for"] == "7m"
     assert rules["MeshHealthIstiodOOMKilled"]["labels"]["severity"] == "info"
-    assert "MeshHealthCRDMissing" not in rules
+    assert "MeshHealthCRDMissing" not in rules and "MeshHealthIstiodRestarting" not in rules
     assert rule["spec"]["groups"] == yaml.safe_load(render_prometheus_rule(settings_for(values)))["spec"]["groups"]
 
 
@@ -166,6 +166,14 @@ def test_pod_is_locked_down_and_configured_from_values():
     assert {v["secret"]["secretName"] for v in pod["volumes"] if "secret" in v} == {"meshhealth-web", "es-monitor"}
     assert "helm.sh/chart" not in deployment["spec"]["selector"]["matchLabels"]
     assert "resources" not in of_kind(render({}), "Deployment")[0]["spec"]["template"]["spec"]["containers"][0]
+
+
+def test_namespace_override_moves_every_namespaced_object():
+    objects = render({"namespaceOverride": "istio-system"}, namespace="monitoring")
+    namespaced = [o for o in objects if o["kind"] not in ("ClusterRole", "ClusterRoleBinding")]
+    assert {o["metadata"]["namespace"] for o in namespaced} == {"istio-system"}
+    [binding] = of_kind(objects, "ClusterRoleBinding")
+    assert binding["subjects"][0]["namespace"] == "istio-system"
 
 
 def test_notes_explain_the_debug_endpoint_namespace():

@@ -16,6 +16,10 @@
 {{- end -}}
 {{- end -}}
 
+{{- define "meshhealth.namespace" -}}
+{{- default .Release.Namespace .Values.namespaceOverride -}}
+{{- end -}}
+
 {{- define "meshhealth.selectorLabels" -}}
 app.kubernetes.io/name: {{ include "meshhealth.name" . }}
 app.kubernetes.io/instance: {{ .Release.Name }}
