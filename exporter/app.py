@@ -29,7 +29,10 @@ def build_sources(settings: Settings, checks: list[CheckDef], *, watch: bool) ->
     kube_specs = [spec for c in checks for spec in c.resources(settings)]
     kube: SourceState | None = None
     if kube_specs and settings.sources.kubernetes.enabled:
-        kube = SourceState(KubeSource(settings.kubernetes, kube_specs, watch=watch), settings.sources.kubernetes)
+        kube_source = KubeSource(
+            settings.kubernetes, kube_specs, watch=watch, max_backoff=settings.sources.kubernetes.max_backoff_seconds
+        )
+        kube = SourceState(kube_source, settings.sources.kubernetes)
         states.append(kube)
 
     def kube_data() -> Any | None:

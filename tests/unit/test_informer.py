@@ -31,6 +31,14 @@ class ScriptedAPI:
         self.watches: list[dict] = []
         self.streams: asyncio.Queue = asyncio.Queue()  # one list of events (or "drop") per watch
         self.lists = 0
+        self.version_calls = 0
+        self.version_delay = 0.0
+
+    async def version(self, request):
+        self.version_calls += 1
+        if self.version_delay:
+            await asyncio.sleep(self.version_delay)
+        return web.json_response({"major": "1", "minor": "34", "gitVersion": "v1.34.4"})
 
     async def discovery(self, request):
         return web.json_response({"resources": [{"name": "namespaces", "namespaced": False}]})
@@ -68,6 +76,7 @@ async def api(aiohttp_server):
     app = web.Application()
     app.router.add_get("/api/v1", scripted.discovery)
     app.router.add_get("/api/v1/namespaces", scripted.namespaces)
+    app.router.add_get("/version", scripted.version)
     server = await aiohttp_server(app)
     scripted.url = str(server.make_url("")).rstrip("/")
     return scripted
@@ -143,7 +152,7 @@ async def test_malformed_objects_are_skipped(api):
         await api.streams.put([{"type": "ADDED", "object": {"metadata": {}}}, {"type": "ADDED", "object": ns("e", 8)}])
         snap = await source.refresh()
         await wait_for(lambda: len(source._informers[0].items) == 4)
-        assert len(names(snap)) == 3
+        assert {"a", "b", "c"} <= {n for n, _ in names(snap)}
         assert source.stats()["projection_errors"] == 2
     finally:
         await source.close()
@@ -187,3 +196,98 @@ async def test_garbage_and_oversized_answers(api, aiohttp_server):
         await source.refresh()
     await source.close()
     assert err.value.reason == "too_large"
+
+
+async def test_event_with_malformed_metadata_neither_kills_nor_freezes_the_informer(api):
+    source = source_for(api)
+    try:
+        await source.refresh()
+        await api.streams.put([
+            {"type": "ADDED", "object": {"metadata": "not-an-object", "status": {}}},
+            {"type": "MODIFIED", "object": {"metadata": ["a", "list"]}},
+            {"type": "ADDED", "object": ns("after", 10)},
+            "drop",
+        ])  # fmt: skip
+        await api.streams.put([{"type": "MODIFIED", "object": ns("a", 11, "Terminating")}])
+        await wait_for(lambda: ("after", "Active") in names(KubeSnapshotView(source)))
+        await wait_for(lambda: ("a", "Terminating") in names(KubeSnapshotView(source)))  # later watches still apply
+        assert not source._tasks[0].done()
+        assert source.stats()["projection_errors"] == 2
+        await source.refresh()  # still up
+    finally:
+        await source.close()
+
+
+async def test_a_failure_nobody_foresaw_is_reported_and_retried(api, monkeypatch):
+    source = source_for(api)
+    try:
+        await source.refresh()
+        informer = source._informers[0]
+        original = informer._apply
+
+        def broken(event):
+            raise RuntimeError("unexpected shape")
+
+        monkeypatch.setattr(informer, "_apply", broken)
+        await api.streams.put([{"type": "ADDED", "object": ns("x", 12)}])
+        await wait_for(lambda: informer.error is not None)
+        with pytest.raises(SourceError) as err:
+            await source.refresh()
+        assert err.value.reason == "internal" and "RuntimeError: unexpected shape" in err.value.message
+        monkeypatch.setattr(informer, "_apply", original)
+        await api.streams.put([])
+        await wait_for(lambda: informer.error is None and informer.lists >= 2, seconds=10)
+        assert not source._tasks[0].done()
+    finally:
+        await source.close()
+
+
+async def test_hung_api_server_makes_the_source_fail(api):
+    source = source_for(api, request_timeout_seconds=0.5)
+    try:
+        await source.refresh()
+        api.version_delay = 5  # the watch is silent (a black hole looks the same), /version hangs too
+        with pytest.raises(SourceError) as err:
+            await source.refresh()
+        assert err.value.reason == "timeout"
+        api.version_delay = 0
+        await source.refresh()
+    finally:
+        await source.close()
+
+
+async def test_gone_forever_backs_off_and_reports(api):
+    source = source_for(api)
+    gone = {"type": "ERROR", "object": {"kind": "Status", "code": 410, "message": "too old resource version"}}
+    try:
+        await source.refresh()
+        for _ in range(6):
+            await api.streams.put([gone])
+        await asyncio.sleep(2.5)
+        assert api.lists <= 2 * 5  # two pages per list: a handful of relists, not hundreds
+        await wait_for(lambda: source._informers[0].error is not None, seconds=10)
+        with pytest.raises(SourceError) as err:
+            await source.refresh()
+        assert "410 Gone even right after a fresh list" in err.value.message
+    finally:
+        await source.close()
+
+
+def test_backoff_is_capped_by_the_configured_maximum():
+    from exporter.app import build_sources
+    from exporter.checks import ALL_CHECKS
+    from tests.unit.helpers import settings
+
+    s = settings(sources={"kubernetes": {"max_backoff_seconds": 7}})
+    [kube, *_] = build_sources(s, list(ALL_CHECKS), watch=True)
+    assert kube.source._max_backoff == 7
+
+
+class KubeSnapshotView:
+    """The informer caches as refresh() would return them, without the liveness request."""
+
+    def __init__(self, source):
+        self.items = [i for inf in source._informers for i in inf.items.values()]
+
+    def get(self, key):
+        return tuple(self.items)

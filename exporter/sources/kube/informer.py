@@ -20,9 +20,18 @@ class _Gone(Exception):
     """The resourceVersion we hold is too old: the cache must be rebuilt from a list."""
 
 
+def metadata(obj: dict[str, Any]) -> dict[str, Any]:
+    """The object's metadata, or {} when the server sent something that is not an object there."""
+    meta = obj.get("metadata")
+    return meta if isinstance(meta, dict) else {}
+
+
 def object_key(obj: dict[str, Any]) -> str:
-    meta = obj.get("metadata") or {}
+    meta = metadata(obj)
     return f"{meta.get('namespace') or ''}/{meta.get('name') or ''}"
+
+
+GONE_IN_A_ROW = 3  # watches answering 410 right after a fresh list: the source is reported down
 
 
 class Informer:
@@ -35,8 +44,11 @@ class Informer:
         served: ServedResource,
         namespace: str | None,
         settings: KubernetesSettings,
+        max_backoff: float = 60.0,
     ) -> None:
         self.spec = spec
+        self._max_backoff = max(1.0, max_backoff)
+        self.gone_in_a_row = 0
         self.path = served.collection_path(namespace)
         self._http = http
         self._settings = settings
@@ -103,7 +115,7 @@ class Informer:
             if obj.get("code") == 410:
                 raise _Gone()
             raise SourceError("http_error", f"watch {self.path}: {obj.get('message') or obj}")
-        rv = (obj.get("metadata") or {}).get("resourceVersion")
+        rv = metadata(obj).get("resourceVersion")
         if kind in ("ADDED", "MODIFIED"):
             projected = self._project(obj)
             if projected is not None:
@@ -134,7 +146,8 @@ class Informer:
             raise
 
     async def run(self) -> None:
-        """Keep the cache current until cancelled."""
+        """Keep the cache current until cancelled. Never ends on its own: any failure, even one this code
+        did not foresee, is recorded in ``error`` (the source reports it) and retried with backoff."""
         backoff = 1.0
         relist = True
         while True:
@@ -142,23 +155,38 @@ class Informer:
                 if relist:
                     await self.list()
                     relist = False
-                self.error = None
+                    if self.gone_in_a_row < GONE_IN_A_ROW:
+                        self.error = None
                 self.attempted.set()
                 started = time.monotonic()
                 await self.watch()
-                backoff = 1.0
+                backoff, self.gone_in_a_row, self.error = 1.0, 0, None
                 if time.monotonic() - started < 1:  # a server that ends watches at once: do not spin
                     await asyncio.sleep(1)
                 continue
             except _Gone:
-                log.info("watch %s: resourceVersion expired, relisting", self.path)
                 relist = True
-                continue
+                self.gone_in_a_row += 1
+                if self.gone_in_a_row == 1:
+                    log.info("watch %s: resourceVersion expired, relisting", self.path)
+                    continue  # the normal case: relist at once
+                if self.gone_in_a_row >= GONE_IN_A_ROW:
+                    self.error = SourceError(
+                        "http_error",
+                        f"watch {self.path} answers 410 Gone even right after a fresh list "
+                        f"({self.gone_in_a_row} times in a row): the cache cannot be kept current",
+                    )
+                log.warning("watch %s: 410 Gone again after relisting (retrying in %.0fs)", self.path, backoff)
             except SourceError as exc:
                 self.error = exc
                 self.attempted.set()
                 log.warning("kubernetes %s: %s (retrying in %.0fs)", self.path, exc, backoff)
                 if exc.reason == "not_found":
                     relist = True
+            except Exception as exc:  # a bug or an answer of a shape nobody foresaw: report it, keep going
+                self.error = SourceError("internal", f"{self.path}: {type(exc).__name__}: {exc}"[:500])
+                self.attempted.set()
+                relist = True
+                log.exception("kubernetes %s: unexpected failure (retrying in %.0fs)", self.path, backoff)
             await asyncio.sleep(backoff * random.uniform(0.8, 1.2))  # noqa: S311
-            backoff = min(backoff * 2, 60.0)
+            backoff = min(backoff * 2, self._max_backoff)

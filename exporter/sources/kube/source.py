@@ -41,7 +41,9 @@ class KubeSource:
         *,
         watch: bool = True,
         connect: Connector = KubeHttp.connect,
+        max_backoff: float = 60.0,
     ) -> None:
+        self._max_backoff = max_backoff
         self._settings = settings
         self._specs = merge_specs(specs)
         self._watch = watch
@@ -61,7 +63,9 @@ class KubeSource:
         for spec in self._specs:
             served = await discover(self._http, spec)
             namespaces: Sequence[str | None] = spec.namespaces if spec.namespaces and served.namespaced else [None]
-            informers.extend(Informer(self._http, spec, served, ns, self._settings) for ns in namespaces)
+            informers.extend(
+                Informer(self._http, spec, served, ns, self._settings, self._max_backoff) for ns in namespaces
+            )
         self._informers = informers
         if self._watch:
             self._tasks = [asyncio.create_task(inf.run(), name=f"informer {inf.path}") for inf in informers]
@@ -70,9 +74,15 @@ class KubeSource:
         await self._ensure_informers()
         if self._watch:
             await asyncio.gather(*(inf.attempted.wait() for inf in self._informers))
-            for inf in self._informers:
+            for inf, task in zip(self._informers, self._tasks, strict=True):
+                if task.done():
+                    raise SourceError("internal", f"the informer of {inf.path} stopped; restart the exporter")
                 if inf.error is not None:
                     raise SourceError(inf.error.reason, inf.error.message)
+            # A watch that hangs (black hole, a server that drips bytes) is never noticed by the watch itself:
+            # one small request with the list timeout proves the API server still answers.
+            assert self._http is not None
+            await self._http.get_json("/version")
         else:
             await asyncio.gather(*(inf.list() for inf in self._informers))
         objects: dict[str, list[Any]] = {spec.key: [] for spec in self._specs}
