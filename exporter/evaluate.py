@@ -32,6 +32,12 @@ def evaluate(
         if snapshot is None:
             outcomes.append(CheckOutcome(check.id, False, error=f"no fresh data from source {check.source}"))
             continue
+        unreadable = getattr(snapshot, "unreadable", None)  # resources of the Kubernetes snapshot that failed
+        missing = unreadable(spec.key for spec in check.resources(settings)) if callable(unreadable) else {}
+        if missing:
+            why = "; ".join(f"{key}: {reason}" for key, reason in sorted(missing.items()))
+            outcomes.append(CheckOutcome(check.id, False, error=f"cannot read what this check needs ({why})"))
+            continue
         try:
             result = check.run(snapshot, settings, now)
             undeclared = undeclared_samples(result)

@@ -17,12 +17,13 @@ REASONS = (
 
 
 class SourceError(Exception):
-    def __init__(self, reason: str, message: str) -> None:
+    def __init__(self, reason: str, message: str, status: int | None = None) -> None:
         if reason not in REASONS:
             raise ValueError(f"unknown source error reason {reason!r}")
         super().__init__(message)
         self.reason = reason
         self.message = message
+        self.status = status  # the HTTP status when the server answered with an error
 
     def __str__(self) -> str:
         return self.message

@@ -291,3 +291,57 @@ class KubeSnapshotView:
 
     def get(self, key):
         return tuple(self.items)
+
+
+def source_with(api, specs, watch=True):
+    async def connect(s):
+        return KubeHttp(k8s_client.ApiClient(k8s_client.Configuration(host=api.url)), s)
+
+    return KubeSource(KubernetesSettings(page_size=2), specs, watch=watch, connect=connect)
+
+
+MISSING_CRD = ResourceSpec("gateways", "networking.istio.io", "gateways", lambda o: o)
+
+
+@pytest.mark.parametrize("watch", [True, False])
+async def test_one_unreadable_resource_fails_only_the_checks_that_need_it(api, watch):
+    from exporter.checks.base import CheckDef
+    from exporter.evaluate import evaluate
+    from exporter.model import CheckResult
+    from tests.unit.helpers import settings
+
+    namespaces = ResourceSpec("namespaces", "", "namespaces", project_namespace)
+    source = source_with(api, [namespaces, MISSING_CRD], watch=watch)
+    try:
+        snap = await source.refresh()  # the API server does not serve networking.istio.io: the rest is read
+        assert names(snap) == [("a", "Active"), ("b", "Active"), ("c", "Active")]
+        assert snap.failed["gateways"].startswith("not_found: API group networking.istio.io is not served")
+        needs_gateways = CheckDef("X1", "kubernetes", lambda s: [namespaces, MISSING_CRD], lambda *a: CheckResult())
+        needs_namespaces = CheckDef("X2", "kubernetes", lambda s: [namespaces], lambda *a: CheckResult())
+        blind, fine = evaluate([needs_gateways, needs_namespaces], {"kubernetes": snap}, settings(), 0.0)
+        assert not blind.up and "gateways: not_found" in blind.error
+        assert fine.up
+    finally:
+        await source.close()
+
+
+async def test_every_resource_unreadable_fails_the_source(api):
+    api.list_status = 403
+    source = source_with(api, [ResourceSpec("namespaces", "", "namespaces", project_namespace), MISSING_CRD])
+    try:
+        with pytest.raises(SourceError) as err:
+            await source.refresh()
+        assert err.value.reason in ("forbidden", "not_found")
+    finally:
+        await source.close()
+
+
+async def test_errors_keep_the_http_status(api):
+    api.list_status = 403
+    source = source_for(api)
+    try:
+        with pytest.raises(SourceError) as err:
+            await source.refresh()
+        assert err.value.status == 403
+    finally:
+        await source.close()

@@ -59,6 +59,11 @@ def sidecar_pods(kube: Any) -> tuple[SidecarPod, ...]:
     )
 
 
+def _pods_readable(kube: Any) -> bool:
+    """The pod cache is there and complete (DP02 needs every pod with a sidecar)."""
+    return kube is not None and not (getattr(kube, "failed", None) or {}).get("pods")
+
+
 class IstiodSource:
     name = "istiod"
 
@@ -189,7 +194,7 @@ class IstiodSource:
         confirmed, interval = self._confirm_stale(data, now)
         data = tuple(self._with_rejected_delta(self._with_convergence_delta(d)) for d in data)
         return IstiodSnapshot(
-            data, dict(self._stale_since), sidecar_pods(kube), now, kube is not None, confirmed, interval
+            data, dict(self._stale_since), sidecar_pods(kube), now, _pods_readable(kube), confirmed, interval
         )
 
     def _confirm_stale(

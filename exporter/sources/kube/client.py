@@ -94,7 +94,9 @@ class KubeHttp:
         try:
             if resp.status >= 400:
                 body = await resp.content.read(4096)
-                raise SourceError(reason_for_status(resp.status), f"GET {path}: {_status_message(body, resp.status)}")
+                raise SourceError(
+                    reason_for_status(resp.status), f"GET {path}: {_status_message(body, resp.status)}", resp.status
+                )
             yield resp
         finally:
             resp.release()

@@ -88,7 +88,7 @@ class Informer:
             try:
                 page = await self._http.get_json(self.path, params)
             except SourceError as exc:
-                if cont and "410" in exc.message:  # continue token expired: start over
+                if cont and exc.status == 410:  # continue token expired: start over
                     items, cont = {}, ""
                     continue
                 raise
@@ -141,7 +141,7 @@ class Informer:
             async for event in self._http.stream_json_lines(self.path, params):
                 self._apply(event)
         except SourceError as exc:
-            if "HTTP 410" in exc.message:
+            if exc.status == 410:
                 raise _Gone() from None
             raise
 

@@ -51,44 +51,65 @@ class KubeSource:
         self._http: KubeHttp | None = None
         self._informers: list[Informer] = []
         self._tasks: list[asyncio.Task[None]] = []
+        self._pending: list[ResourceSpec] = list(self._specs)  # not discovered yet
+        self._undiscovered: dict[str, SourceError] = {}
         self.instance = ""
 
     async def _ensure_informers(self) -> None:
-        if self._informers:
-            return
+        """Discover and start informers for the resources not discovered yet. A resource the API server
+        does not serve (a CRD not installed) fails alone; an unreachable server fails the source."""
         if self._http is None:
             self._http = await self._connect(self._settings)
             self.instance = self._http.host
-        informers: list[Informer] = []
-        for spec in self._specs:
-            served = await discover(self._http, spec)
+        pending, self._pending = self._pending, []
+        for spec in pending:
+            try:
+                served = await discover(self._http, spec)
+            except SourceError as exc:
+                if exc.reason not in ("not_found", "invalid_response"):
+                    self._pending.extend(p for p in pending if p not in self._pending)
+                    raise
+                self._undiscovered[spec.key] = exc
+                self._pending.append(spec)
+                continue
+            self._undiscovered.pop(spec.key, None)
             namespaces: Sequence[str | None] = spec.namespaces if spec.namespaces and served.namespaced else [None]
-            informers.extend(
-                Informer(self._http, spec, served, ns, self._settings, self._max_backoff) for ns in namespaces
-            )
-        self._informers = informers
-        if self._watch:
-            self._tasks = [asyncio.create_task(inf.run(), name=f"informer {inf.path}") for inf in informers]
+            informers = [Informer(self._http, spec, served, ns, self._settings, self._max_backoff) for ns in namespaces]
+            self._informers.extend(informers)
+            if self._watch:
+                self._tasks.extend(asyncio.create_task(inf.run(), name=f"informer {inf.path}") for inf in informers)
 
     async def refresh(self) -> KubeSnapshot:
         await self._ensure_informers()
+        failed: dict[str, SourceError] = dict(self._undiscovered)
         if self._watch:
             await asyncio.gather(*(inf.attempted.wait() for inf in self._informers))
             for inf, task in zip(self._informers, self._tasks, strict=True):
                 if task.done():
-                    raise SourceError("internal", f"the informer of {inf.path} stopped; restart the exporter")
-                if inf.error is not None:
-                    raise SourceError(inf.error.reason, inf.error.message)
+                    failed[inf.spec.key] = SourceError("internal", f"the informer of {inf.path} stopped")
+                elif inf.error is not None:
+                    failed.setdefault(inf.spec.key, inf.error)
+        else:
+            results = await asyncio.gather(*(inf.list() for inf in self._informers), return_exceptions=True)
+            for inf, outcome in zip(self._informers, results, strict=True):
+                if isinstance(outcome, SourceError):
+                    failed.setdefault(inf.spec.key, outcome)
+                elif isinstance(outcome, BaseException):
+                    raise outcome
+        if failed and len(failed) == len(self._specs):  # nothing readable: the source is down
+            first = next(iter(failed.values()))
+            raise SourceError(first.reason, first.message, first.status)
+        if self._watch:
             # A watch that hangs (black hole, a server that drips bytes) is never noticed by the watch itself:
             # one small request with the list timeout proves the API server still answers.
             assert self._http is not None
             await self._http.get_json("/version")
-        else:
-            await asyncio.gather(*(inf.list() for inf in self._informers))
-        objects: dict[str, list[Any]] = {spec.key: [] for spec in self._specs}
+        objects: dict[str, list[Any]] = {spec.key: [] for spec in self._specs if spec.key not in failed}
         for inf in self._informers:
-            objects[inf.spec.key].extend(inf.items.values())
-        return KubeSnapshot({key: tuple(items) for key, items in objects.items()})
+            if inf.spec.key in objects:
+                objects[inf.spec.key].extend(inf.items.values())
+        reasons = {key: f"{err.reason}: {err.message}" for key, err in failed.items()}
+        return KubeSnapshot({key: tuple(items) for key, items in objects.items()}, reasons)
 
     def stats(self) -> dict[str, int]:
         return {

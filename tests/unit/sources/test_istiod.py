@@ -420,3 +420,17 @@ async def test_unreadable_syncz_is_explained(aiohttp_server, tmp_path, body, exp
     error = next(r.error for r in snap.replicas if r.replica.url == urls[0])
     assert error.reason == "invalid_response" and expected in error.message
     assert "Unterminated string" not in error.message
+
+
+async def test_dp02_not_evaluated_when_the_pod_cache_failed(aiohttp_server, tmp_path):
+    from exporter.sources.kube.snapshot import KubeSnapshot
+
+    url = str((await aiohttp_server(FakeReplica([entry_1_23("a.x")]).app())).make_url("")).rstrip("/")
+    s = settings(istio={"istiod_urls": [url]})
+    kube = KubeSnapshot({}, {"pods": "forbidden: pods is forbidden"})
+    source = IstiodSource(s, lambda: kube)
+    snap = await source.refresh()
+    await source.close()
+    assert not snap.kube_available
+    with pytest.raises(NotEvaluated, match="Kubernetes"):
+        check_disconnected(snap, s, snap.taken_at)
