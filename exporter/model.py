@@ -74,6 +74,19 @@ class CheckResult:
     samples: list[Sample] = field(default_factory=list)
 
 
+@dataclass(frozen=True, slots=True)
+class ResourceStats:
+    """One Kubernetes resource the exporter caches: readable or not, and its list/watch counters."""
+
+    resource: str
+    up: bool
+    objects: int
+    lists: int
+    list_errors: int
+    watch_events: int
+    projection_errors: int
+
+
 @dataclass(frozen=True)
 class SourceView:
     """What the renderer, the report and the status page need to know about one source."""
@@ -87,3 +100,4 @@ class SourceView:
     errors: Mapping[str, int]
     error_reason: str = ""
     error: str = ""
+    resources: tuple[ResourceStats, ...] = ()  # the Kubernetes source's per-resource state

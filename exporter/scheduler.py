@@ -63,6 +63,7 @@ class SourceState:
             errors=dict(self.errors),
             error_reason=self.error.reason if self.error else "",
             error=self.error.message if self.error else "",
+            resources=tuple(stats()) if callable(stats := getattr(self.source, "resource_stats", None)) else (),
         )
 
 

@@ -64,6 +64,23 @@ MH01 = FailureMode(
             ("check",),
         ),
         MetricSpec("meshhealth_build", "Build information.", ("version", "python_version"), type="info"),
+        MetricSpec(
+            "meshhealth_kube_resource_up",
+            "1 if the Kubernetes resource is cached and current; 0 if it cannot be read (its checks are not "
+            "evaluated).",
+            ("resource",),
+        ),
+        MetricSpec("meshhealth_kube_objects", "Objects of the resource in the exporter's cache.", ("resource",)),
+        MetricSpec(
+            "meshhealth_kube_lists", "Full lists of the resource, by result.", ("resource", "result"), type="counter"
+        ),
+        MetricSpec("meshhealth_kube_watch_events", "Watch events applied.", ("resource",), type="counter"),
+        MetricSpec(
+            "meshhealth_kube_projection_errors",
+            "Objects skipped because they could not be read (malformed).",
+            ("resource",),
+            type="counter",
+        ),
     ),
     alerts=(
         Alert(

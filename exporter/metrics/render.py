@@ -86,7 +86,20 @@ def _source_families(sources: Sequence[SourceView]) -> list[Metric]:
             errors.add_metric([*key, reason], float(count))
         if not s.up and s.error:
             info.add_metric([*key, s.error_reason, s.error[:MAX_ERROR_LABEL]], 1.0)
-    return [up, last, duration, errors, info]
+    resource_up = _family(METRICS["meshhealth_kube_resource_up"])
+    objects = _family(METRICS["meshhealth_kube_objects"])
+    lists = _family(METRICS["meshhealth_kube_lists"])
+    events = _family(METRICS["meshhealth_kube_watch_events"])
+    projection = _family(METRICS["meshhealth_kube_projection_errors"])
+    for s in sources:
+        for r in s.resources:
+            resource_up.add_metric([r.resource], 1.0 if r.up else 0.0)
+            objects.add_metric([r.resource], float(r.objects))
+            lists.add_metric([r.resource, "success"], float(r.lists))
+            lists.add_metric([r.resource, "error"], float(r.list_errors))
+            events.add_metric([r.resource], float(r.watch_events))
+            projection.add_metric([r.resource], float(r.projection_errors))
+    return [up, last, duration, errors, info, resource_up, objects, lists, events, projection]
 
 
 def build_families(

@@ -345,3 +345,21 @@ async def test_errors_keep_the_http_status(api):
         assert err.value.status == 403
     finally:
         await source.close()
+
+
+async def test_per_resource_state_and_counters_are_exported(api):
+    from exporter.metrics.render import build_families, render
+    from exporter.model import SourceView
+
+    namespaces = ResourceSpec("namespaces", "", "namespaces", project_namespace)
+    source = source_with(api, [namespaces, MISSING_CRD])
+    try:
+        await source.refresh()
+        view = SourceView("kubernetes", api.url, True, True, 1.0, 0.1, {}, resources=tuple(source.resource_stats()))
+        body = render(build_families([view], [], 10), process_metrics=False).text.decode()
+    finally:
+        await source.close()
+    assert 'meshhealth_kube_resource_up{resource="gateways"} 0.0' in body
+    assert 'meshhealth_kube_resource_up{resource="namespaces"} 1.0' in body
+    assert 'meshhealth_kube_objects{resource="namespaces"} 3.0' in body
+    assert 'meshhealth_kube_lists_total{resource="namespaces",result="success"} 1.0' in body

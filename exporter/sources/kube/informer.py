@@ -58,6 +58,7 @@ class Informer:
         self.error: SourceError | None = None
         self.attempted = asyncio.Event()
         self.lists = 0
+        self.list_errors = 0
         self.events = 0
         self.projection_errors = 0
 
@@ -79,6 +80,13 @@ class Informer:
 
     async def list(self) -> None:
         """Replace the cache with a full, paginated list."""
+        try:
+            await self._list()
+        except SourceError:
+            self.list_errors += 1
+            raise
+
+    async def _list(self) -> None:
         items: dict[str, Any] = {}
         cont = ""
         while True:

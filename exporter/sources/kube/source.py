@@ -7,6 +7,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from exporter.config import KubernetesSettings
+from exporter.model import ResourceStats
 from exporter.sources.errors import SourceError
 from exporter.sources.kube.client import KubeHttp
 from exporter.sources.kube.discovery import discover
@@ -110,6 +111,26 @@ class KubeSource:
                 objects[inf.spec.key].extend(inf.items.values())
         reasons = {key: f"{err.reason}: {err.message}" for key, err in failed.items()}
         return KubeSnapshot({key: tuple(items) for key, items in objects.items()}, reasons)
+
+    def resource_stats(self) -> list[ResourceStats]:
+        """Per resource key: readable or not, and list/watch/projection counters over its informers."""
+        by_key: dict[str, list[Informer]] = {}
+        for inf in self._informers:
+            by_key.setdefault(inf.spec.key, []).append(inf)
+        out = [ResourceStats(key, False, 0, 0, 1, 0, 0) for key in sorted(self._undiscovered)]
+        for key, infs in sorted(by_key.items()):
+            out.append(
+                ResourceStats(
+                    resource=key,
+                    up=all(i.error is None and i.synced for i in infs),
+                    objects=sum(len(i.items) for i in infs),
+                    lists=sum(i.lists for i in infs),
+                    list_errors=sum(i.list_errors for i in infs),
+                    watch_events=sum(i.events for i in infs),
+                    projection_errors=sum(i.projection_errors for i in infs),
+                )
+            )
+        return out
 
     def stats(self) -> dict[str, int]:
         return {
