@@ -21,6 +21,12 @@ class CheckOutcome:
     up: bool  # False: the source has no fresh data, or the check failed on it
     result: CheckResult = field(default_factory=CheckResult)
     error: str = ""
+    partial: bool = False  # not up, but ``result`` holds what the visible part showed
+
+    @property
+    def served(self) -> bool:
+        """Its findings and samples are exported (complete, or the visible part of a partial evaluation)."""
+        return self.up or self.partial
 
 
 def evaluate(
@@ -44,7 +50,8 @@ def evaluate(
             if undeclared:
                 raise ValueError(f"emits metrics the catalogue does not declare: {', '.join(sorted(undeclared))}")
         except NotEvaluated as exc:
-            outcomes.append(CheckOutcome(check.id, False, error=str(exc)))
+            partial = exc.partial if exc.partial is not None and not undeclared_samples(exc.partial) else None
+            outcomes.append(CheckOutcome(check.id, False, partial or CheckResult(), str(exc), partial is not None))
             continue
         except Exception as exc:  # a check bug on odd data must not take the exporter down
             log.exception("check %s failed", check.id)
@@ -77,7 +84,7 @@ def track_first_seen(
     """Since when each current finding has been reported; a check not evaluated keeps what it had."""
     current: dict[FindingKey, float] = {}
     for outcome in outcomes:
-        if not outcome.up:
+        if not outcome.served:
             current.update({k: v for k, v in previous.items() if k[0] == outcome.check})
             continue
         for f in outcome.result.findings:

@@ -8,7 +8,15 @@ from dataclasses import dataclass, field
 
 
 class NotEvaluated(Exception):
-    """Raised by a check whose data is too incomplete to judge (e.g. an istiod replica did not answer)."""
+    """Raised by a check whose data is too incomplete to judge (e.g. an istiod replica did not answer).
+
+    ``partial`` carries what the check found in the part it could see: it is served (findings and
+    samples) while the check reports ``check_up 0``, so a blind spot never reads as an all-clear and the
+    visible problems still alert."""
+
+    def __init__(self, message: str, partial: CheckResult | None = None) -> None:
+        super().__init__(message)
+        self.partial = partial
 
 
 class Severity(enum.IntEnum):

@@ -107,6 +107,28 @@ MH01 = FailureMode(
                 ),
             ),
         ),
+        Alert(
+            name="MeshHealthCheckNotEvaluated",
+            expr="meshhealth_check_up == 0",
+            for_="15m",
+            severity=Severity.WARNING,
+            summary="A check cannot judge what it monitors.",
+            description=(
+                "Check {{ $labels.check }} has not been evaluated for 15 minutes (its data is missing, stale or "
+                "incomplete): its failure mode is not monitored. The status page and `check` say why; disable "
+                "checks that cannot run in this setup."
+            ),
+            test=AlertTest(
+                failing=(Series('meshhealth_check_up{check="DP02"}', "0x30"),),
+                healthy=(Series('meshhealth_check_up{check="DP02"}', "1x30"),),
+                labels={"check": "DP02"},
+                description=(
+                    "Check DP02 has not been evaluated for 15 minutes (its data is missing, stale or incomplete): "
+                    "its failure mode is not monitored. The status page and `check` say why; disable checks that "
+                    "cannot run in this setup."
+                ),
+            ),
+        ),
     ),
     panels=(
         Panel(

@@ -8,7 +8,7 @@ from typing import Any
 
 from exporter.alerting import single_alert
 from exporter.config import Settings
-from exporter.model import CheckResult, Severity
+from exporter.model import CheckResult, NotEvaluated, Severity
 from exporter.sources.kube.projections import EventInfo
 from exporter.sources.kube.resources import ResourceSpec
 
@@ -36,6 +36,38 @@ def recent_events(snapshot: Any, now: float, window: float, reason: str) -> list
         if e.reason == reason and e.last_seen is not None and now - e.last_seen <= window
     ]
     return sorted(events, key=lambda e: (e.namespace, e.object_name, e.last_seen or 0))
+
+
+def every_replica(run: Callable[[Any, Settings, float], CheckResult]) -> Callable[[Any, Settings, float], CheckResult]:
+    """An istiod check whose verdict needs every replica: with one unreadable, the findings of the others are
+    served but the check is not evaluated (its proxies are unknown, not healthy)."""
+
+    def wrapped(snapshot: Any, settings: Settings, now: float) -> CheckResult:
+        result = run(snapshot, settings, now)
+        failed = [r for r in snapshot.replicas if r.error is not None]
+        if failed:
+            why = "; ".join(f"{r.replica.name}: {r.error}" for r in failed)
+            raise NotEvaluated(f"istiod replica(s) unreadable, their proxies are not checked ({why})", result)
+        return result
+
+    wrapped.__doc__ = run.__doc__
+    return wrapped
+
+
+def every_cluster(run: Callable[[Any, Settings, float], CheckResult]) -> Callable[[Any, Settings, float], CheckResult]:
+    """A tracing check: with one Elasticsearch cluster unreadable, the others' findings are served but the
+    check is not evaluated (TR01 reports the unreadable cluster itself)."""
+
+    def wrapped(snapshot: Any, settings: Settings, now: float) -> CheckResult:
+        result = run(snapshot, settings, now)
+        failed = [c for c in snapshot.clusters if c.error is not None]
+        if failed:
+            why = "; ".join(f"{c.name}: {c.error}" for c in failed)
+            raise NotEvaluated(f"Elasticsearch cluster(s) unreadable, not checked ({why})", result)
+        return result
+
+    wrapped.__doc__ = run.__doc__
+    return wrapped
 
 
 def plural(count: int, singular: str, plural_form: str | None = None) -> str:

@@ -11,7 +11,7 @@ from typing import Any
 
 from exporter.alerting import alert_ref
 from exporter.checks import resources as r
-from exporter.checks.base import CheckDef, alert_severity, human_duration
+from exporter.checks.base import CheckDef, alert_severity, every_replica, human_duration
 from exporter.config import Settings
 from exporter.model import CheckResult, Finding, Sample, Severity
 from exporter.sources.istiod.snapshot import IstiodSnapshot, ReplicaData
@@ -220,7 +220,7 @@ def check_root_cert(snapshot: IstiodSnapshot, settings: Settings, now: float) ->
 
 
 def _istiod(check_id: str, run: Any) -> CheckDef:
-    return CheckDef(check_id, "istiod", lambda s: [r.PODS], run)
+    return CheckDef(check_id, "istiod", lambda s: [r.PODS], every_replica(run))
 
 
 CHECKS = (

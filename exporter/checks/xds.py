@@ -6,7 +6,7 @@ import re
 from collections import Counter, defaultdict
 
 from exporter.checks import resources as r
-from exporter.checks.base import CheckDef, alert_severity, human_duration, plural
+from exporter.checks.base import CheckDef, alert_severity, every_replica, human_duration, plural
 from exporter.config import Settings
 from exporter.model import CheckResult, Finding, NotEvaluated, Sample
 from exporter.sources.istiod.snapshot import IstiodSnapshot, ReplicaData
@@ -267,9 +267,9 @@ def check_istiod_replicas(snapshot: IstiodSnapshot, settings: Settings, now: flo
 
 
 CHECKS = (
-    CheckDef("DP01", "istiod", lambda s: [r.PODS], check_stale),
-    CheckDef("CP03", "istiod", lambda s: [r.PODS], check_rejected),
+    CheckDef("DP01", "istiod", lambda s: [r.PODS], every_replica(check_stale)),
+    CheckDef("CP03", "istiod", lambda s: [r.PODS], every_replica(check_rejected)),
     CheckDef("DP02", "istiod", lambda s: [r.PODS], check_disconnected),
-    CheckDef("DP03", "istiod", lambda s: [r.PODS], check_version_skew),
+    CheckDef("DP03", "istiod", lambda s: [r.PODS], every_replica(check_version_skew)),
     CheckDef("MH02", "istiod", lambda s: [r.PODS], check_istiod_replicas),
 )

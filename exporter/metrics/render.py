@@ -56,7 +56,7 @@ def _finding_families(outcomes: Sequence[CheckOutcome], cap: int) -> list[Metric
     per_finding = _family(METRICS["meshhealth_finding"])
     for o in outcomes:
         up.add_metric([o.check], 1.0 if o.up else 0.0)
-        if not o.up:
+        if not o.served:
             continue
         findings = sorted(o.result.findings, key=lambda f: (-f.severity, f.namespace, f.kind, f.name))
         unique: dict[tuple[str, str, str, str], Finding] = {}
@@ -107,7 +107,7 @@ def build_families(
 ) -> list[Metric]:
     build = InfoMetricFamily("meshhealth_build", METRICS["meshhealth_build"].help)
     build.add_metric([], {"version": __version__, "python_version": platform.python_version()})
-    samples = [s for o in outcomes if o.up for s in o.result.samples]
+    samples = [s for o in outcomes if o.served for s in o.result.samples]
     return [
         build,
         *_source_families(sources),

@@ -11,6 +11,7 @@ import asyncio
 import base64
 import dataclasses
 import json
+import logging
 import os
 import ssl
 import time
@@ -33,6 +34,7 @@ from exporter.sources.elasticsearch.snapshot import ClusterData, ElasticsearchSn
 from exporter.sources.errors import SourceError, reason_for_status
 from exporter.sources.http import describe_client_error, read_bounded
 
+log = logging.getLogger(__name__)
 NEWEST_SPAN = {"size": 0, "aggs": {"newest": {"max": {"field": "startTimeMillis"}}}}
 
 
@@ -278,6 +280,9 @@ class ElasticsearchSource:
             return ClusterData(cluster.name, urls[0], error=SourceError(failures[0].reason, message), requests=requests)
 
         clusters = tuple(await asyncio.gather(*(one(c) for c in self._settings.elasticsearch.clusters)))
+        for c in clusters:
+            if c.error is not None:
+                log.warning("elasticsearch cluster %s cannot be read: %s (%s)", c.name, c.error.message, c.error.reason)
         answered = [c for c in clusters if c.error is None]
         if not answered:
             first = clusters[0].error

@@ -122,4 +122,7 @@ def parse_syncz(data: Any) -> tuple[ProxySync, ...]:
         return ()
     if not isinstance(data, list):
         raise ValueError("syncz is not a JSON list")
-    return tuple(parse_entry(e) for e in data if isinstance(e, dict) and isinstance(e.get("proxy"), str))
+    proxies = tuple(parse_entry(e) for e in data if isinstance(e, dict) and isinstance(e.get("proxy"), str))
+    if data and not proxies:  # entries of a shape we do not know: unknown, not "no proxies"
+        raise ValueError(f"none of the {len(data)} syncz entries names a proxy: an unknown syncz format")
+    return proxies
