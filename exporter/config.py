@@ -109,6 +109,14 @@ class ElasticsearchClusterSettings(_Section):
     insecure_skip_verify: bool = Field(False, description="do not verify TLS (not recommended)")
     jaeger: JaegerIndexSettings = Field(default_factory=JaegerIndexSettings)
 
+    @field_validator("password_file", "api_key_file", "bearer_token_file", "ca_file")
+    @classmethod
+    def _readable(cls, value: Path | None) -> Path | None:
+        """Found at startup, not at the first refresh (the file's content is read at every refresh)."""
+        if value is not None and not value.is_file():
+            raise ValueError(f"{value} does not exist or is not a file")
+        return value
+
 
 class ElasticsearchSettings(_Section):
     clusters: list[ElasticsearchClusterSettings] = Field(

@@ -109,6 +109,9 @@ class BasicAuth:
     def __init__(self, users: dict[str, str]) -> None:
         self._users = {u: h.encode() for u, h in users.items()}
         self._ok: set[bytes] = set()
+        # an unknown user is checked against a hash of the same cost, so timing does not tell users apart
+        cost = next((h[4:6] for h in self._users.values() if h[:4] in (b"$2a$", b"$2b$", b"$2y$")), b"10")
+        self._decoy = bcrypt.hashpw(b"decoy", bcrypt.gensalt(rounds=int(cost))) if self._users else b""
 
     @property
     def enabled(self) -> bool:
@@ -123,6 +126,7 @@ class BasicAuth:
             return False
         hashed = self._users.get(user)
         if hashed is None:
+            await asyncio.to_thread(bcrypt.checkpw, password.encode(), self._decoy)
             return False
         token = hashlib.sha256(user.encode() + b"\0" + password.encode() + b"\0" + hashed).digest()
         if any(hmac.compare_digest(token, ok) for ok in self._ok):

@@ -82,3 +82,17 @@ async def test_basic_auth_and_headers(aiohttp_client, exporter):
     for _ in range(2):  # second time from the cache
         ok = await client.get("/metrics", headers={"Authorization": f"Basic {good}"})
         assert ok.status == 200 and ok.headers["X-Frame-Options"] == "deny"
+
+
+async def test_unknown_user_costs_a_bcrypt_check_like_a_known_one(monkeypatch):
+    from exporter.server import webconfig
+
+    hashed = bcrypt.hashpw(b"s3cret", bcrypt.gensalt(rounds=4)).decode()
+    auth = webconfig.BasicAuth({"prom": hashed})
+    calls = []
+    real = bcrypt.checkpw
+    monkeypatch.setattr(webconfig.bcrypt, "checkpw", lambda pw, h: calls.append(h) or real(pw, h))
+    unknown = "Basic " + base64.b64encode(b"mallory:s3cret").decode()
+    wrong = "Basic " + base64.b64encode(b"prom:guess").decode()
+    assert not await auth.check(unknown) and not await auth.check(wrong)
+    assert len(calls) == 2 and calls[0].startswith(b"$2b$04$")  # the decoy has the configured cost

@@ -62,6 +62,21 @@ def auth_headers(cluster: ElasticsearchClusterSettings) -> dict[str, str]:
     return {}
 
 
+def secret_fragments(authorization: str) -> list[str]:
+    """The parts of an Authorization value that must never be shown: the credential, and for basic auth
+    the decoded password."""
+    _, _, credential = authorization.partition(" ")
+    out = [credential] if credential else []
+    if authorization.startswith("Basic ") and credential:
+        try:
+            _, _, password = base64.b64decode(credential).decode("utf-8", "replace").partition(":")
+        except ValueError:
+            password = ""
+        if len(password) >= 4:
+            out.append(password)
+    return sorted(out, key=len, reverse=True)
+
+
 def ssl_context(cluster: ElasticsearchClusterSettings) -> ssl.SSLContext | bool:
     if cluster.insecure_skip_verify:
         return False
@@ -103,6 +118,13 @@ class ClusterReader:
         self.requests = 0
         self.url = (url or cluster.urls[0]).rstrip("/")
         self.headers = {"Accept": "application/json", **auth_headers(cluster)}
+        self._secrets = secret_fragments(self.headers.get("Authorization", ""))
+
+    def redact(self, text: str) -> str:
+        """Upstream text with our credentials removed (a server or proxy may echo the request headers)."""
+        for secret in self._secrets:
+            text = text.replace(secret, "<redacted>")
+        return "".join(c if c.isprintable() else " " for c in text)
 
     async def call(self, method: str, path: str, body: Any = None, missing_ok: bool = False) -> Any:
         self.requests += 1
@@ -121,7 +143,7 @@ class ClusterReader:
                 if resp.status == 404 and missing_ok:
                     return None
                 if resp.status >= 400:
-                    excerpt = (await resp.content.read(300)).decode("utf-8", "replace")
+                    excerpt = self.redact((await resp.content.read(300)).decode("utf-8", "replace"))
                     raise SourceError(
                         reason_for_status(resp.status),
                         f"elasticsearch {self.cluster.name}: {method} {path}: HTTP {resp.status} {excerpt[:200]}",

@@ -396,3 +396,35 @@ async def test_errors_of_every_url_are_readable(aiohttp_server):
     assert "none of 2 URLs answered" in message
     assert "http://127.0.0.1:1: /: cannot connect to 127.0.0.1:1: " in message
     assert "http://127.0.0.1:2: /: cannot connect to 127.0.0.1:2: " in message
+
+
+async def test_credentials_echoed_by_the_server_never_reach_errors(aiohttp_server, tmp_path):
+    async def reflect(request):  # a misconfigured proxy that echoes the request headers in its error page
+        return web.Response(status=401, text=f"denied; you sent {dict(request.headers)}")
+
+    app = web.Application()
+    app.router.add_route("*", "/{tail:.*}", reflect)
+    server = await aiohttp_server(app)
+    password = tmp_path / "password"
+    password.write_text("s3cr3t-pa55\n")
+    s = settings(elasticsearch={"clusters": [{"name": "x", "urls": [str(server.make_url("")).rstrip("/")],
+                                              "username": "monitor", "password_file": str(password)}]})  # fmt: skip
+    source = ElasticsearchSource(s)
+    with pytest.raises(SourceError) as err:
+        await source.refresh()
+    await source.close()
+    assert err.value.reason == "unauthorized"
+    assert "s3cr3t-pa55" not in err.value.message and "bW9uaXRvcjpzM2NyM3QtcGE1NQ==" not in err.value.message
+    assert "<redacted>" in err.value.message
+
+
+def test_missing_credential_or_ca_file_is_a_configuration_error(tmp_path):
+    from exporter.config import ConfigError
+
+    with pytest.raises(ConfigError, match=r"ca_file.*does not exist"):
+        settings(
+            elasticsearch={"clusters": [{"name": "x", "urls": ["https://es:9200"], "ca_file": "/nonexistent/ca.crt"}]}
+        )
+    with pytest.raises(ConfigError, match="password_file"):
+        settings(elasticsearch={"clusters": [{"name": "x", "urls": ["https://es:9200"], "username": "u",
+                                              "password_file": str(tmp_path / "missing")}]})  # fmt: skip
