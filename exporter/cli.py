@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from exporter import __version__
-from exporter.config import ConfigError, Settings, load_settings
+from exporter.config import ConfigError, Settings, load_settings, missing_files
 from exporter.model import Severity
 
 log = logging.getLogger("exporter")
@@ -132,6 +132,8 @@ def main(argv: list[str] | None = None) -> int:
         from exporter.alerting import override_errors
 
         errors = override_errors(settings)
+        if args.command in ("serve", "check"):
+            errors += missing_files(settings)
         if errors:
             raise ConfigError("invalid configuration: " + "; ".join(errors))
         # The check report states every source error itself; logs would only repeat them.

@@ -109,14 +109,6 @@ class ElasticsearchClusterSettings(_Section):
     insecure_skip_verify: bool = Field(False, description="do not verify TLS (not recommended)")
     jaeger: JaegerIndexSettings = Field(default_factory=JaegerIndexSettings)
 
-    @field_validator("password_file", "api_key_file", "bearer_token_file", "ca_file")
-    @classmethod
-    def _readable(cls, value: Path | None) -> Path | None:
-        """Found at startup, not at the first refresh (the file's content is read at every refresh)."""
-        if value is not None and not value.is_file():
-            raise ValueError(f"{value} does not exist or is not a file")
-        return value
-
 
 class ElasticsearchSettings(_Section):
     clusters: list[ElasticsearchClusterSettings] = Field(
@@ -521,6 +513,21 @@ def format_validation_error(exc: ValidationError) -> str:
             msg = "unknown option"
         parts.append(f"{loc}: {msg}")
     return "invalid configuration: " + "; ".join(parts)
+
+
+def missing_files(settings: Settings) -> list[str]:
+    """Credential and CA files that do not exist: found at startup of serve/check, not at the first refresh
+    (``generate`` renders rules for other machines and does not need them)."""
+    out = []
+    for i, cluster in enumerate(settings.elasticsearch.clusters):
+        for name in ("password_file", "api_key_file", "bearer_token_file", "ca_file"):
+            path = getattr(cluster, name)
+            if path is not None and not Path(path).is_file():
+                out.append(f"elasticsearch.clusters.{i}.{name}: {path} does not exist or is not a file")
+    token = settings.istio.debug_token_file
+    if token is not None and not Path(token).is_file():
+        out.append(f"istio.debug_token_file: {token} does not exist or is not a file")
+    return out
 
 
 def load_settings(config_file: Path | None = None, overrides: dict[str, Any] | None = None) -> Settings:

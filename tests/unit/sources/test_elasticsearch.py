@@ -418,13 +418,14 @@ async def test_credentials_echoed_by_the_server_never_reach_errors(aiohttp_serve
     assert "<redacted>" in err.value.message
 
 
-def test_missing_credential_or_ca_file_is_a_configuration_error(tmp_path):
-    from exporter.config import ConfigError
+def test_missing_credential_or_ca_file_stops_serve_and_check_at_startup(tmp_path, capsys):
+    import yaml
 
-    with pytest.raises(ConfigError, match=r"ca_file.*does not exist"):
-        settings(
-            elasticsearch={"clusters": [{"name": "x", "urls": ["https://es:9200"], "ca_file": "/nonexistent/ca.crt"}]}
-        )
-    with pytest.raises(ConfigError, match="password_file"):
-        settings(elasticsearch={"clusters": [{"name": "x", "urls": ["https://es:9200"], "username": "u",
-                                              "password_file": str(tmp_path / "missing")}]})  # fmt: skip
+    from exporter.cli import main
+
+    config = tmp_path / "c.yaml"
+    config.write_text(yaml.safe_dump({"sources": {"kubernetes": {"enabled": False}}, "elasticsearch": {"clusters": [
+        {"name": "x", "urls": ["https://es:9200"], "ca_file": "/nonexistent/ca.crt"}]}}))  # fmt: skip
+    assert main(["check", "--config", str(config)]) == 2
+    assert "elasticsearch.clusters.0.ca_file: /nonexistent/ca.crt does not exist" in capsys.readouterr().err
+    assert main(["generate", "--config", str(config), "--output-dir", str(tmp_path)]) == 0  # rules for elsewhere
