@@ -42,6 +42,8 @@ def _label_selector(value: str) -> str:
 Duration = Annotated[str, AfterValidator(_prometheus_duration)]
 LabelSelector = Annotated[str, AfterValidator(_label_selector)]
 SeverityName = Literal["critical", "warning", "info"]
+_MATCHER = r'\s*[a-zA-Z_][a-zA-Z0-9_]*\s*(=|!=|=~|!~)\s*"(?:[^"\\]|\\.)*"\s*'
+_MATCHERS = re.compile(rf"{_MATCHER}(,{_MATCHER})*")
 
 
 class _Section(BaseModel):
@@ -444,6 +446,11 @@ class Settings(BaseSettings):
         "https://github.com/mesh-health-exporter/mesh-health-exporter/blob/main/docs/runbooks.md",
         description="runbook_url of alerts and links on the status page point here, with #<id>",
     )
+    metric_selector: str = Field(
+        "",
+        description="label matchers added to every meshhealth_* metric in the generated rules, e.g. "
+        'job="mesh-health-exporter" when several exporters or environments share one Prometheus',
+    )
     kubernetes: KubernetesSettings = Field(default_factory=KubernetesSettings)
     sources: SourcesSettings = Field(default_factory=SourcesSettings)
     istio: IstioSettings = Field(default_factory=IstioSettings)
@@ -455,6 +462,14 @@ class Settings(BaseSettings):
     )
     findings: FindingsSettings = Field(default_factory=FindingsSettings)
     elasticsearch: ElasticsearchSettings = Field(default_factory=ElasticsearchSettings)
+
+    @field_validator("metric_selector")
+    @classmethod
+    def _label_matchers(cls, value: str) -> str:
+        value = value.strip()
+        if value and not _MATCHERS.fullmatch(value):
+            raise ValueError('not PromQL label matchers (e.g. job="mesh-health-exporter",cluster=~"prod-.*")')
+        return value
 
     @classmethod
     def settings_customise_sources(

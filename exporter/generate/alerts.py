@@ -12,6 +12,15 @@ from exporter.config import CheckSettings, Settings
 from exporter.durations import parse_duration
 from exporter.model import Severity
 
+_OWN_METRIC = re.compile(r"\b(meshhealth_[a-zA-Z0-9_]+)(\{)?")
+
+
+def with_selector(expr: str, selector: str) -> str:
+    """``expr`` with ``selector`` added to every meshhealth_* metric (the chart does the same in Go)."""
+    if not selector:
+        return expr
+    return _OWN_METRIC.sub(lambda m: f"{m[1]}{{{selector}," if m[2] else f"{m[1]}{{{selector}}}", expr)
+
 
 def duration_seconds(text: str) -> float:
     seconds = parse_duration(text)
@@ -62,7 +71,7 @@ def effective_alerts(settings: Settings) -> list[EffectiveAlert]:
                 EffectiveAlert(
                     failure_mode=fm,
                     alert=alert,
-                    expr=alert.render_expr(thresholds),
+                    expr=with_selector(alert.render_expr(thresholds), settings.metric_selector),
                     for_=effective_for(settings, fm.id, alert),
                     severity=effective_severity(settings, fm.id, alert),
                     runbook_url=f"{settings.runbook_base_url}#{fm.anchor}",

@@ -133,6 +133,15 @@ def test_prometheus_rule_follows_overrides():
     assert rule["spec"]["groups"] == yaml.safe_load(render_prometheus_rule(settings_for(values)))["spec"]["groups"]
 
 
+def test_metric_selector_reaches_every_own_metric():
+    values = VALUE_SETS["full-values"]
+    [rule] = of_kind(render(values), "PrometheusRule")
+    exprs = [r["expr"] for g in rule["spec"]["groups"] for r in g["rules"]]
+    own = [e for e in exprs if "meshhealth_" in e]
+    assert own and all('job="mesh-health-exporter",env=~"prod-.*$"' in e for e in own)
+    assert 'meshhealth_xds_proxy_stale_seconds{job="mesh-health-exporter",env=~"prod-.*$"} > 600' in exprs
+
+
 def normalized(rules: list[dict[str, Any]]) -> set[tuple[str, str, str]]:
     return {(g, r, v) for rule in rules for g in rule["apiGroups"] for r in rule["resources"] for v in rule["verbs"]}
 
@@ -196,3 +205,16 @@ def test_dashboards_for_the_grafana_sidecar():
         [(name, text)] = cm["data"].items()
         assert json.loads(text) == json.loads((ROOT / "grafana_dashboards" / name).read_text())
         assert cm["metadata"]["annotations"]["grafana_folder"] == "Istio mesh health"
+
+
+def test_rendered_rules_pass_promtool(tmp_path):
+    import shutil
+    import subprocess
+
+    promtool = shutil.which("promtool")
+    assert promtool, "promtool is installed by make test (Debian's prometheus package)"
+    [rule] = of_kind(render(VALUE_SETS["full-values"]), "PrometheusRule")
+    path = tmp_path / "rules.yaml"
+    path.write_text(yaml.safe_dump({"groups": rule["spec"]["groups"]}))
+    proc = subprocess.run([promtool, "check", "rules", str(path)], capture_output=True, text=True, check=False)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
