@@ -153,3 +153,12 @@ async def test_elasticsearch_only_mode(aiohttp_server):
     assert [(v.name, v.up) for v in result.sources] == [("elasticsearch", True)]
     assert set(by_id(result.outcomes)) == {"TR01", "TR02", "TR03", "TR04", "TR05", "TR06", "TR07"}
     assert all(o.up for o in result.outcomes), [(o.check, o.error) for o in result.outcomes]
+
+
+def test_serve_reads_istiod_without_kubernetes():
+    from exporter.app import Exporter
+
+    s = settings(sources={"kubernetes": {"enabled": False}}, istio={"istiod_urls": ["http://127.0.0.1:15014"]})
+    exporter = Exporter(s)
+    assert [state.source.name for state in exporter.states] == ["istiod"]
+    assert {c.id for c in exporter.checks} == ISTIOD_ONLY_CHECKS
