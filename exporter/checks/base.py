@@ -38,36 +38,34 @@ def recent_events(snapshot: Any, now: float, window: float, reason: str) -> list
     return sorted(events, key=lambda e: (e.namespace, e.object_name, e.last_seen or 0))
 
 
-def every_replica(run: Callable[[Any, Settings, float], CheckResult]) -> Callable[[Any, Settings, float], CheckResult]:
-    """An istiod check whose verdict needs every replica: with one unreadable, the findings of the others are
-    served but the check is not evaluated (its proxies are unknown, not healthy)."""
+def _every_part(
+    parts: Callable[[Any], list[tuple[str, object]]], what: str
+) -> Callable[[Callable[[Any, Settings, float], CheckResult]], Callable[[Any, Settings, float], CheckResult]]:
+    """Wrap a check whose verdict needs every part of its source (each istiod replica, each cluster): with
+    one unreadable, the findings of the others are served but the check is not evaluated (unknown, not
+    healthy). ``parts`` yields (name, error or None)."""
 
-    def wrapped(snapshot: Any, settings: Settings, now: float) -> CheckResult:
-        result = run(snapshot, settings, now)
-        failed = [r for r in snapshot.replicas if r.error is not None]
-        if failed:
-            why = "; ".join(f"{r.replica.name}: {r.error}" for r in failed)
-            raise NotEvaluated(f"istiod replica(s) unreadable, their proxies are not checked ({why})", result)
-        return result
+    def wrap(run: Callable[[Any, Settings, float], CheckResult]) -> Callable[[Any, Settings, float], CheckResult]:
+        def wrapped(snapshot: Any, settings: Settings, now: float) -> CheckResult:
+            result = run(snapshot, settings, now)
+            failed = [f"{name}: {error}" for name, error in parts(snapshot) if error is not None]
+            if failed:
+                raise NotEvaluated(f"{what} ({'; '.join(failed)})", result)
+            return result
 
-    wrapped.__doc__ = run.__doc__
-    return wrapped
+        wrapped.__doc__ = run.__doc__
+        return wrapped
+
+    return wrap
 
 
-def every_cluster(run: Callable[[Any, Settings, float], CheckResult]) -> Callable[[Any, Settings, float], CheckResult]:
-    """A tracing check: with one Elasticsearch cluster unreadable, the others' findings are served but the
-    check is not evaluated (TR01 reports the unreadable cluster itself)."""
-
-    def wrapped(snapshot: Any, settings: Settings, now: float) -> CheckResult:
-        result = run(snapshot, settings, now)
-        failed = [c for c in snapshot.clusters if c.error is not None]
-        if failed:
-            why = "; ".join(f"{c.name}: {c.error}" for c in failed)
-            raise NotEvaluated(f"Elasticsearch cluster(s) unreadable, not checked ({why})", result)
-        return result
-
-    wrapped.__doc__ = run.__doc__
-    return wrapped
+every_replica = _every_part(
+    lambda s: [(r.replica.name, r.error) for r in s.replicas],
+    "istiod replica(s) unreadable, their proxies are not checked",
+)
+every_cluster = _every_part(
+    lambda s: [(c.name, c.error) for c in s.clusters], "Elasticsearch cluster(s) unreadable, not checked"
+)
 
 
 def plural(count: int, singular: str, plural_form: str | None = None) -> str:

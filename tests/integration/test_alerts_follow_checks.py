@@ -8,8 +8,6 @@ must fire nothing.
 
 from __future__ import annotations
 
-import shutil
-
 import pytest
 
 from exporter.catalog import BY_ID
@@ -22,14 +20,6 @@ SCENARIOS = all_scenarios()
 # labels that name an object; an alert without any is an aggregate (per replica, type, node count, ...)
 OBJECT_LABELS = {"namespace", "pod", "proxy", "deployment", "workload", "configuration", "service", "node", "index",
                  "es_cluster", "crd", "hpa", "component"}  # fmt: skip
-
-
-@pytest.fixture(scope="module")
-def promtool() -> str:
-    path = shutil.which("promtool")
-    if path is None:
-        pytest.fail("promtool is not installed (make promtool installs Debian's prometheus package)")
-    return path
 
 
 def _names_an_object(alert: dict[str, str], findings) -> bool:

@@ -11,20 +11,7 @@ from exporter.app import active_checks, build_sources, run_once
 
 from .helpers import settings
 from .sources.test_istiod import SYNCZ_1_18, FakeReplica, entry_1_23
-
-UNREACHABLE_KUBECONFIG = """apiVersion: v1
-kind: Config
-clusters:
-- cluster: {server: "https://127.0.0.1:1", insecure-skip-tls-verify: true}
-  name: c
-contexts:
-- context: {cluster: c, user: u}
-  name: c
-current-context: c
-users:
-- name: u
-  user: {token: t}
-"""
+from .test_cli import UNREACHABLE as UNREACHABLE_KUBECONFIG
 
 ISTIOD_ONLY_CHECKS = {"DP01", "DP02", "DP03", "CP03", "CP04", "CP05", "CP06", "CP07", "CP08", "CP10", "CP11", "MH02"}
 
