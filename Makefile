@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: help install serve check generate lint test unit integration e2e promtool testbed-build testbed-up testbed-down demo demo-break demo-fix demo-down demo-verify fresh-test bench clean
+.PHONY: help install serve check generate lint test unit integration e2e promtool testbed-build testbed-up testbed-down demo demo-break demo-fix demo-down demo-verify fresh-test fuzz bench clean
 
 help:
 	@echo "make serve     run the exporter against the current kubeconfig (http://localhost:9745)"
@@ -89,6 +89,10 @@ e2e: $(STAMP) testbed-build
 
 test: $(STAMP) promtool lint testbed-build
 	$(BIN)/pytest
+
+# Every parser of upstream answers with 10,000 hypothesis examples each (make test runs 200 each).
+fuzz: $(STAMP)
+	HYPOTHESIS_PROFILE=fuzz $(BIN)/pytest -q tests/fuzz
 
 bench: $(STAMP)
 	$(BIN)/python -m bench.bench_kube_projection

@@ -95,14 +95,17 @@ class NodeDisk:
 def least_available_paths(nodes_stats: Mapping[str, Any]) -> list[NodeDisk]:
     """Per data node, the data path with the least available bytes (the one Elasticsearch judges by)."""
     out = []
-    for node_id, node in (nodes_stats.get("nodes") or {}).items():
+    nodes = nodes_stats.get("nodes")
+    for node_id, node in nodes.items() if isinstance(nodes, Mapping) else ():
         if not isinstance(node, Mapping):
             continue
         roles = node.get("roles")
         if isinstance(roles, list) and not any(str(r).startswith("data") for r in roles):
             continue
         disks = []
-        for data in (node.get("fs") or {}).get("data") or []:
+        fs = node.get("fs")
+        paths = fs.get("data") if isinstance(fs, Mapping) else None
+        for data in paths if isinstance(paths, list) else ():
             if not isinstance(data, Mapping):
                 continue
             total = data.get("total_in_bytes")
