@@ -184,3 +184,10 @@ def test_config_files(document):
         pass
     finally:
         path.unlink(missing_ok=True)
+
+
+def test_found_by_fuzzing_unparseable_watermarks_and_node_shapes():
+    settings = ClusterSettings.parse({"persistent": {"cluster.routing.allocation.disk.watermark.low": "%"}})
+    assert free_bytes_threshold(settings, "low", 100.0) is None
+    assert least_available_paths({"nodes": {"": {"fs": True}}}) == []
+    assert least_available_paths({"nodes": ["not", "a", "map"]}) == []

@@ -64,14 +64,14 @@ def free_bytes_threshold(settings: ClusterSettings, level: str, total: float) ->
     if raw is None:
         return None
     raw = raw.strip()
-    if raw.endswith("%"):
-        ratio: float | None = float(raw[:-1]) / 100
-    else:
-        try:
-            value = float(raw)
-            ratio = value if value <= 1 else None
-        except ValueError:
-            ratio = None
+    ratio: float | None = None
+    try:
+        if raw.endswith("%"):
+            ratio = float(raw[:-1]) / 100
+        elif float(raw) <= 1:
+            ratio = float(raw)
+    except ValueError:  # a byte value ("100gb"), or text Elasticsearch itself would reject
+        ratio = None
     if ratio is None:
         return _size(raw)
     free = total * (1 - ratio)
