@@ -114,7 +114,7 @@ async def _confirm_stale(states: list[SourceState], wait: float) -> None:
     """istiod before 1.23 sends no send time: poll again after ``wait`` to confirm STALE proxies by nonce."""
     for state in states:
         source = state.source
-        if wait > 0 and isinstance(source, IstiodSource) and state.up and source.needs_stale_confirmation(state.data):
+        if isinstance(source, IstiodSource) and state.up and source.needs_stale_confirmation(state.data):
             await asyncio.sleep(wait)
             await refresh_once(state)
 

@@ -121,20 +121,12 @@ def _values_schema(settings_schema: dict[str, Any]) -> dict[str, Any]:
     }  # fmt: skip
 
 
-def _rewrite_refs(node: Any) -> Any:
-    """Pydantic's refs point at #/$defs/X; they stay valid because the chart schema keeps $defs at its root."""
-    if isinstance(node, dict):
-        return {k: _rewrite_refs(v) for k, v in node.items()}
-    if isinstance(node, list):
-        return [_rewrite_refs(v) for v in node]
-    return node
-
-
 def helm_files(settings: Settings, dashboards: dict[str, str]) -> dict[str, str]:
     def dump(value: Any) -> str:
         return json.dumps(value, indent=2, sort_keys=False) + "\n"
 
-    schema = _rewrite_refs(Settings.model_json_schema(by_alias=True))
+    # pydantic's refs point at #/$defs/X: they stay valid because the chart schema keeps $defs at its root
+    schema = Settings.model_json_schema(by_alias=True)
     files = {
         f"{CHART}/files/alerts.json": dump(alerts_data(settings)),
         f"{CHART}/files/rbac.json": dump(rbac_data(settings)),
