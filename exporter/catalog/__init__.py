@@ -14,7 +14,6 @@ from exporter.catalog import (
     xds,
 )
 from exporter.catalog.model import FailureMode, MetricSpec
-from exporter.catalog.shared import SHARED_METRICS
 
 CATALOG: tuple[FailureMode, ...] = (
     *control_plane.SECTION,
@@ -31,12 +30,13 @@ CATALOG: tuple[FailureMode, ...] = (
 BY_ID: dict[str, FailureMode] = {fm.id: fm for fm in CATALOG}
 
 
-def metric_specs() -> dict[str, MetricSpec]:
-    specs: dict[str, MetricSpec] = {}
-    for m in (*SHARED_METRICS, *(m for fm in CATALOG for m in fm.metrics)):
-        if m.name in specs:
+def metric_specs() -> dict[str, MetricSpec[...]]:
+    """Every metric by name. A metric emitted by several checks is one object listed by each of their entries;
+    two declarations of one name are an error."""
+    specs: dict[str, MetricSpec[...]] = {}
+    for m in (m for fm in CATALOG for m in fm.metrics):
+        if specs.setdefault(m.name, m) is not m:
             raise ValueError(f"metric {m.name} declared twice")
-        specs[m.name] = m
     return specs
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from exporter.catalog.model import FailureMode, Panel, Query, Runbook
-from exporter.catalog.shared import component_alert, component_missing_alert
+from exporter.catalog.shared import COMPONENT_METRICS, component_alert, component_missing_alert
 from exporter.model import Severity
 
 
@@ -29,7 +29,7 @@ TR08 = FailureMode(
     id="TR08",
     title="Jaeger collector / query or Elasticsearch data pods not ready",
     section="Tracing storage",
-    metrics=(),
+    metrics=COMPONENT_METRICS,
     alerts=(
         component_alert(
             "TR08",
@@ -65,7 +65,7 @@ TM07 = FailureMode(
     id="TM07",
     title="Kiali / Prometheus not ready",
     section="Telemetry",
-    metrics=(),
+    metrics=COMPONENT_METRICS,
     alerts=(
         component_alert(
             "TM07",

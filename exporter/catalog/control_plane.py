@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from exporter.catalog import labels
 from exporter.catalog.model import (
     Alert,
     AlertTest,
@@ -13,10 +14,9 @@ from exporter.catalog.model import (
     Series,
     series,
 )
-from exporter.catalog.shared import component_alert, component_missing_alert
+from exporter.catalog.shared import COMPONENT_METRICS, component_alert, component_missing_alert
 from exporter.model import Severity
 
-_DEPLOY_LABELS = ("namespace", "revision", "deployment")
 _GW = {
     "check": "CP01",
     "component": "istio-ingressgateway",
@@ -25,25 +25,31 @@ _GW = {
     "workload": "istio-ingressgateway",
 }
 
+ISTIOD_REPLICAS_DESIRED = MetricSpec(
+    "meshhealth_istiod_replicas_desired",
+    "Replicas requested by each istiod Deployment (spec.replicas).",
+    labels.namespace_revision_deployment,
+)
+ISTIOD_REPLICAS_READY = MetricSpec(
+    "meshhealth_istiod_replicas_ready",
+    "Ready replicas of each istiod Deployment (status.readyReplicas).",
+    labels.namespace_revision_deployment,
+)
+ISTIOD_DEPLOYMENTS = MetricSpec(
+    "meshhealth_istiod_deployments",
+    "istiod Deployments found in the control-plane namespaces (all revisions).",
+    labels.none,
+)
+
 CP01 = FailureMode(
     id="CP01",
     title="istiod not ready",
     section="Control plane",
     metrics=(
-        MetricSpec(
-            "meshhealth_istiod_replicas_desired",
-            "Replicas requested by each istiod Deployment (spec.replicas).",
-            _DEPLOY_LABELS,
-        ),
-        MetricSpec(
-            "meshhealth_istiod_replicas_ready",
-            "Ready replicas of each istiod Deployment (status.readyReplicas).",
-            _DEPLOY_LABELS,
-        ),
-        MetricSpec(
-            "meshhealth_istiod_deployments",
-            "istiod Deployments found in the control-plane namespaces (all revisions).",
-        ),
+        ISTIOD_REPLICAS_DESIRED,
+        ISTIOD_REPLICAS_READY,
+        ISTIOD_DEPLOYMENTS,
+        *COMPONENT_METRICS,  # gateways and other components of checks.CP01.components
     ),
     alerts=(
         Alert(
@@ -177,22 +183,25 @@ istioctl proxy-status                                     # which proxies lost t
 
 _POD = {"namespace": "istio-system", "pod": "istiod-5d9c7b8f4-x2x7k", "revision": "default"}
 
+ISTIOD_CONTAINER_RESTARTS = MetricSpec(
+    "meshhealth_istiod_container_restarts",
+    "Container restarts of each istiod pod (sum of restartCount).",
+    labels.namespace_pod_revision,
+    type="counter",
+)
+ISTIOD_OOMKILLED = MetricSpec(
+    "meshhealth_istiod_oomkilled",
+    "1 if an istiod container was OOMKilled within checks.CP02.oom_recent_seconds.",
+    labels.namespace_pod_revision,
+)
+
 CP02 = FailureMode(
     id="CP02",
     title="istiod restarting or OOMKilled",
     section="Control plane",
     metrics=(
-        MetricSpec(
-            "meshhealth_istiod_container_restarts",
-            "Container restarts of each istiod pod (sum of restartCount).",
-            ("namespace", "pod", "revision"),
-            type="counter",
-        ),
-        MetricSpec(
-            "meshhealth_istiod_oomkilled",
-            "1 if an istiod container was OOMKilled within checks.CP02.oom_recent_seconds.",
-            ("namespace", "pod", "revision"),
-        ),
+        ISTIOD_CONTAINER_RESTARTS,
+        ISTIOD_OOMKILLED,
     ),
     alerts=(
         Alert(
@@ -268,17 +277,22 @@ istioctl proxy-status | wc -l                                                # p
     ),
 )
 
+HPA_TARGET_MISSING = MetricSpec(
+    "meshhealth_hpa_target_missing",
+    "1 for each HPA in the control-plane namespaces whose scaleTargetRef does not exist.",
+    labels.namespace_hpa_target_kind_target_name,
+)
+HPAS_TARGET_MISSING = MetricSpec(
+    "meshhealth_hpas_target_missing", "HPAs in the control-plane namespaces with a missing target.", labels.none
+)
+
 CP09 = FailureMode(
     id="CP09",
     title="HPA targets a Deployment that does not exist",
     section="Control plane",
     metrics=(
-        MetricSpec(
-            "meshhealth_hpa_target_missing",
-            "1 for each HPA in the control-plane namespaces whose scaleTargetRef does not exist.",
-            ("namespace", "hpa", "target_kind", "target_name"),
-        ),
-        MetricSpec("meshhealth_hpas_target_missing", "HPAs in the control-plane namespaces with a missing target."),
+        HPA_TARGET_MISSING,
+        HPAS_TARGET_MISSING,
     ),
     alerts=(
         Alert(
@@ -353,20 +367,23 @@ kubectl -n istio-system get deploy -l app=istiod
     ),
 )
 
+ISTIOD_TOKEN_MOUNT_FAILURES = MetricSpec(
+    "meshhealth_istiod_token_mount_failures",
+    "Recent FailedMount events mentioning istio-token per istiod pod.",
+    labels.namespace_pod,
+)
+ISTIOD_PODS_TOKEN_MOUNT_FAILING = MetricSpec(
+    "meshhealth_istiod_pods_token_mount_failing", "istiod pods with recent istio-token FailedMount events.", labels.none
+)
+
 CP12 = FailureMode(
     id="CP12",
     title="istiod cannot mount istio-token",
     section="Control plane",
     thresholds=(),
     metrics=(
-        MetricSpec(
-            "meshhealth_istiod_token_mount_failures",
-            "Recent FailedMount events mentioning istio-token per istiod pod.",
-            ("namespace", "pod"),
-        ),
-        MetricSpec(
-            "meshhealth_istiod_pods_token_mount_failing", "istiod pods with recent istio-token FailedMount events."
-        ),
+        ISTIOD_TOKEN_MOUNT_FAILURES,
+        ISTIOD_PODS_TOKEN_MOUNT_FAILING,
     ),
     alerts=(
         Alert(

@@ -2,21 +2,27 @@
 
 from __future__ import annotations
 
+from exporter.catalog import labels
 from exporter.catalog.model import Alert, AlertTest, FailureMode, MetricSpec, Panel, Query, Runbook, series
 from exporter.model import Severity
+
+PODS_WITHOUT_SIDECAR = MetricSpec(
+    "meshhealth_pods_without_sidecar",
+    "Pods that should carry istio-proxy but do not, by namespace and likely reason "
+    "(not_restarted, webhook_failing, no_injector).",
+    labels.namespace_reason,
+)
+WORKLOADS_WITHOUT_SIDECAR = MetricSpec(
+    "meshhealth_workloads_without_sidecar", "Workloads with pods missing their sidecar.", labels.none
+)
 
 DP04 = FailureMode(
     id="DP04",
     title="Sidecar not injected",
     section="Data plane",
     metrics=(
-        MetricSpec(
-            "meshhealth_pods_without_sidecar",
-            "Pods that should carry istio-proxy but do not, by namespace and likely reason "
-            "(not_restarted, webhook_failing, no_injector).",
-            ("namespace", "reason"),
-        ),
-        MetricSpec("meshhealth_workloads_without_sidecar", "Workloads with pods missing their sidecar."),
+        PODS_WITHOUT_SIDECAR,
+        WORKLOADS_WITHOUT_SIDECAR,
     ),
     alerts=(
         Alert(
@@ -76,17 +82,22 @@ kubectl -n <namespace> get events --field-selector reason=FailedCreate
     ),
 )
 
+INJECTION_WEBHOOK_FAILURES = MetricSpec(
+    "meshhealth_injection_webhook_failures",
+    "Recent FailedCreate events that name an Istio webhook, by namespace and webhook.",
+    labels.namespace_webhook,
+)
+OBJECTS_FAILING_INJECTION = MetricSpec(
+    "meshhealth_objects_failing_injection", "Controllers with recent webhook FailedCreate events.", labels.none
+)
+
 DP05 = FailureMode(
     id="DP05",
     title="Injection webhook failing",
     section="Data plane",
     metrics=(
-        MetricSpec(
-            "meshhealth_injection_webhook_failures",
-            "Recent FailedCreate events that name an Istio webhook, by namespace and webhook.",
-            ("namespace", "webhook"),
-        ),
-        MetricSpec("meshhealth_objects_failing_injection", "Controllers with recent webhook FailedCreate events."),
+        INJECTION_WEBHOOK_FAILURES,
+        OBJECTS_FAILING_INJECTION,
     ),
     alerts=(
         Alert(
@@ -150,18 +161,23 @@ kubectl -n istio-system logs deploy/istiod | grep -i inject
     ),
 )
 
+ISTIO_INIT_FAILING_PODS = MetricSpec(
+    "meshhealth_istio_init_failing_pods",
+    "Pods whose istio-init or istio-validation init container is failing, per node.",
+    labels.node,
+)
+NODES_ISTIO_INIT_FAILING = MetricSpec(
+    "meshhealth_nodes_istio_init_failing", "Nodes with failing Istio init containers.", labels.none
+)
+
 DP06 = FailureMode(
     id="DP06",
     title="istio-init / istio-validation crash-looping",
     section="Data plane",
     thresholds=("min_pods_per_node",),
     metrics=(
-        MetricSpec(
-            "meshhealth_istio_init_failing_pods",
-            "Pods whose istio-init or istio-validation init container is failing, per node.",
-            ("node",),
-        ),
-        MetricSpec("meshhealth_nodes_istio_init_failing", "Nodes with failing Istio init containers."),
+        ISTIO_INIT_FAILING_PODS,
+        NODES_ISTIO_INIT_FAILING,
     ),
     alerts=(
         Alert(
@@ -239,17 +255,22 @@ crontab -l | grep prune
     ),
 )
 
+SIDECAR_PROBE_ISSUES = MetricSpec(
+    "meshhealth_sidecar_probe_issues",
+    "Injected workloads with probe problems: probe_failing (Unhealthy events) or rewrite_disabled.",
+    labels.namespace_reason,
+)
+WORKLOADS_SIDECAR_PROBE_FAILING = MetricSpec(
+    "meshhealth_workloads_sidecar_probe_failing", "Injected workloads with recent Unhealthy events.", labels.none
+)
+
 DP07 = FailureMode(
     id="DP07",
     title="Health checks failing after injection",
     section="Data plane",
     metrics=(
-        MetricSpec(
-            "meshhealth_sidecar_probe_issues",
-            "Injected workloads with probe problems: probe_failing (Unhealthy events) or rewrite_disabled.",
-            ("namespace", "reason"),
-        ),
-        MetricSpec("meshhealth_workloads_sidecar_probe_failing", "Injected workloads with recent Unhealthy events."),
+        SIDECAR_PROBE_ISSUES,
+        WORKLOADS_SIDECAR_PROBE_FAILING,
     ),
     alerts=(
         Alert(
@@ -325,17 +346,17 @@ istioctl x describe pod <pod> -n <ns>
     ),
 )
 
+WORKLOADS_DRAIN_SHORTER_THAN_GRACE = MetricSpec(
+    "meshhealth_workloads_drain_shorter_than_grace",
+    "Injected workloads whose terminationGracePeriodSeconds greatly exceeds the sidecar's drain duration.",
+    labels.namespace,
+)
+
 DP08 = FailureMode(
     id="DP08",
     title="Requests lost when pods stop (drain shorter than grace period)",
     section="Data plane",
-    metrics=(
-        MetricSpec(
-            "meshhealth_workloads_drain_shorter_than_grace",
-            "Injected workloads whose terminationGracePeriodSeconds greatly exceeds the sidecar's drain duration.",
-            ("namespace",),
-        ),
-    ),
+    metrics=(WORKLOADS_DRAIN_SHORTER_THAN_GRACE,),
     alerts=(
         Alert(
             name="MeshHealthDrainShorterThanGrace",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from exporter.catalog import labels
 from exporter.catalog.model import (
     Alert,
     AlertTest,
@@ -14,73 +15,88 @@ from exporter.catalog.model import (
 )
 from exporter.model import Severity
 
-SOURCE_LABELS = ("source", "source_instance")  # not "instance": Prometheus sets that to the target
+SOURCE_UP = MetricSpec(
+    "meshhealth_source_up", "1 if the last refresh of the source succeeded.", labels.source_source_instance
+)
+SOURCE_LAST_SUCCESS_TIMESTAMP_SECONDS = MetricSpec(
+    "meshhealth_source_last_success_timestamp_seconds",
+    "Unix time of the last successful refresh of the source.",
+    labels.source_source_instance,
+)
+SOURCE_REFRESH_DURATION_SECONDS = MetricSpec(
+    "meshhealth_source_refresh_duration_seconds",
+    "Duration of the last refresh of the source.",
+    labels.source_source_instance,
+)
+SOURCE_ERRORS = MetricSpec(
+    "meshhealth_source_errors",
+    "Failed refreshes of the source by reason.",
+    labels.source_source_instance_reason,
+    type="counter",
+)
+SOURCE_ERROR_INFO = MetricSpec(
+    "meshhealth_source_error_info",
+    "The last error of a source that is down (message in label error).",
+    labels.source_source_instance_reason_error,
+)
+CHECK_UP = MetricSpec(
+    "meshhealth_check_up",
+    "1 if the check ran on fresh data from its source; 0 if its results are withdrawn.",
+    labels.check,
+)
+CHECK_FINDINGS = MetricSpec(
+    "meshhealth_check_findings", "Objects currently found by the check (0 when healthy).", labels.check
+)
+FINDING = MetricSpec(
+    "meshhealth_finding",
+    "One series per finding (capped per check; see meshhealth_findings_suppressed).",
+    labels.check_severity_namespace_kind_name,
+)
+FINDINGS_SUPPRESSED = MetricSpec(
+    "meshhealth_findings_suppressed",
+    "Findings not exported as meshhealth_finding series because of the per-check cap.",
+    labels.check,
+)
+BUILD = MetricSpec("meshhealth_build", "Build information.", labels.version_python_version, type="info")
+KUBE_RESOURCE_UP = MetricSpec(
+    "meshhealth_kube_resource_up",
+    "1 if the Kubernetes resource is cached and current; 0 if it cannot be read (its checks are not evaluated).",
+    labels.resource,
+)
+KUBE_OBJECTS = MetricSpec(
+    "meshhealth_kube_objects", "Objects of the resource in the exporter's cache.", labels.resource
+)
+KUBE_LISTS = MetricSpec(
+    "meshhealth_kube_lists", "Full lists of the resource, by result.", labels.resource_result, type="counter"
+)
+KUBE_WATCH_EVENTS = MetricSpec("meshhealth_kube_watch_events", "Watch events applied.", labels.resource, type="counter")
+KUBE_PROJECTION_ERRORS = MetricSpec(
+    "meshhealth_kube_projection_errors",
+    "Objects skipped because they could not be read (malformed).",
+    labels.resource,
+    type="counter",
+)
 
 MH01 = FailureMode(
     id="MH01",
     title="A monitored source cannot be read",
     section="Exporter",
     metrics=(
-        MetricSpec("meshhealth_source_up", "1 if the last refresh of the source succeeded.", SOURCE_LABELS),
-        MetricSpec(
-            "meshhealth_source_last_success_timestamp_seconds",
-            "Unix time of the last successful refresh of the source.",
-            SOURCE_LABELS,
-        ),
-        MetricSpec(
-            "meshhealth_source_refresh_duration_seconds",
-            "Duration of the last refresh of the source.",
-            SOURCE_LABELS,
-        ),
-        MetricSpec(
-            "meshhealth_source_errors",
-            "Failed refreshes of the source by reason.",
-            (*SOURCE_LABELS, "reason"),
-            type="counter",
-        ),
-        MetricSpec(
-            "meshhealth_source_error_info",
-            "The last error of a source that is down (message in label error).",
-            (*SOURCE_LABELS, "reason", "error"),
-        ),
-        MetricSpec(
-            "meshhealth_check_up",
-            "1 if the check ran on fresh data from its source; 0 if its results are withdrawn.",
-            ("check",),
-        ),
-        MetricSpec(
-            "meshhealth_check_findings",
-            "Objects currently found by the check (0 when healthy).",
-            ("check",),
-        ),
-        MetricSpec(
-            "meshhealth_finding",
-            "One series per finding (capped per check; see meshhealth_findings_suppressed).",
-            ("check", "severity", "namespace", "kind", "name"),
-        ),
-        MetricSpec(
-            "meshhealth_findings_suppressed",
-            "Findings not exported as meshhealth_finding series because of the per-check cap.",
-            ("check",),
-        ),
-        MetricSpec("meshhealth_build", "Build information.", ("version", "python_version"), type="info"),
-        MetricSpec(
-            "meshhealth_kube_resource_up",
-            "1 if the Kubernetes resource is cached and current; 0 if it cannot be read (its checks are not "
-            "evaluated).",
-            ("resource",),
-        ),
-        MetricSpec("meshhealth_kube_objects", "Objects of the resource in the exporter's cache.", ("resource",)),
-        MetricSpec(
-            "meshhealth_kube_lists", "Full lists of the resource, by result.", ("resource", "result"), type="counter"
-        ),
-        MetricSpec("meshhealth_kube_watch_events", "Watch events applied.", ("resource",), type="counter"),
-        MetricSpec(
-            "meshhealth_kube_projection_errors",
-            "Objects skipped because they could not be read (malformed).",
-            ("resource",),
-            type="counter",
-        ),
+        SOURCE_UP,
+        SOURCE_LAST_SUCCESS_TIMESTAMP_SECONDS,
+        SOURCE_REFRESH_DURATION_SECONDS,
+        SOURCE_ERRORS,
+        SOURCE_ERROR_INFO,
+        CHECK_UP,
+        CHECK_FINDINGS,
+        FINDING,
+        FINDINGS_SUPPRESSED,
+        BUILD,
+        KUBE_RESOURCE_UP,
+        KUBE_OBJECTS,
+        KUBE_LISTS,
+        KUBE_WATCH_EVENTS,
+        KUBE_PROJECTION_ERRORS,
     ),
     alerts=(
         Alert(
@@ -176,39 +192,42 @@ kubectl auth can-i list pods --as=system:serviceaccount:<ns>:mesh-health-exporte
 
 _ISTIOD = "istiod-7c9f6b9d8-abcde"
 
+ISTIOD_REPLICA_UP = MetricSpec(
+    "meshhealth_istiod_replica_up", "1 if the replica's /debug/syncz was read.", labels.istiod_namespace_revision
+)
+ISTIOD_REPLICA_ERROR_INFO = MetricSpec(
+    "meshhealth_istiod_replica_error_info", "Why a replica could not be read.", labels.istiod_reason_error
+)
+ISTIOD_CONNECTED_PROXIES = MetricSpec(
+    "meshhealth_istiod_connected_proxies", "Proxies connected to each replica (syncz entries).", labels.istiod
+)
+ISTIOD_INFO = MetricSpec(
+    "meshhealth_istiod_info", "Version of each replica (istio_build tag).", labels.istiod_namespace_revision_version
+)
+ISTIOD_SIDECAR_INJECTION_REQUESTS = MetricSpec(
+    "meshhealth_istiod_sidecar_injection_requests",
+    "istiod's sidecar_injection_requests_total.",
+    labels.istiod,
+    type="counter",
+)
+ISTIOD_SIDECAR_INJECTION_FAILURES = MetricSpec(
+    "meshhealth_istiod_sidecar_injection_failures",
+    "istiod's sidecar_injection_failure_total.",
+    labels.istiod,
+    type="counter",
+)
+
 MH02 = FailureMode(
     id="MH02",
     title="An istiod replica cannot be read",
     section="Exporter",
     metrics=(
-        MetricSpec(
-            "meshhealth_istiod_replica_up",
-            "1 if the replica's /debug/syncz was read.",
-            ("istiod", "namespace", "revision"),
-        ),
-        MetricSpec(
-            "meshhealth_istiod_replica_error_info", "Why a replica could not be read.", ("istiod", "reason", "error")
-        ),
-        MetricSpec(
-            "meshhealth_istiod_connected_proxies", "Proxies connected to each replica (syncz entries).", ("istiod",)
-        ),
-        MetricSpec(
-            "meshhealth_istiod_info",
-            "Version of each replica (istio_build tag).",
-            ("istiod", "namespace", "revision", "version"),
-        ),
-        MetricSpec(
-            "meshhealth_istiod_sidecar_injection_requests",
-            "istiod's sidecar_injection_requests_total.",
-            ("istiod",),
-            type="counter",
-        ),
-        MetricSpec(
-            "meshhealth_istiod_sidecar_injection_failures",
-            "istiod's sidecar_injection_failure_total.",
-            ("istiod",),
-            type="counter",
-        ),
+        ISTIOD_REPLICA_UP,
+        ISTIOD_REPLICA_ERROR_INFO,
+        ISTIOD_CONNECTED_PROXIES,
+        ISTIOD_INFO,
+        ISTIOD_SIDECAR_INJECTION_REQUESTS,
+        ISTIOD_SIDECAR_INJECTION_FAILURES,
     ),
     alerts=(
         Alert(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from exporter.catalog import labels
 from exporter.catalog.model import (
     Alert,
     AlertTest,
@@ -15,23 +16,29 @@ from exporter.catalog.model import (
 )
 from exporter.model import Severity
 
+NAMESPACE_TERMINATING_SECONDS = MetricSpec(
+    "meshhealth_namespace_terminating_seconds",
+    "Seconds since deletion of each Terminating namespace was requested (only Terminating ones).",
+    labels.namespace,
+)
+NAMESPACE_TERMINATING_CONDITION = MetricSpec(
+    "meshhealth_namespace_terminating_condition",
+    "Deletion conditions that are True on a Terminating namespace (what blocks it).",
+    labels.namespace_condition,
+)
+NAMESPACES_TERMINATING = MetricSpec(
+    "meshhealth_namespaces_terminating", "Namespaces in phase Terminating.", labels.none
+)
+
 NS01 = FailureMode(
     id="NS01",
     title="Namespace stuck Terminating",
     section="Lifecycle",
     thresholds=("terminating_threshold_seconds",),
     metrics=(
-        MetricSpec(
-            "meshhealth_namespace_terminating_seconds",
-            "Seconds since deletion of each Terminating namespace was requested (only Terminating ones).",
-            ("namespace",),
-        ),
-        MetricSpec(
-            "meshhealth_namespace_terminating_condition",
-            "Deletion conditions that are True on a Terminating namespace (what blocks it).",
-            ("namespace", "condition"),
-        ),
-        MetricSpec("meshhealth_namespaces_terminating", "Namespaces in phase Terminating."),
+        NAMESPACE_TERMINATING_SECONDS,
+        NAMESPACE_TERMINATING_CONDITION,
+        NAMESPACES_TERMINATING,
     ),
     alerts=(
         Alert(
@@ -99,15 +106,18 @@ kubectl get apiservices | grep False                     # NamespaceDeletionDisc
     ),
 )
 
+CRD_MISSING = MetricSpec(
+    "meshhealth_crd_missing", "1 for each required CRD that is not installed or not established.", labels.crd
+)
+CRDS_MISSING = MetricSpec("meshhealth_crds_missing", "Required CRDs that are missing.", labels.none)
+
 NS02 = FailureMode(
     id="NS02",
     title="Required CRDs missing",
     section="Lifecycle",
     metrics=(
-        MetricSpec(
-            "meshhealth_crd_missing", "1 for each required CRD that is not installed or not established.", ("crd",)
-        ),
-        MetricSpec("meshhealth_crds_missing", "Required CRDs that are missing."),
+        CRD_MISSING,
+        CRDS_MISSING,
     ),
     alerts=(
         Alert(
@@ -151,17 +161,17 @@ kubectl get crd <name> -o jsonpath='{.status.conditions}'
     ),
 )
 
+EXPECTED_SIDECAR_MISSING = MetricSpec(
+    "meshhealth_expected_sidecar_missing",
+    "Pods of a component listed in checks.NS03.expected_in_mesh that run without istio-proxy.",
+    labels.namespace_component,
+)
+
 NS03 = FailureMode(
     id="NS03",
     title="Ingress pods expected in the mesh run without a sidecar",
     section="Lifecycle",
-    metrics=(
-        MetricSpec(
-            "meshhealth_expected_sidecar_missing",
-            "Pods of a component listed in checks.NS03.expected_in_mesh that run without istio-proxy.",
-            ("namespace", "component"),
-        ),
-    ),
+    metrics=(EXPECTED_SIDECAR_MISSING,),
     alerts=(
         Alert(
             name="MeshHealthSidecarMissingExpected",

@@ -2,27 +2,56 @@
 
 from __future__ import annotations
 
+import inspect
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from string import Template
-from typing import Literal
+from typing import Generic, Literal, ParamSpec
 
-from exporter.model import Severity
+from exporter.model import Sample, Severity
 
 PanelKind = Literal["timeseries", "stat", "table"]
 
 
-@dataclass(frozen=True)
-class MetricSpec:
-    """A metric the exporter emits (help text and labels are declared once, here)."""
-
-    name: str
-    help: str
-    labels: tuple[str, ...] = ()
-    type: Literal["gauge", "counter", "info"] = "gauge"
+MetricType = Literal["gauge", "counter", "info"]
+P = ParamSpec("P")
 
 
-def exposed_name(metric: MetricSpec) -> str:
+class MetricSpec(Generic[P]):
+    """A metric the exporter emits, declared once: name, help, type and labels.
+
+    ``labels`` is a signature from ``exporter.catalog.labels`` (keyword-only, one parameter per label), so
+    ``spec.sample(value, namespace=..., reason=...)`` is type-checked against the declared labels.
+    """
+
+    __slots__ = ("help", "labels", "name", "type")
+
+    def __init__(
+        self,
+        name: str,
+        help: str,
+        labels: Callable[P, None],
+        type: MetricType = "gauge",
+    ) -> None:
+        if not re.fullmatch(r"meshhealth_[a-z0-9_]+", name):
+            raise ValueError(f"metric name {name!r}: lower snake case with the meshhealth_ prefix")
+        self.name = name
+        self.help = help
+        self.labels: tuple[str, ...] = tuple(inspect.signature(labels).parameters)
+        self.type = type
+
+    def __repr__(self) -> str:
+        return f"MetricSpec({self.name!r}, labels={self.labels!r}, type={self.type!r})"
+
+    def sample(self, value: float, /, *args: P.args, **labels: P.kwargs) -> Sample:
+        """One value of this metric; the labels must be exactly the declared ones (any order)."""
+        if args or set(labels) != set(self.labels):
+            raise ValueError(f"{self.name}: labels {sorted(labels)} given, {list(self.labels)} declared")
+        return Sample(self.name, tuple((k, str(labels[k])) for k in self.labels), float(value))
+
+
+def exposed_name(metric: MetricSpec[...]) -> str:
     """The name on /metrics: counters end in _total, info metrics in _info."""
     return metric.name + {"counter": "_total", "info": "_info"}.get(metric.type, "")
 
@@ -104,7 +133,7 @@ class FailureMode:
     id: str
     title: str
     section: str
-    metrics: tuple[MetricSpec, ...]
+    metrics: tuple[MetricSpec[...], ...]
     alerts: tuple[Alert, ...]
     panels: tuple[Panel, ...]
     runbook: Runbook

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from exporter.catalog import labels
 from exporter.catalog.model import Alert, AlertTest, FailureMode, MetricSpec, Panel, Query, Runbook, series
 from exporter.model import Severity
 
@@ -14,49 +15,52 @@ istioctl analyze -A
 
 
 def _gauge_mode(
-    fm_id: str, title: str, metric: str, help_text: str, alert: str, summary: str, what: str, runbook: Runbook,
-    extra_metrics: tuple[MetricSpec, ...] = (),
+    fm_id: str, title: str, metric: MetricSpec[...], alert: str, summary: str, what: str, runbook: Runbook,
+    extra_metrics: tuple[MetricSpec[...], ...] = (),
 ) -> FailureMode:  # fmt: skip
     return FailureMode(
         id=fm_id,
         title=title,
         section="Control plane",
-        metrics=(MetricSpec(metric, help_text, ("istiod",)), *extra_metrics),
+        metrics=(metric, *extra_metrics),
         alerts=(
             Alert(
                 name=alert,
-                expr=f"{metric} > 0",
+                expr=f"{metric.name} > 0",
                 for_="10m",
                 severity=Severity.WARNING,
                 summary=summary,
                 description=f"istiod {{{{ $labels.istiod }}}} reports {{{{ $value }}}} {what}.",
                 test=AlertTest(
-                    failing=(series(metric, "3x30", istiod=_ISTIOD),),
-                    healthy=(series(metric, "0x30", istiod=_ISTIOD),),
+                    failing=(series(metric.name, "3x30", istiod=_ISTIOD),),
+                    healthy=(series(metric.name, "0x30", istiod=_ISTIOD),),
                     labels={"istiod": _ISTIOD},
                     description=f"istiod {_ISTIOD} reports 3 {what}.",
                 ),
             ),
         ),
-        panels=(Panel(title=title, description=help_text, queries=(Query(metric, "{{istiod}}"),)),),
+        panels=(Panel(title=title, description=metric.help, queries=(Query(metric.name, "{{istiod}}"),)),),
         runbook=runbook,
     )
 
+
+ISTIOD_REJECTED_CONFIGS = MetricSpec(
+    "meshhealth_istiod_rejected_configs",
+    "istiod's pilot_total_rejected_configs{type,name}: objects it had to reject or ignore.",
+    labels.istiod_type_name,
+    type="counter",
+)
+ISTIOD_REJECTED_CONFIGS_KINDS = MetricSpec(
+    "meshhealth_istiod_rejected_configs_kinds", "Distinct objects istiod reports as rejected.", labels.istiod
+)
 
 CP04 = FailureMode(
     id="CP04",
     title="Configuration rejected by istiod (e.g. conflicting Gateways)",
     section="Control plane",
     metrics=(
-        MetricSpec(
-            "meshhealth_istiod_rejected_configs",
-            "istiod's pilot_total_rejected_configs{type,name}: objects it had to reject or ignore.",
-            ("istiod", "type", "name"),
-            type="counter",
-        ),
-        MetricSpec(
-            "meshhealth_istiod_rejected_configs_kinds", "Distinct objects istiod reports as rejected.", ("istiod",)
-        ),
+        ISTIOD_REJECTED_CONFIGS,
+        ISTIOD_REJECTED_CONFIGS_KINDS,
     ),
     alerts=(
         Alert(
@@ -118,11 +122,22 @@ kubectl get gateways.networking.istio.io -A -o json \\
     ),
 )
 
+ISTIOD_CLUSTER_WITHOUT_INSTANCES = MetricSpec(
+    "meshhealth_istiod_cluster_without_instances",
+    "1 per cluster istiod lists under pilot_eds_no_instances in /debug/push_status (capped).",
+    labels.istiod_key,
+)
+
+ISTIOD_EDS_NO_INSTANCES = MetricSpec(
+    "meshhealth_istiod_eds_no_instances",
+    "istiod's pilot_eds_no_instances: clusters whose Service or DestinationRule subset selects no pod.",
+    labels.istiod,
+)
+
 CP05 = _gauge_mode(
     "CP05",
     "Clusters without instances",
-    "meshhealth_istiod_eds_no_instances",
-    "istiod's pilot_eds_no_instances: clusters whose Service or DestinationRule subset selects no pod.",
+    ISTIOD_EDS_NO_INSTANCES,
     "MeshHealthClustersWithoutInstances",
     "Envoy clusters have no endpoints (503 UH).",
     "clusters without instances",
@@ -141,20 +156,19 @@ kubectl -n <ns> get pods -l app=<app>,version=<subset-version> --show-labels
 ```""",
         mitigation="Fix the subset labels or the Service selector, or start the missing pods.",
     ),
-    extra_metrics=(
-        MetricSpec(
-            "meshhealth_istiod_cluster_without_instances",
-            "1 per cluster istiod lists under pilot_eds_no_instances in /debug/push_status (capped).",
-            ("istiod", "key"),
-        ),
-    ),
+    extra_metrics=(ISTIOD_CLUSTER_WITHOUT_INSTANCES,),
+)
+
+ISTIOD_INBOUND_LISTENER_CONFLICTS = MetricSpec(
+    "meshhealth_istiod_inbound_listener_conflicts",
+    "istiod's pilot_conflict_inbound_listener: the same port declared with different protocols for the same pods.",
+    labels.istiod,
 )
 
 CP06 = _gauge_mode(
     "CP06",
     "Inbound listener protocol conflict",
-    "meshhealth_istiod_inbound_listener_conflicts",
-    "istiod's pilot_conflict_inbound_listener: the same port declared with different protocols for the same pods.",
+    ISTIOD_INBOUND_LISTENER_CONFLICTS,
     "MeshHealthInboundListenerConflict",
     "Services declare one port of the same pods with different protocols.",
     "inbound listener conflicts",
@@ -169,11 +183,16 @@ CP06 = _gauge_mode(
     ),
 )
 
+ISTIOD_OUTBOUND_LISTENER_CONFLICTS = MetricSpec(
+    "meshhealth_istiod_outbound_listener_conflicts",
+    "Sum of istiod's pilot_conflict_outbound_listener_* gauges (names differ by version; all are read).",
+    labels.istiod,
+)
+
 CP07 = _gauge_mode(
     "CP07",
     "Outbound listener conflicts",
-    "meshhealth_istiod_outbound_listener_conflicts",
-    "Sum of istiod's pilot_conflict_outbound_listener_* gauges (names differ by version; all are read).",
+    ISTIOD_OUTBOUND_LISTENER_CONFLICTS,
     "MeshHealthOutboundListenerConflict",
     "Services conflict on an outbound listener port.",
     "outbound listener conflicts",
@@ -189,18 +208,18 @@ CP07 = _gauge_mode(
     ),
 )
 
+ISTIOD_CONVERGENCE_P99_SECONDS = MetricSpec(
+    "meshhealth_istiod_convergence_p99_seconds",
+    "p99 of istiod's pilot_proxy_convergence_time over the last refresh interval.",
+    labels.istiod,
+)
+
 CP08 = FailureMode(
     id="CP08",
     title="Slow configuration convergence",
     section="Control plane",
     thresholds=("convergence_p99_seconds",),
-    metrics=(
-        MetricSpec(
-            "meshhealth_istiod_convergence_p99_seconds",
-            "p99 of istiod's pilot_proxy_convergence_time over the last refresh interval.",
-            ("istiod",),
-        ),
-    ),
+    metrics=(ISTIOD_CONVERGENCE_P99_SECONDS,),
     alerts=(
         Alert(
             name="MeshHealthSlowConfigConvergence",
@@ -237,15 +256,20 @@ kubectl -n istio-system exec deploy/istiod -- curl -s localhost:15014/metrics | 
     ),
 )
 
+ISTIOD_DUPLICATE_ENVOY_CLUSTERS = MetricSpec(
+    "meshhealth_istiod_duplicate_envoy_clusters", "istiod's pilot_duplicate_envoy_clusters.", labels.istiod
+)
+ISTIOD_DUPLICATE_VSERVICE_DOMAINS = MetricSpec(
+    "meshhealth_istiod_duplicate_vservice_domains", "istiod's pilot_vservice_dup_domain.", labels.istiod
+)
+
 CP10 = FailureMode(
     id="CP10",
     title="Duplicate Envoy clusters / VirtualService domains",
     section="Control plane",
     metrics=(
-        MetricSpec(
-            "meshhealth_istiod_duplicate_envoy_clusters", "istiod's pilot_duplicate_envoy_clusters.", ("istiod",)
-        ),
-        MetricSpec("meshhealth_istiod_duplicate_vservice_domains", "istiod's pilot_vservice_dup_domain.", ("istiod",)),
+        ISTIOD_DUPLICATE_ENVOY_CLUSTERS,
+        ISTIOD_DUPLICATE_VSERVICE_DOMAINS,
     ),
     alerts=(
         Alert(
@@ -287,18 +311,18 @@ CP10 = FailureMode(
     ),
 )
 
+ISTIOD_ROOT_CERT_EXPIRY_TIMESTAMP_SECONDS = MetricSpec(
+    "meshhealth_istiod_root_cert_expiry_timestamp_seconds",
+    "Expiry of the mesh root certificate (citadel_server_root_cert_expiry_timestamp, or now + ..._seconds).",
+    labels.istiod,
+)
+
 CP11 = FailureMode(
     id="CP11",
     title="Root CA certificate close to expiry",
     section="Control plane",
     thresholds=("warning_days", "critical_days"),
-    metrics=(
-        MetricSpec(
-            "meshhealth_istiod_root_cert_expiry_timestamp_seconds",
-            "Expiry of the mesh root certificate (citadel_server_root_cert_expiry_timestamp, or now + ..._seconds).",
-            ("istiod",),
-        ),
-    ),
+    metrics=(ISTIOD_ROOT_CERT_EXPIRY_TIMESTAMP_SECONDS,),
     alerts=(
         Alert(
             name="MeshHealthRootCertExpiring",

@@ -1,34 +1,38 @@
-"""Metrics that several failure modes use (component readiness), declared once."""
+"""Metrics that several failure modes emit (component readiness), declared once and listed by each."""
 
 from __future__ import annotations
 
+from exporter.catalog import labels
 from exporter.catalog.model import Alert, AlertTest, MetricSpec, series
 from exporter.model import Severity
 
-_COMPONENT = ("check", "component", "namespace", "kind", "workload")
-
-COMPONENT_METRICS = (
-    MetricSpec(
-        "meshhealth_component_replicas_desired",
-        "Replicas requested by each workload of a watched component (check = CP01, TR08 or TM07).",
-        _COMPONENT,
-    ),
-    MetricSpec(
-        "meshhealth_component_replicas_ready", "Ready replicas of each workload of a watched component.", _COMPONENT
-    ),
-    MetricSpec(
-        "meshhealth_component_workloads",
-        "Workloads matching each watched component's namespaces, selector and name prefix.",
-        ("check", "component"),
-    ),
-    MetricSpec(
-        "meshhealth_component_missing",
-        "1 when a component marked required matches no workload (only required components have this series).",
-        ("check", "component"),
-    ),
+COMPONENT_REPLICAS_DESIRED = MetricSpec(
+    "meshhealth_component_replicas_desired",
+    "Replicas requested by each workload of a watched component (check = CP01, TR08 or TM07).",
+    labels.check_component_namespace_kind_workload,
+)
+COMPONENT_REPLICAS_READY = MetricSpec(
+    "meshhealth_component_replicas_ready",
+    "Ready replicas of each workload of a watched component.",
+    labels.check_component_namespace_kind_workload,
+)
+COMPONENT_WORKLOADS = MetricSpec(
+    "meshhealth_component_workloads",
+    "Workloads matching each watched component's namespaces, selector and name prefix.",
+    labels.check_component,
+)
+COMPONENT_MISSING = MetricSpec(
+    "meshhealth_component_missing",
+    "1 when a component marked required matches no workload (only required components have this series).",
+    labels.check_component,
 )
 
-SHARED_METRICS = COMPONENT_METRICS
+COMPONENT_METRICS = (
+    COMPONENT_REPLICAS_DESIRED,
+    COMPONENT_REPLICAS_READY,
+    COMPONENT_WORKLOADS,
+    COMPONENT_MISSING,
+)
 
 
 def component_not_ready_expr(check_id: str) -> str:

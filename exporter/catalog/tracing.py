@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from exporter.catalog import labels
 from exporter.catalog.model import Alert, AlertTest, FailureMode, MetricSpec, Panel, Query, Runbook, series
 from exporter.model import Severity
 
@@ -20,21 +21,28 @@ _FREE_SPACE = """- Free disk: delete old Jaeger indices (`jaeger-es-index-cleane
 - Emergency: switch the collector to in-memory storage (`SPAN_STORAGE_TYPE=memory`) to keep the UI useful
   while Elasticsearch recovers (traces are then not persisted)."""
 
+ES_CLUSTER_UP = MetricSpec(
+    "meshhealth_es_cluster_up", "1 if the cluster answered the exporter's requests.", labels.es_cluster
+)
+ES_CLUSTER_STATUS = MetricSpec(
+    "meshhealth_es_cluster_status", "1 for the cluster's current health status.", labels.es_cluster_status
+)
+ES_UNASSIGNED_SHARDS = MetricSpec(
+    "meshhealth_es_unassigned_shards", "Unassigned shards (_cluster/health).", labels.es_cluster
+)
+ES_REQUESTS_PER_REFRESH = MetricSpec(
+    "meshhealth_es_requests_per_refresh", "Requests the last refresh made (constant per cluster).", labels.es_cluster
+)
+
 TR01 = FailureMode(
     id="TR01",
     title="Elasticsearch cluster red / yellow",
     section="Tracing storage",
     metrics=(
-        MetricSpec("meshhealth_es_cluster_up", "1 if the cluster answered the exporter's requests.", ("es_cluster",)),
-        MetricSpec(
-            "meshhealth_es_cluster_status", "1 for the cluster's current health status.", ("es_cluster", "status")
-        ),
-        MetricSpec("meshhealth_es_unassigned_shards", "Unassigned shards (_cluster/health).", ("es_cluster",)),
-        MetricSpec(
-            "meshhealth_es_requests_per_refresh",
-            "Requests the last refresh made (constant per cluster).",
-            ("es_cluster",),
-        ),
+        ES_CLUSTER_UP,
+        ES_CLUSTER_STATUS,
+        ES_UNASSIGNED_SHARDS,
+        ES_REQUESTS_PER_REFRESH,
     ),
     alerts=(
         Alert(
@@ -103,34 +111,43 @@ curl -s 'es:9200/_cat/shards?v' | grep -v STARTED
 
 _NODE = {"es_cluster": "tracing", "node": "elasticsearch-logging-data-0"}
 
+ES_DISK_AVAILABLE_BYTES = MetricSpec(
+    "meshhealth_es_disk_available_bytes",
+    "Available bytes on each data node's least-available data path.",
+    labels.es_cluster_node,
+)
+ES_DISK_TOTAL_BYTES = MetricSpec("meshhealth_es_disk_total_bytes", "Size of that data path.", labels.es_cluster_node)
+ES_DISK_WATERMARK_FREE_BYTES = MetricSpec(
+    "meshhealth_es_disk_watermark_free_bytes",
+    "Free bytes at which each watermark is reached on that path (percentages, byte values and "
+    "8.x max_headroom resolved).",
+    labels.es_cluster_node_level,
+)
+ES_DISK_FLOOD_STAGE_DISTANCE_BYTES = MetricSpec(
+    "meshhealth_es_disk_flood_stage_distance_bytes",
+    "Available bytes left before the flood-stage watermark.",
+    labels.es_cluster_node,
+)
+ES_DISK_USED_RATIO = MetricSpec(
+    "meshhealth_es_disk_used_ratio", "Used share of that data path (0-1).", labels.es_cluster_node
+)
+ES_HEALTH_REPORT_DISK_STATUS = MetricSpec(
+    "meshhealth_es_health_report_disk_status",
+    "1 for the status of _health_report's disk indicator (Elasticsearch 8.7+).",
+    labels.es_cluster_status,
+)
+
 TR02 = FailureMode(
     id="TR02",
     title="Data disk above the high / flood-stage watermark",
     section="Tracing storage",
     metrics=(
-        MetricSpec(
-            "meshhealth_es_disk_available_bytes",
-            "Available bytes on each data node's least-available data path.",
-            ("es_cluster", "node"),
-        ),
-        MetricSpec("meshhealth_es_disk_total_bytes", "Size of that data path.", ("es_cluster", "node")),
-        MetricSpec(
-            "meshhealth_es_disk_watermark_free_bytes",
-            "Free bytes at which each watermark is reached on that path (percentages, byte values and "
-            "8.x max_headroom resolved).",
-            ("es_cluster", "node", "level"),
-        ),
-        MetricSpec(
-            "meshhealth_es_disk_flood_stage_distance_bytes",
-            "Available bytes left before the flood-stage watermark.",
-            ("es_cluster", "node"),
-        ),
-        MetricSpec("meshhealth_es_disk_used_ratio", "Used share of that data path (0-1).", ("es_cluster", "node")),
-        MetricSpec(
-            "meshhealth_es_health_report_disk_status",
-            "1 for the status of _health_report's disk indicator (Elasticsearch 8.7+).",
-            ("es_cluster", "status"),
-        ),
+        ES_DISK_AVAILABLE_BYTES,
+        ES_DISK_TOTAL_BYTES,
+        ES_DISK_WATERMARK_FREE_BYTES,
+        ES_DISK_FLOOD_STAGE_DISTANCE_BYTES,
+        ES_DISK_USED_RATIO,
+        ES_HEALTH_REPORT_DISK_STATUS,
     ),
     alerts=(
         Alert(
@@ -198,17 +215,17 @@ TR02 = FailureMode(
     ),
 )
 
+ES_JAEGER_BLOCKED_INDICES = MetricSpec(
+    "meshhealth_es_jaeger_blocked_indices",
+    "Jaeger indices with a block set to true, by family and block (read_only_allow_delete, read_only, write).",
+    labels.es_cluster_family_block,
+)
+
 TR03 = FailureMode(
     id="TR03",
     title="Jaeger indices blocked read-only",
     section="Tracing storage",
-    metrics=(
-        MetricSpec(
-            "meshhealth_es_jaeger_blocked_indices",
-            "Jaeger indices with a block set to true, by family and block (read_only_allow_delete, read_only, write).",
-            ("es_cluster", "family", "block"),
-        ),
-    ),
+    metrics=(ES_JAEGER_BLOCKED_INDICES,),
     alerts=(
         Alert(
             name="MeshHealthJaegerIndicesReadOnly",
@@ -266,17 +283,17 @@ TR03 = FailureMode(
     ),
 )
 
+ES_JAEGER_WRITE_INDEX_PRESENT = MetricSpec(
+    "meshhealth_es_jaeger_write_index_present",
+    "1 if today's span index (hourly: this hour's; rollover: the write alias) exists.",
+    labels.es_cluster,
+)
+
 TR04 = FailureMode(
     id="TR04",
     title="Today's Jaeger index missing",
     section="Tracing storage",
-    metrics=(
-        MetricSpec(
-            "meshhealth_es_jaeger_write_index_present",
-            "1 if today's span index (hourly: this hour's; rollover: the write alias) exists.",
-            ("es_cluster",),
-        ),
-    ),
+    metrics=(ES_JAEGER_WRITE_INDEX_PRESENT,),
     alerts=(
         Alert(
             name="MeshHealthJaegerIndexMissing",
@@ -312,18 +329,18 @@ TR04 = FailureMode(
     ),
 )
 
+ES_JAEGER_NEWEST_SPAN_AGE_SECONDS = MetricSpec(
+    "meshhealth_es_jaeger_newest_span_age_seconds",
+    "Age of the newest span (max startTimeMillis) in the current write index.",
+    labels.es_cluster,
+)
+
 TR05 = FailureMode(
     id="TR05",
     title="Spans stopped arriving",
     section="Tracing storage",
     thresholds=("max_span_age_seconds",),
-    metrics=(
-        MetricSpec(
-            "meshhealth_es_jaeger_newest_span_age_seconds",
-            "Age of the newest span (max startTimeMillis) in the current write index.",
-            ("es_cluster",),
-        ),
-    ),
+    metrics=(ES_JAEGER_NEWEST_SPAN_AGE_SECONDS,),
     alerts=(
         Alert(
             name="MeshHealthJaegerSpansStale",
@@ -361,21 +378,24 @@ curl -s -XPOST 'es:9200/<index>/_search' -H 'Content-Type: application/json' \\
     ),
 )
 
+ES_JAEGER_INDICES_OVER_RETENTION = MetricSpec(
+    "meshhealth_es_jaeger_indices_over_retention",
+    "Jaeger indices created longer ago than checks.TR06.retention_days.",
+    labels.es_cluster_family,
+)
+ES_JAEGER_OLDEST_INDEX_AGE_SECONDS = MetricSpec(
+    "meshhealth_es_jaeger_oldest_index_age_seconds",
+    "Age of the oldest Jaeger index (creation.date).",
+    labels.es_cluster,
+)
+
 TR06 = FailureMode(
     id="TR06",
     title="Retention not enforced",
     section="Tracing storage",
     metrics=(
-        MetricSpec(
-            "meshhealth_es_jaeger_indices_over_retention",
-            "Jaeger indices created longer ago than checks.TR06.retention_days.",
-            ("es_cluster", "family"),
-        ),
-        MetricSpec(
-            "meshhealth_es_jaeger_oldest_index_age_seconds",
-            "Age of the oldest Jaeger index (creation.date).",
-            ("es_cluster",),
-        ),
+        ES_JAEGER_INDICES_OVER_RETENTION,
+        ES_JAEGER_OLDEST_INDEX_AGE_SECONDS,
     ),
     alerts=(
         Alert(
@@ -415,17 +435,17 @@ TR06 = FailureMode(
     ),
 )
 
+ES_JAEGER_INDICES_IMPLAUSIBLE_DATE = MetricSpec(
+    "meshhealth_es_jaeger_indices_implausible_date",
+    "Jaeger indices whose name has a date far in the future or past.",
+    labels.es_cluster,
+)
+
 TR07 = FailureMode(
     id="TR07",
     title="Implausible index dates",
     section="Tracing storage",
-    metrics=(
-        MetricSpec(
-            "meshhealth_es_jaeger_indices_implausible_date",
-            "Jaeger indices whose name has a date far in the future or past.",
-            ("es_cluster",),
-        ),
-    ),
+    metrics=(ES_JAEGER_INDICES_IMPLAUSIBLE_DATE,),
     alerts=(
         Alert(
             name="MeshHealthJaegerImplausibleIndexDates",

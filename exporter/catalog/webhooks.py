@@ -2,10 +2,22 @@
 
 from __future__ import annotations
 
+from exporter.catalog import labels
 from exporter.catalog.model import Alert, AlertTest, FailureMode, MetricSpec, Panel, Query, Runbook, series
 from exporter.model import Severity
 
-_TARGET = ("kind", "configuration", "namespace", "service")
+# Emitted by WH01, WH02, WH03 and WH05 (one series per broken target, the reason says which), listed by each.
+WEBHOOK_TARGET_BROKEN = MetricSpec(
+    "meshhealth_webhook_target_broken",
+    "1 per Istio webhook target that is broken; reason = service_missing (WH01), no_ready_endpoints (WH02), "
+    "tls_error (WH03), namespace_missing (WH05).",
+    labels.kind_configuration_namespace_service_failure_policy_reason,
+)
+WEBHOOK_FAILING_OPEN = MetricSpec(
+    "meshhealth_webhook_failing_open",
+    "1 for each Istio webhook target that is broken (reason) while its failurePolicy is Ignore.",
+    labels.kind_configuration_namespace_service_reason,
+)
 _BROKEN = "meshhealth_webhook_target_broken"
 _OPEN = "meshhealth_webhook_failing_open"
 _OPEN_LABELS = {"kind": "validating", "configuration": "istiod-default-validator", "namespace": "istio-system",
@@ -34,14 +46,7 @@ WH01 = FailureMode(
     id="WH01",
     title="Webhook points at a Service that does not exist",
     section="Webhooks",
-    metrics=(
-        MetricSpec(
-            _BROKEN,
-            "1 per Istio webhook target that is broken; reason = service_missing (WH01), no_ready_endpoints (WH02), "
-            "tls_error (WH03), namespace_missing (WH05).",
-            (*_TARGET, "failure_policy", "reason"),
-        ),
-    ),
+    metrics=(WEBHOOK_TARGET_BROKEN,),
     alerts=(
         Alert(
             name="MeshHealthWebhookServiceMissing",
@@ -101,13 +106,17 @@ WH01 = FailureMode(
     ),
 )
 
+WEBHOOK_READY_ENDPOINTS = MetricSpec(
+    "meshhealth_webhook_ready_endpoints",
+    "Ready endpoints of each Istio webhook Service.",
+    labels.kind_configuration_namespace_service,
+)
+
 WH02 = FailureMode(
     id="WH02",
     title="Webhook Service has no ready endpoints",
     section="Webhooks",
-    metrics=(
-        MetricSpec("meshhealth_webhook_ready_endpoints", "Ready endpoints of each Istio webhook Service.", _TARGET),
-    ),
+    metrics=(WEBHOOK_TARGET_BROKEN, WEBHOOK_READY_ENDPOINTS),
     alerts=(
         Alert(
             name="MeshHealthWebhookNoEndpoints",
@@ -162,18 +171,24 @@ WH02 = FailureMode(
     ),
 )
 
+WEBHOOK_CERT_EXPIRY_TIMESTAMP_SECONDS = MetricSpec(
+    "meshhealth_webhook_cert_expiry_timestamp_seconds",
+    "Earliest notAfter of the serving certificates behind each Istio webhook Service.",
+    labels.kind_configuration_namespace_service,
+)
+WEBHOOK_ENDPOINTS_PROBED = MetricSpec(
+    "meshhealth_webhook_endpoints_probed", "Webhook endpoints probed with a TLS handshake.", labels.none
+)
+
 WH03 = FailureMode(
     id="WH03",
     title="Webhook TLS broken or certificate expiring",
     section="Webhooks",
     thresholds=("cert_expiry_warning_days",),
     metrics=(
-        MetricSpec(
-            "meshhealth_webhook_cert_expiry_timestamp_seconds",
-            "Earliest notAfter of the serving certificates behind each Istio webhook Service.",
-            _TARGET,
-        ),
-        MetricSpec("meshhealth_webhook_endpoints_probed", "Webhook endpoints probed with a TLS handshake."),
+        WEBHOOK_TARGET_BROKEN,
+        WEBHOOK_CERT_EXPIRY_TIMESTAMP_SECONDS,
+        WEBHOOK_ENDPOINTS_PROBED,
     ),
     alerts=(
         Alert(
@@ -286,13 +301,7 @@ WH04 = FailureMode(
     id="WH04",
     title="failurePolicy Ignore hides a broken webhook",
     section="Webhooks",
-    metrics=(
-        MetricSpec(
-            _OPEN,
-            "1 for each Istio webhook target that is broken (reason) while its failurePolicy is Ignore.",
-            (*_TARGET, "reason"),
-        ),
-    ),
+    metrics=(WEBHOOK_FAILING_OPEN,),
     alerts=(
         Alert(
             name="MeshHealthWebhookFailingOpen",
@@ -341,7 +350,7 @@ WH05 = FailureMode(
     id="WH05",
     title="Leftover webhook configuration after uninstall",
     section="Webhooks",
-    metrics=(),
+    metrics=(WEBHOOK_TARGET_BROKEN,),
     alerts=(
         Alert(
             name="MeshHealthWebhookLeftover",

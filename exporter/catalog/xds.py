@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from exporter.catalog import labels
 from exporter.catalog.model import Alert, AlertTest, FailureMode, MetricSpec, Panel, Query, Runbook, series
 from exporter.model import Severity
 
@@ -15,33 +16,38 @@ kubectl -n <namespace> exec <pod> -c istio-proxy -- curl -s localhost:15000/clus
 kubectl -n istio-system logs deploy/istiod | grep -E 'ADS|NACK|<pod>'
 ```"""
 
+XDS_PROXIES = MetricSpec(
+    "meshhealth_xds_proxies",
+    "Proxies connected to each istiod replica by proxy type, xDS type and status "
+    "(SYNCED, STALE, NOT_SENT, ERROR) as in istioctl proxy-status.",
+    labels.istiod_revision_proxy_type_type_status,
+)
+XDS_STALE_OLDEST_SECONDS = MetricSpec(
+    "meshhealth_xds_stale_oldest_seconds",
+    "How long the longest-STALE proxy of each istiod replica has been STALE (0 when none).",
+    labels.istiod,
+)
+XDS_PROXY_STALE_SECONDS = MetricSpec(
+    "meshhealth_xds_proxy_stale_seconds",
+    "Seconds each STALE proxy has been STALE, per xDS type (only STALE proxies; capped).",
+    labels.istiod_proxy_type,
+)
+XDS_PROXY_STATUS = MetricSpec(
+    "meshhealth_xds_proxy_status",
+    "1 per proxy, xDS type and status (only with findings.per_proxy_series: one series per proxy).",
+    labels.istiod_proxy_type_status,
+)
+
 DP01 = FailureMode(
     id="DP01",
     title="Proxy STALE (sent but not acknowledged)",
     section="Data plane sync",
     thresholds=("stale_threshold_seconds",),
     metrics=(
-        MetricSpec(
-            "meshhealth_xds_proxies",
-            "Proxies connected to each istiod replica by proxy type, xDS type and status "
-            "(SYNCED, STALE, NOT_SENT, ERROR) as in istioctl proxy-status.",
-            ("istiod", "revision", "proxy_type", "type", "status"),
-        ),
-        MetricSpec(
-            "meshhealth_xds_stale_oldest_seconds",
-            "How long the longest-STALE proxy of each istiod replica has been STALE (0 when none).",
-            ("istiod",),
-        ),
-        MetricSpec(
-            "meshhealth_xds_proxy_stale_seconds",
-            "Seconds each STALE proxy has been STALE, per xDS type (only STALE proxies; capped).",
-            ("istiod", "proxy", "type"),
-        ),
-        MetricSpec(
-            "meshhealth_xds_proxy_status",
-            "1 per proxy, xDS type and status (only with findings.per_proxy_series: one series per proxy).",
-            ("istiod", "proxy", "type", "status"),
-        ),
+        XDS_PROXIES,
+        XDS_STALE_OLDEST_SECONDS,
+        XDS_PROXY_STALE_SECONDS,
+        XDS_PROXY_STATUS,
     ),
     alerts=(
         Alert(
@@ -117,22 +123,25 @@ DP01 = FailureMode(
     ),
 )
 
+XDS_PROXY_REJECTED = MetricSpec(
+    "meshhealth_xds_proxy_rejected",
+    "1 per proxy and xDS type whose last update was rejected (syncz lastError, Istio 1.23+; capped).",
+    labels.istiod_proxy_type,
+)
+ISTIOD_XDS_REJECTS = MetricSpec(
+    "meshhealth_istiod_xds_rejects",
+    "istiod's pilot_total_xds_rejects (or the older per-type counters) by xDS type; 0 when absent.",
+    labels.istiod_type,
+    type="counter",
+)
+
 CP03 = FailureMode(
     id="CP03",
     title="xDS pushes rejected by proxies (NACK)",
     section="Data plane sync",
     metrics=(
-        MetricSpec(
-            "meshhealth_xds_proxy_rejected",
-            "1 per proxy and xDS type whose last update was rejected (syncz lastError, Istio 1.23+; capped).",
-            ("istiod", "proxy", "type"),
-        ),
-        MetricSpec(
-            "meshhealth_istiod_xds_rejects",
-            "istiod's pilot_total_xds_rejects (or the older per-type counters) by xDS type; 0 when absent.",
-            ("istiod", "type"),
-            type="counter",
-        ),
+        XDS_PROXY_REJECTED,
+        ISTIOD_XDS_REJECTS,
     ),
     alerts=(
         Alert(
@@ -200,17 +209,22 @@ CP03 = FailureMode(
     ),
 )
 
+XDS_DISCONNECTED_PROXIES = MetricSpec(
+    "meshhealth_xds_disconnected_proxies",
+    "Pods with a running istio-proxy that no istiod replica lists, by namespace.",
+    labels.namespace,
+)
+XDS_DISCONNECTED_PODS = MetricSpec(
+    "meshhealth_xds_disconnected_pods", "Pods with a running istio-proxy that no istiod replica lists.", labels.none
+)
+
 DP02 = FailureMode(
     id="DP02",
     title="Proxy disconnected from every istiod",
     section="Data plane sync",
     metrics=(
-        MetricSpec(
-            "meshhealth_xds_disconnected_proxies",
-            "Pods with a running istio-proxy that no istiod replica lists, by namespace.",
-            ("namespace",),
-        ),
-        MetricSpec("meshhealth_xds_disconnected_pods", "Pods with a running istio-proxy that no istiod replica lists."),
+        XDS_DISCONNECTED_PROXIES,
+        XDS_DISCONNECTED_PODS,
     ),
     alerts=(
         Alert(
@@ -254,18 +268,18 @@ DP02 = FailureMode(
     ),
 )
 
+XDS_PROXIES_VERSION_SKEW = MetricSpec(
+    "meshhealth_xds_proxies_version_skew",
+    "Proxies whose Istio minor version differs from their istiod's by more than the supported skew.",
+    labels.istiod_istiod_version_proxy_version,
+)
+
 DP03 = FailureMode(
     id="DP03",
     title="Proxy / istiod version skew",
     section="Data plane sync",
     thresholds=(),
-    metrics=(
-        MetricSpec(
-            "meshhealth_xds_proxies_version_skew",
-            "Proxies whose Istio minor version differs from their istiod's by more than the supported skew.",
-            ("istiod", "istiod_version", "proxy_version"),
-        ),
-    ),
+    metrics=(XDS_PROXIES_VERSION_SKEW,),
     alerts=(
         Alert(
             name="MeshHealthProxyVersionSkew",

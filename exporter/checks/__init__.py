@@ -2,7 +2,17 @@
 
 from __future__ import annotations
 
-from exporter.checks import components, control_plane, injection, lifecycle, pilot, tracing, webhooks, xds
+from exporter.checks import (
+    components,
+    control_plane,
+    data_plane,
+    exporter_health,
+    lifecycle,
+    pilot,
+    tracing,
+    webhooks,
+    xds,
+)
 from exporter.checks.base import CheckDef
 from exporter.config import Settings
 
@@ -10,11 +20,12 @@ ALL_CHECKS: tuple[CheckDef, ...] = (
     *control_plane.CHECKS,
     *pilot.CHECKS,
     *xds.CHECKS,
-    *injection.CHECKS,
+    *data_plane.CHECKS,
     *webhooks.CHECKS,
     *lifecycle.CHECKS,
     *components.CHECKS,
     *tracing.CHECKS,
+    *exporter_health.CHECKS,
 )
 
 

@@ -5,10 +5,16 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from exporter.alerting import AlertRef, alert_ref
+from exporter.catalog.shared import (
+    COMPONENT_MISSING,
+    COMPONENT_REPLICAS_DESIRED,
+    COMPONENT_REPLICAS_READY,
+    COMPONENT_WORKLOADS,
+)
 from exporter.checks import resources as r
 from exporter.checks.base import CheckDef
 from exporter.config import ComponentSettings, Settings
-from exporter.model import CheckResult, Finding, Sample
+from exporter.model import CheckResult, Finding
 from exporter.selectors import matches
 from exporter.sources.kube.projections import WorkloadInfo
 from exporter.sources.kube.snapshot import KubeSnapshot
@@ -44,9 +50,7 @@ def component_findings(
     severity, missing_severity = (a.severity(settings) for a in alerts)
     for component in components:
         workloads = matching_workloads(snapshot, component)
-        result.samples.append(
-            Sample.of("meshhealth_component_workloads", len(workloads), check=check_id, component=component.name)
-        )
+        result.samples.append(COMPONENT_WORKLOADS.sample(len(workloads), check=check_id, component=component.name))
         for w in workloads:
             labels = {
                 "check": check_id,
@@ -55,13 +59,13 @@ def component_findings(
                 "kind": w.kind,
                 "workload": w.name,
             }
-            result.samples.append(Sample.of("meshhealth_component_replicas_desired", w.desired, **labels))
-            result.samples.append(Sample.of("meshhealth_component_replicas_ready", w.ready, **labels))
+            result.samples.append(COMPONENT_REPLICAS_DESIRED.sample(w.desired, **labels))
+            result.samples.append(COMPONENT_REPLICAS_READY.sample(w.ready, **labels))
             if w.ready < w.desired:
                 message = f"{component.name}: {w.ready}/{w.desired} replicas ready"
                 result.findings.append(Finding(check_id, severity, w.namespace, w.kind, w.name, message))
         if component.required:
-            result.samples.append(Sample.of("meshhealth_component_missing", 0 if workloads else 1, check=check_id,
+            result.samples.append(COMPONENT_MISSING.sample(0 if workloads else 1, check=check_id,
                                             component=component.name))  # fmt: skip
         if component.required and not workloads:
             where = ",".join(component.namespaces) or "any namespace"

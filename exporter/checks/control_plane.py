@@ -5,11 +5,22 @@ from __future__ import annotations
 from typing import Any
 
 from exporter.alerting import alert_ref
+from exporter.catalog.control_plane import (
+    HPA_TARGET_MISSING,
+    HPAS_TARGET_MISSING,
+    ISTIOD_CONTAINER_RESTARTS,
+    ISTIOD_DEPLOYMENTS,
+    ISTIOD_OOMKILLED,
+    ISTIOD_PODS_TOKEN_MOUNT_FAILING,
+    ISTIOD_REPLICAS_DESIRED,
+    ISTIOD_REPLICAS_READY,
+    ISTIOD_TOKEN_MOUNT_FAILURES,
+)
 from exporter.checks import resources as r
 from exporter.checks.base import CheckDef, alert_severity, human_duration, recent_events
 from exporter.checks.components import component_findings
 from exporter.config import Settings
-from exporter.model import CheckResult, Finding, Sample
+from exporter.model import CheckResult, Finding
 from exporter.selectors import matches
 from exporter.sources.kube.projections import HPAInfo, PodInfo, WorkloadInfo
 from exporter.sources.kube.snapshot import KubeSnapshot
@@ -54,11 +65,11 @@ def check_istiod_ready(snapshot: KubeSnapshot, settings: Settings, now: float) -
     result = CheckResult()
     deployments = istiod_workloads(snapshot, settings)
     severity = ISTIOD_NOT_READY.severity(settings)
-    result.samples.append(Sample.of("meshhealth_istiod_deployments", len(deployments)))
+    result.samples.append(ISTIOD_DEPLOYMENTS.sample(len(deployments)))
     for d in deployments:
         labels = {"namespace": d.namespace, "revision": d.label(REVISION_LABEL) or "default", "deployment": d.name}
-        result.samples.append(Sample.of("meshhealth_istiod_replicas_desired", d.desired, **labels))
-        result.samples.append(Sample.of("meshhealth_istiod_replicas_ready", d.ready, **labels))
+        result.samples.append(ISTIOD_REPLICAS_DESIRED.sample(d.desired, **labels))
+        result.samples.append(ISTIOD_REPLICAS_READY.sample(d.ready, **labels))
         if d.ready >= d.desired:
             continue
         details = [f"{d.ready}/{d.desired} replicas ready (revision {labels['revision']})"]
@@ -89,14 +100,14 @@ def check_istiod_restarts(snapshot: KubeSnapshot, settings: Settings, now: float
         revision = pod.label(REVISION_LABEL) or "default"
         restarts = sum(s.restarts for s in pod.states if not s.init)
         labels = {"namespace": pod.namespace, "pod": pod.name, "revision": revision}
-        result.samples.append(Sample.of("meshhealth_istiod_container_restarts", restarts, **labels))
+        result.samples.append(ISTIOD_CONTAINER_RESTARTS.sample(restarts, **labels))
         oom = [
             s
             for s in pod.states
             if s.last_reason == "OOMKilled" and s.last_finished is not None and now - s.last_finished <= recent
         ]
         oom += [s for s in pod.states if s.terminated_reason == "OOMKilled"]
-        result.samples.append(Sample.of("meshhealth_istiod_oomkilled", 1 if oom else 0, **labels))
+        result.samples.append(ISTIOD_OOMKILLED.sample(1 if oom else 0, **labels))
         if oom:
             when = [f"{human_duration(now - s.last_finished)} ago" for s in oom if s.last_finished is not None]
             message = f"container {oom[0].name} OOMKilled {when[0] if when else 'now'}; {restarts} restarts in total"
@@ -128,8 +139,7 @@ def check_hpa_targets(snapshot: KubeSnapshot, settings: Settings, now: float) ->
             continue
         broken += 1
         result.samples.append(
-            Sample.of(
-                "meshhealth_hpa_target_missing",
+            HPA_TARGET_MISSING.sample(
                 1,
                 namespace=hpa.namespace,
                 hpa=hpa.name,
@@ -145,7 +155,7 @@ def check_hpa_targets(snapshot: KubeSnapshot, settings: Settings, now: float) ->
         hint = f"; existing: {', '.join(candidates)}" if candidates else ""
         message = f'scaleTargetRef {hpa.target_kind} "{hpa.target_name}" does not exist{hint}'
         result.findings.append(Finding("CP09", severity, hpa.namespace, "HorizontalPodAutoscaler", hpa.name, message))
-    result.samples.append(Sample.of("meshhealth_hpas_target_missing", broken))
+    result.samples.append(HPAS_TARGET_MISSING.sample(broken))
     return result
 
 
@@ -160,11 +170,9 @@ def check_istio_token_mount(snapshot: KubeSnapshot, settings: Settings, now: flo
             per_pod.setdefault((event.namespace, event.object_name), []).append(event.message)
     severity = alert_severity(settings, "CP12")
     for (namespace, pod), messages in sorted(per_pod.items()):
-        result.samples.append(
-            Sample.of("meshhealth_istiod_token_mount_failures", len(messages), namespace=namespace, pod=pod)
-        )
+        result.samples.append(ISTIOD_TOKEN_MOUNT_FAILURES.sample(len(messages), namespace=namespace, pod=pod))
         result.findings.append(Finding("CP12", severity, namespace, "Pod", pod, messages[-1][:300]))
-    result.samples.append(Sample.of("meshhealth_istiod_pods_token_mount_failing", len(per_pod)))
+    result.samples.append(ISTIOD_PODS_TOKEN_MOUNT_FAILING.sample(len(per_pod)))
     return result
 
 

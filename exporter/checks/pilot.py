@@ -10,10 +10,23 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from exporter.alerting import alert_ref
+from exporter.catalog.model import MetricSpec
+from exporter.catalog.pilot import (
+    ISTIOD_CLUSTER_WITHOUT_INSTANCES,
+    ISTIOD_CONVERGENCE_P99_SECONDS,
+    ISTIOD_DUPLICATE_ENVOY_CLUSTERS,
+    ISTIOD_DUPLICATE_VSERVICE_DOMAINS,
+    ISTIOD_EDS_NO_INSTANCES,
+    ISTIOD_INBOUND_LISTENER_CONFLICTS,
+    ISTIOD_OUTBOUND_LISTENER_CONFLICTS,
+    ISTIOD_REJECTED_CONFIGS,
+    ISTIOD_REJECTED_CONFIGS_KINDS,
+    ISTIOD_ROOT_CERT_EXPIRY_TIMESTAMP_SECONDS,
+)
 from exporter.checks import resources as r
 from exporter.checks.base import CheckDef, alert_severity, every_replica, human_duration
 from exporter.config import Settings
-from exporter.model import CheckResult, Finding, Sample, Severity
+from exporter.model import CheckResult, Finding, Severity
 from exporter.sources.istiod.snapshot import IstiodSnapshot, ReplicaData
 
 OUTBOUND_CONFLICTS = (
@@ -71,7 +84,10 @@ def _push_findings(
 
 
 def _gauge_check(
-    check_id: str, relays: Sequence[tuple[str, Sequence[str]]], kind: str, detail_metric: str | None = None
+    check_id: str,
+    relays: Sequence[tuple[MetricSpec[...], Sequence[str]]],
+    kind: str,
+    detail_metric: MetricSpec[...] | None = None,
 ) -> Callable[[IstiodSnapshot, Settings, float], CheckResult]:
     """A check relaying istiod gauges (first existing name wins) and naming the objects from push_status."""
 
@@ -87,7 +103,7 @@ def _gauge_check(
             for metric, names in relays:
                 value = sum(replica.metrics.total(n) for n in names)
                 totals[replica.replica.name] = totals.get(replica.replica.name, 0.0) + value
-                result.samples.append(Sample.of(metric, value, istiod=replica.replica.name))
+                result.samples.append(metric.sample(value, istiod=replica.replica.name))
         findings, keys = _push_findings(check_id, replicas, sources, kind, severity, cap)
         if not findings:  # a gauge above 0 without detail still deserves a finding
             for r in replicas:
@@ -98,7 +114,7 @@ def _gauge_check(
                     findings.append(Finding(check_id, severity, r.replica.namespace, "Pod", r.replica.name, message))
         result.findings += findings
         if detail_metric:
-            result.samples += [Sample.of(detail_metric, 1, istiod=name, key=key) for name, key in keys[:cap]]
+            result.samples += [detail_metric.sample(1, istiod=name, key=key) for name, key in keys[:cap]]
         return result
 
     run.__doc__ = f"{check_id}: " + ", ".join(n for _, names in relays for n in names)
@@ -118,8 +134,7 @@ def check_rejected_configs(snapshot: IstiodSnapshot, settings: Settings, now: fl
         for labels, value in found[1] if found else ():
             d = dict(labels)
             result.samples.append(
-                Sample.of(
-                    "meshhealth_istiod_rejected_configs",
+                ISTIOD_REJECTED_CONFIGS.sample(
                     value,
                     istiod=replica.replica.name,
                     type=d.get("type", ""),
@@ -136,9 +151,7 @@ def check_rejected_configs(snapshot: IstiodSnapshot, settings: Settings, now: fl
                 Finding("CP04", severity, namespace, kind.capitalize() or "Config", short or name, message)
             )
         result.samples.append(
-            Sample.of(
-                "meshhealth_istiod_rejected_configs_kinds", len(replica.rejected_delta), istiod=replica.replica.name
-            )
+            ISTIOD_REJECTED_CONFIGS_KINDS.sample(len(replica.rejected_delta), istiod=replica.replica.name)
         )
     return result
 
@@ -152,7 +165,7 @@ def check_convergence(snapshot: IstiodSnapshot, settings: Settings, now: float) 
         p99 = quantile(0.99, replica.convergence_delta)
         if p99 is None:
             continue
-        result.samples.append(Sample.of("meshhealth_istiod_convergence_p99_seconds", p99, istiod=replica.replica.name))
+        result.samples.append(ISTIOD_CONVERGENCE_P99_SECONDS.sample(p99, istiod=replica.replica.name))
         if p99 > threshold:
             message = f"p99 push convergence {p99:.1f}s over the last interval (threshold {threshold:g}s)"
             result.findings.append(
@@ -201,9 +214,7 @@ def check_root_cert(snapshot: IstiodSnapshot, settings: Settings, now: float) ->
             expiry = snapshot.taken_at + left[0][1]
         if expiry is None:
             continue
-        result.samples.append(
-            Sample.of("meshhealth_istiod_root_cert_expiry_timestamp_seconds", expiry, istiod=replica.replica.name)
-        )
+        result.samples.append(ISTIOD_ROOT_CERT_EXPIRY_TIMESTAMP_SECONDS.sample(expiry, istiod=replica.replica.name))
         remaining = expiry - now
         if remaining < cfg.warning_days * 86400:
             alert = ROOT_CERT_SOON if remaining < cfg.critical_days * 86400 else ROOT_CERT_EXPIRING
@@ -229,20 +240,18 @@ CHECKS = (
         "CP05",
         _gauge_check(
             "CP05",
-            [("meshhealth_istiod_eds_no_instances", ["pilot_eds_no_instances"])],
+            [(ISTIOD_EDS_NO_INSTANCES, ["pilot_eds_no_instances"])],
             "Cluster",
-            "meshhealth_istiod_cluster_without_instances",
+            ISTIOD_CLUSTER_WITHOUT_INSTANCES,
         ),
     ),
     _istiod(
         "CP06",
-        _gauge_check(
-            "CP06", [("meshhealth_istiod_inbound_listener_conflicts", ["pilot_conflict_inbound_listener"])], "Listener"
-        ),
+        _gauge_check("CP06", [(ISTIOD_INBOUND_LISTENER_CONFLICTS, ["pilot_conflict_inbound_listener"])], "Listener"),
     ),
     _istiod(
         "CP07",
-        _gauge_check("CP07", [("meshhealth_istiod_outbound_listener_conflicts", OUTBOUND_CONFLICTS)], "Listener"),
+        _gauge_check("CP07", [(ISTIOD_OUTBOUND_LISTENER_CONFLICTS, OUTBOUND_CONFLICTS)], "Listener"),
     ),
     _istiod("CP08", check_convergence),
     _istiod(
@@ -250,8 +259,8 @@ CHECKS = (
         _gauge_check(
             "CP10",
             [
-                ("meshhealth_istiod_duplicate_envoy_clusters", ["pilot_duplicate_envoy_clusters"]),
-                ("meshhealth_istiod_duplicate_vservice_domains", ["pilot_vservice_dup_domain"]),
+                (ISTIOD_DUPLICATE_ENVOY_CLUSTERS, ["pilot_duplicate_envoy_clusters"]),
+                (ISTIOD_DUPLICATE_VSERVICE_DOMAINS, ["pilot_vservice_dup_domain"]),
             ],
             "Config",
         ),

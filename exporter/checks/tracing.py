@@ -12,9 +12,27 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from exporter.alerting import alert_ref
+from exporter.catalog.tracing import (
+    ES_CLUSTER_STATUS,
+    ES_CLUSTER_UP,
+    ES_DISK_AVAILABLE_BYTES,
+    ES_DISK_FLOOD_STAGE_DISTANCE_BYTES,
+    ES_DISK_TOTAL_BYTES,
+    ES_DISK_USED_RATIO,
+    ES_DISK_WATERMARK_FREE_BYTES,
+    ES_HEALTH_REPORT_DISK_STATUS,
+    ES_JAEGER_BLOCKED_INDICES,
+    ES_JAEGER_INDICES_IMPLAUSIBLE_DATE,
+    ES_JAEGER_INDICES_OVER_RETENTION,
+    ES_JAEGER_NEWEST_SPAN_AGE_SECONDS,
+    ES_JAEGER_OLDEST_INDEX_AGE_SECONDS,
+    ES_JAEGER_WRITE_INDEX_PRESENT,
+    ES_REQUESTS_PER_REFRESH,
+    ES_UNASSIGNED_SHARDS,
+)
 from exporter.checks.base import CheckDef, alert_severity, every_cluster, human_duration
 from exporter.config import Settings
-from exporter.model import CheckResult, Finding, NotEvaluated, Sample
+from exporter.model import CheckResult, Finding, NotEvaluated
 from exporter.sources.elasticsearch.parse import LEVELS, JaegerIndex, free_bytes_threshold
 from exporter.sources.elasticsearch.snapshot import ClusterData, ElasticsearchSnapshot
 
@@ -42,8 +60,8 @@ def check_cluster_health(snapshot: ElasticsearchSnapshot, settings: Settings, no
     """TR01: cluster status (one-hot), unassigned shards; clusters that cannot be read."""
     result = CheckResult()
     for c in snapshot.clusters:
-        result.samples.append(Sample.of("meshhealth_es_cluster_up", 0 if c.error else 1, es_cluster=c.name))
-        result.samples.append(Sample.of("meshhealth_es_requests_per_refresh", c.requests, es_cluster=c.name))
+        result.samples.append(ES_CLUSTER_UP.sample(0 if c.error else 1, es_cluster=c.name))
+        result.samples.append(ES_REQUESTS_PER_REFRESH.sample(c.requests, es_cluster=c.name))
         if c.error is not None:
             message = f"cannot read the cluster: {c.error.message}"
             severity = UNREADABLE.severity(settings)
@@ -51,11 +69,11 @@ def check_cluster_health(snapshot: ElasticsearchSnapshot, settings: Settings, no
             continue
         status = str(c.health.get("status") or "unknown")
         for s in STATUSES:
-            result.samples.append(Sample.of("meshhealth_es_cluster_status", 1 if s == status else 0, es_cluster=c.name,
+            result.samples.append(ES_CLUSTER_STATUS.sample(1 if s == status else 0, es_cluster=c.name,
                                             status=s))  # fmt: skip
         unassigned = c.health.get("unassigned_shards")
         unassigned = unassigned if isinstance(unassigned, int) else 0
-        result.samples.append(Sample.of("meshhealth_es_unassigned_shards", unassigned, es_cluster=c.name))
+        result.samples.append(ES_UNASSIGNED_SHARDS.sample(unassigned, es_cluster=c.name))
         if status in ("yellow", "red"):
             severity = (RED if status == "red" else YELLOW).severity(settings)
             message = f"cluster {status}: {unassigned} unassigned shards ({c.distribution} {c.version})"
@@ -73,9 +91,7 @@ def check_disk_watermarks(snapshot: ElasticsearchSnapshot, settings: Settings, n
         report = c.disk_report
         if report:
             status = str(report.get("status") or "unknown")
-            result.samples.append(
-                Sample.of("meshhealth_es_health_report_disk_status", 1, es_cluster=c.name, status=status)
-            )
+            result.samples.append(ES_HEALTH_REPORT_DISK_STATUS.sample(1, es_cluster=c.name, status=status))
             if status in ("yellow", "red") and not c.disks:
                 symptom = str(report.get("symptom") or "")
                 severity = (FLOOD if status == "red" else HIGH).severity(settings)
@@ -83,20 +99,20 @@ def check_disk_watermarks(snapshot: ElasticsearchSnapshot, settings: Settings, n
                                                f"_health_report disk indicator {status}: {symptom}"))  # fmt: skip
         for disk in c.disks:
             labels = {"es_cluster": c.name, "node": disk.node}
-            result.samples.append(Sample.of("meshhealth_es_disk_available_bytes", disk.available, **labels))
+            result.samples.append(ES_DISK_AVAILABLE_BYTES.sample(disk.available, **labels))
             if disk.total:
                 used = 1 - disk.available / disk.total
-                result.samples.append(Sample.of("meshhealth_es_disk_used_ratio", used, **labels))
-            result.samples.append(Sample.of("meshhealth_es_disk_total_bytes", disk.total, **labels))
+                result.samples.append(ES_DISK_USED_RATIO.sample(used, **labels))
+            result.samples.append(ES_DISK_TOTAL_BYTES.sample(disk.total, **labels))
             thresholds = {level: free_bytes_threshold(c.settings, level, disk.total) for level in LEVELS}
             for level, free in thresholds.items():
                 if free is not None:
-                    result.samples.append(Sample.of("meshhealth_es_disk_watermark_free_bytes", free, **labels,
+                    result.samples.append(ES_DISK_WATERMARK_FREE_BYTES.sample(free, **labels,
                                                     level=level))  # fmt: skip
             flood, high = thresholds["flood_stage"], thresholds["high"]
             if flood is not None:
-                result.samples.append(Sample.of("meshhealth_es_disk_flood_stage_distance_bytes",
-                                                disk.available - flood, **labels))  # fmt: skip
+                distance = disk.available - flood
+                result.samples.append(ES_DISK_FLOOD_STAGE_DISTANCE_BYTES.sample(distance, **labels))
             reached = next(((lvl, f) for lvl, f in (("flood_stage", flood), ("high", high)) if f is not None
                             and disk.available <= f), None)  # fmt: skip
             if reached:
@@ -131,7 +147,7 @@ def check_blocked_indices(snapshot: ElasticsearchSnapshot, settings: Settings, n
                 result.findings.append(Finding("TR03", severity, c.name, "Index", index, message))
         for family in ("span", "service", "dependencies"):
             for block in ("read_only_allow_delete", "read_only", "write"):
-                result.samples.append(Sample.of("meshhealth_es_jaeger_blocked_indices", counts[(family, block)],
+                result.samples.append(ES_JAEGER_BLOCKED_INDICES.sample(counts[(family, block)],
                                                 es_cluster=c.name, family=family, block=block))  # fmt: skip
     return result
 
@@ -163,9 +179,7 @@ def check_write_index(snapshot: ElasticsearchSnapshot, settings: Settings, now: 
                 hour=0, minute=0, second=0, microsecond=0)  # fmt: skip
             if not present and (moment - period_start) < timedelta(seconds=grace):
                 present = True  # still within the grace period: the first span creates the index
-        result.samples.append(
-            Sample.of("meshhealth_es_jaeger_write_index_present", 1 if present else 0, es_cluster=c.name)
-        )
+        result.samples.append(ES_JAEGER_WRITE_INDEX_PRESENT.sample(1 if present else 0, es_cluster=c.name))
         if not present:
             message = f"{expected} does not exist: spans of this period have nowhere to go (or nothing writes them)"
             result.findings.append(Finding("TR04", severity, c.name, "Index", expected, message))
@@ -184,7 +198,7 @@ def check_span_freshness(snapshot: ElasticsearchSnapshot, settings: Settings, no
         if c.write_index is None or c.newest_span is None:
             continue
         age = max(0.0, now - c.newest_span)
-        result.samples.append(Sample.of("meshhealth_es_jaeger_newest_span_age_seconds", age, es_cluster=c.name))
+        result.samples.append(ES_JAEGER_NEWEST_SPAN_AGE_SECONDS.sample(age, es_cluster=c.name))
         if age > limit:
             message = f"newest span in {c.write_index} is {human_duration(age)} old: spans stopped arriving"
             result.findings.append(Finding("TR05", severity, c.name, "Index", c.write_index, message))
@@ -202,11 +216,11 @@ def check_retention(snapshot: ElasticsearchSnapshot, settings: Settings, now: fl
         ages = {i.name: age for i in c.indices
                 if not implausible(i, moment, settings) and (age := index_age(i, now)) is not None}  # fmt: skip
         old = [i for i in c.indices if ages.get(i.name, 0.0) > retention]
-        result.samples.append(Sample.of("meshhealth_es_jaeger_oldest_index_age_seconds",
-                                        max(ages.values(), default=0.0), es_cluster=c.name))  # fmt: skip
+        oldest_age = max(ages.values(), default=0.0)
+        result.samples.append(ES_JAEGER_OLDEST_INDEX_AGE_SECONDS.sample(oldest_age, es_cluster=c.name))
         per_family = Counter(i.family for i in old)
         for family in ("span", "service", "dependencies"):
-            result.samples.append(Sample.of("meshhealth_es_jaeger_indices_over_retention", per_family[family],
+            result.samples.append(ES_JAEGER_INDICES_OVER_RETENTION.sample(per_family[family],
                                             es_cluster=c.name, family=family))  # fmt: skip
         if old:
             oldest = max(old, key=lambda i: (ages[i.name], i.name))
@@ -239,7 +253,7 @@ def check_implausible_dates(snapshot: ElasticsearchSnapshot, settings: Settings,
     severity = alert_severity(settings, "TR07")
     for c in _answered(snapshot):
         bad = [i for i in c.indices if implausible(i, moment, settings)]
-        result.samples.append(Sample.of("meshhealth_es_jaeger_indices_implausible_date", len(bad), es_cluster=c.name))
+        result.samples.append(ES_JAEGER_INDICES_IMPLAUSIBLE_DATE.sample(len(bad), es_cluster=c.name))
         for index in bad[: settings.findings.max_series_per_check]:
             message = f"index date {index.name} is implausible: spans with wrong clocks ({index.docs} documents)"
             result.findings.append(Finding("TR07", severity, c.name, "Index", index.name, message))

@@ -6,9 +6,16 @@ from collections import defaultdict
 from dataclasses import dataclass
 
 from exporter.alerting import alert_ref
+from exporter.catalog.webhooks import (
+    WEBHOOK_CERT_EXPIRY_TIMESTAMP_SECONDS,
+    WEBHOOK_ENDPOINTS_PROBED,
+    WEBHOOK_FAILING_OPEN,
+    WEBHOOK_READY_ENDPOINTS,
+    WEBHOOK_TARGET_BROKEN,
+)
 from exporter.checks import resources as r
 from exporter.checks.base import CheckDef, alert_severity, human_duration
-from exporter.checks.injection import istio_webhooks
+from exporter.checks.data_plane import istio_webhooks
 from exporter.config import Settings
 from exporter.model import CheckResult, Finding, Sample
 from exporter.sources.kube.projections import ServiceInfo, WebhookInfo
@@ -74,9 +81,7 @@ def webhook_targets(snapshot: KubeSnapshot, settings: Settings) -> list[WebhookT
 
 
 def _broken_sample(t: WebhookTarget, reason: str) -> Sample:
-    return Sample.of(
-        "meshhealth_webhook_target_broken", 1, **t.labels(), failure_policy=t.failure_policy, reason=reason
-    )
+    return WEBHOOK_TARGET_BROKEN.sample(1, **t.labels(), failure_policy=t.failure_policy, reason=reason)
 
 
 def _reason_check(check_id: str, reason: str, explain: str):  # type: ignore[no-untyped-def]
@@ -84,7 +89,7 @@ def _reason_check(check_id: str, reason: str, explain: str):  # type: ignore[no-
         result = CheckResult()
         for t in webhook_targets(snapshot, settings):
             if check_id == "WH02" and t.ready_endpoints is not None:
-                result.samples.append(Sample.of("meshhealth_webhook_ready_endpoints", t.ready_endpoints, **t.labels()))
+                result.samples.append(WEBHOOK_READY_ENDPOINTS.sample(t.ready_endpoints, **t.labels()))
             if t.reason != reason or (check_id != "WH05" and t.failure_policy == "Ignore"):
                 continue  # failurePolicy Ignore on a broken target is WH04's finding
             result.samples.append(_broken_sample(t, reason))
@@ -109,7 +114,7 @@ def check_ignore_hides_failures(snapshot: KubeSnapshot, settings: Settings, now:
     for t in webhook_targets(snapshot, settings):
         if t.reason is None or t.failure_policy != "Ignore":
             continue
-        result.samples.append(Sample.of("meshhealth_webhook_failing_open", 1, **t.labels(), reason=t.reason))
+        result.samples.append(WEBHOOK_FAILING_OPEN.sample(1, **t.labels(), reason=t.reason))
         effect = "pods are created without sidecars" if t.kind == "mutating" else "Istio config is not validated"
         message = f"failurePolicy Ignore and {t.reason.replace('_', ' ')} ({REASON_CHECK[t.reason]}): {effect}"
         kind = f"{t.kind.capitalize()}WebhookConfiguration"
@@ -137,8 +142,7 @@ def check_webhook_tls(snapshot: WebhookTLSSnapshot, settings: Settings, now: flo
         failed = [e for e in probe.endpoints if e.error]
         if failed:
             result.samples.append(
-                Sample.of(
-                    "meshhealth_webhook_target_broken",
+                WEBHOOK_TARGET_BROKEN.sample(
                     1,
                     **labels,
                     failure_policy=probe.failure_policy,
@@ -150,13 +154,11 @@ def check_webhook_tls(snapshot: WebhookTLSSnapshot, settings: Settings, now: flo
         expiries = [e.not_after for e in probe.endpoints if e.not_after is not None]
         if expiries:
             soonest = min(expiries)
-            result.samples.append(Sample.of("meshhealth_webhook_cert_expiry_timestamp_seconds", soonest, **labels))
+            result.samples.append(WEBHOOK_CERT_EXPIRY_TIMESTAMP_SECONDS.sample(soonest, **labels))
             if not failed and soonest - now < warn_before:
                 message = f"serving certificate of {probe.server_name} expires in {human_duration(soonest - now)}"
                 result.findings.append(Finding("WH03", expiring, probe.namespace, kind, probe.configuration, message))
-    result.samples.append(
-        Sample.of("meshhealth_webhook_endpoints_probed", sum(len(p.endpoints) for p in snapshot.results))
-    )
+    result.samples.append(WEBHOOK_ENDPOINTS_PROBED.sample(sum(len(p.endpoints) for p in snapshot.results)))
     return result
 
 

@@ -5,6 +5,17 @@ from __future__ import annotations
 import re
 from collections import Counter, defaultdict
 
+from exporter.catalog.xds import (
+    ISTIOD_XDS_REJECTS,
+    XDS_DISCONNECTED_PODS,
+    XDS_DISCONNECTED_PROXIES,
+    XDS_PROXIES,
+    XDS_PROXIES_VERSION_SKEW,
+    XDS_PROXY_REJECTED,
+    XDS_PROXY_STALE_SECONDS,
+    XDS_PROXY_STATUS,
+    XDS_STALE_OLDEST_SECONDS,
+)
 from exporter.checks import resources as r
 from exporter.checks.base import CheckDef, alert_severity, every_replica, human_duration, plural
 from exporter.config import Settings
@@ -46,8 +57,7 @@ def check_stale(snapshot: IstiodSnapshot, settings: Settings, now: float) -> Che
                 counts[(proxy.proxy_type, t.type, t.status)] += 1
                 if settings.findings.per_proxy_series:
                     result.samples.append(
-                        Sample.of(
-                            "meshhealth_xds_proxy_status",
+                        XDS_PROXY_STATUS.sample(
                             1,
                             istiod=name,
                             proxy=proxy.proxy,
@@ -62,9 +72,7 @@ def check_stale(snapshot: IstiodSnapshot, settings: Settings, now: float) -> Che
                     stale_types.append((t.type, age))
                     if (name, proxy.proxy, t.type) in snapshot.stale_confirmed and t.sent_time is None:
                         confirmed.append(t)
-                    sample = Sample.of(
-                        "meshhealth_xds_proxy_stale_seconds", age, istiod=name, proxy=proxy.proxy, type=t.type
-                    )
+                    sample = XDS_PROXY_STALE_SECONDS.sample(age, istiod=name, proxy=proxy.proxy, type=t.type)
                     stale_series.append((age, sample))
             long_stale = [(t, a) for t, a in stale_types if a >= threshold]
             confirmed_names = {t.type for t in confirmed}
@@ -84,8 +92,7 @@ def check_stale(snapshot: IstiodSnapshot, settings: Settings, now: float) -> Che
             for xds_type in sorted(xds_types):
                 for status in STATUSES:
                     result.samples.append(
-                        Sample.of(
-                            "meshhealth_xds_proxies",
+                        XDS_PROXIES.sample(
                             counts[(proxy_type, xds_type, status)],
                             istiod=name,
                             revision=revision,
@@ -94,7 +101,7 @@ def check_stale(snapshot: IstiodSnapshot, settings: Settings, now: float) -> Che
                             status=status,
                         )
                     )
-        result.samples.append(Sample.of("meshhealth_xds_stale_oldest_seconds", oldest, istiod=name))
+        result.samples.append(XDS_STALE_OLDEST_SECONDS.sample(oldest, istiod=name))
     # one series per STALE proxy and type, oldest first, capped like findings
     result.samples += [s for _, s in sorted(stale_series, key=lambda x: -x[0])[:cap]]
     return result
@@ -121,9 +128,7 @@ def check_rejected(snapshot: IstiodSnapshot, settings: Settings, now: float) -> 
         for proxy in replica.proxies:
             errors = [t for t in proxy.types if t.status == ERROR]
             for t in errors:
-                rejected.append(
-                    Sample.of("meshhealth_xds_proxy_rejected", 1, istiod=name, proxy=proxy.proxy, type=t.type)
-                )
+                rejected.append(XDS_PROXY_REJECTED.sample(1, istiod=name, proxy=proxy.proxy, type=t.type))
             if errors:
                 namespace, pod = _split(proxy.proxy)
                 message = "; ".join(f"{t.type} rejected: {t.error[:300]}" for t in errors)
@@ -141,7 +146,7 @@ def check_rejected(snapshot: IstiodSnapshot, settings: Settings, now: float) -> 
                 legacy = f"pilot_xds_{xds_type.lower()}_reject"
                 totals[xds_type] = replica.metrics.total(legacy, legacy + "_total")
         for xds_type, value in sorted(totals.items()):
-            result.samples.append(Sample.of("meshhealth_istiod_xds_rejects", value, istiod=name, type=xds_type))
+            result.samples.append(ISTIOD_XDS_REJECTS.sample(value, istiod=name, type=xds_type))
     result.samples += rejected[:cap]
     return result
 
@@ -170,8 +175,8 @@ def check_disconnected(snapshot: IstiodSnapshot, settings: Settings, now: float)
         message = "istio-proxy is running but no istiod replica lists this proxy in /debug/syncz"
         result.findings.append(Finding("DP02", severity, pod.namespace, "Pod", pod.name, message))
     for namespace, count in sorted(per_namespace.items()):
-        result.samples.append(Sample.of("meshhealth_xds_disconnected_proxies", count, namespace=namespace))
-    result.samples.append(Sample.of("meshhealth_xds_disconnected_pods", sum(per_namespace.values())))
+        result.samples.append(XDS_DISCONNECTED_PROXIES.sample(count, namespace=namespace))
+    result.samples.append(XDS_DISCONNECTED_PODS.sample(sum(per_namespace.values())))
     return result
 
 
@@ -200,8 +205,7 @@ def check_version_skew(snapshot: IstiodSnapshot, settings: Settings, now: float)
             skewed[proxy.istio_version][_split(proxy.proxy)[0]] += 1
         for proxy_version, namespaces in sorted(skewed.items()):
             result.samples.append(
-                Sample.of(
-                    "meshhealth_xds_proxies_version_skew",
+                XDS_PROXIES_VERSION_SKEW.sample(
                     sum(namespaces.values()),
                     istiod=replica.replica.name,
                     istiod_version=istiod_version,
@@ -217,59 +221,9 @@ def check_version_skew(snapshot: IstiodSnapshot, settings: Settings, now: float)
     return result
 
 
-def check_istiod_replicas(snapshot: IstiodSnapshot, settings: Settings, now: float) -> CheckResult:
-    """MH02: which istiod replicas answered, their versions, connected proxies and injection counters."""
-    result = CheckResult()
-    for replica in snapshot.replicas:
-        r = replica.replica
-        result.samples.append(
-            Sample.of(
-                "meshhealth_istiod_replica_up",
-                0 if replica.error else 1,
-                istiod=r.name,
-                namespace=r.namespace,
-                revision=r.revision,
-            )
-        )
-        if replica.error is not None:
-            result.samples.append(
-                Sample.of(
-                    "meshhealth_istiod_replica_error_info",
-                    1,
-                    istiod=r.name,
-                    reason=replica.error.reason,
-                    error=replica.error.message[:200],
-                )
-            )
-            kind = "Pod" if r.namespace else "IstiodURL"  # replicas from istio.istiod_urls are not pods
-            severity = alert_severity(settings, "MH02")
-            result.findings.append(Finding("MH02", severity, r.namespace, kind, r.name, replica.error.message))
-            continue
-        result.samples.append(Sample.of("meshhealth_istiod_connected_proxies", len(replica.proxies), istiod=r.name))
-        if replica.metrics is None:
-            continue
-        result.samples.append(
-            Sample.of(
-                "meshhealth_istiod_info",
-                1,
-                istiod=r.name,
-                namespace=r.namespace,
-                revision=r.revision,
-                version=replica.metrics.version(),
-            )
-        )
-        for metric, source in (
-            ("meshhealth_istiod_sidecar_injection_requests", "sidecar_injection_requests_total"),
-            ("meshhealth_istiod_sidecar_injection_failures", "sidecar_injection_failure_total"),
-        ):
-            result.samples.append(Sample.of(metric, replica.metrics.total(source), istiod=r.name))
-    return result
-
-
 CHECKS = (
     CheckDef("DP01", "istiod", lambda s: [r.PODS], every_replica(check_stale)),
     CheckDef("CP03", "istiod", lambda s: [r.PODS], every_replica(check_rejected)),
     CheckDef("DP02", "istiod", lambda s: [r.PODS], check_disconnected),
     CheckDef("DP03", "istiod", lambda s: [r.PODS], every_replica(check_version_skew)),
-    CheckDef("MH02", "istiod", lambda s: [r.PODS], check_istiod_replicas),
 )

@@ -19,6 +19,7 @@ from prometheus_client.openmetrics import exposition as om_exposition
 
 from exporter import __version__
 from exporter.catalog import METRICS
+from exporter.catalog import exporter_health as health
 from exporter.catalog.model import MetricSpec
 from exporter.evaluate import CheckOutcome
 from exporter.model import Finding, Sample, SourceView
@@ -29,7 +30,7 @@ OPENMETRICS_CONTENT_TYPE = om_exposition.CONTENT_TYPE_LATEST
 MAX_ERROR_LABEL = 200
 
 
-def _family(spec: MetricSpec) -> GaugeMetricFamily | CounterMetricFamily:
+def _family(spec: MetricSpec[...]) -> GaugeMetricFamily | CounterMetricFamily:
     if spec.type == "counter":
         return CounterMetricFamily(spec.name, spec.help, labels=spec.labels)
     return GaugeMetricFamily(spec.name, spec.help, labels=spec.labels)
@@ -50,10 +51,10 @@ def _sample_families(samples: Iterable[Sample]) -> list[Metric]:
 
 
 def _finding_families(outcomes: Sequence[CheckOutcome], cap: int) -> list[Metric]:
-    up = _family(METRICS["meshhealth_check_up"])
-    counts = _family(METRICS["meshhealth_check_findings"])
-    suppressed = _family(METRICS["meshhealth_findings_suppressed"])
-    per_finding = _family(METRICS["meshhealth_finding"])
+    up = _family(health.CHECK_UP)
+    counts = _family(health.CHECK_FINDINGS)
+    suppressed = _family(health.FINDINGS_SUPPRESSED)
+    per_finding = _family(health.FINDING)
     for o in outcomes:
         up.add_metric([o.check], 1.0 if o.up else 0.0)
         if not o.served:
@@ -70,11 +71,11 @@ def _finding_families(outcomes: Sequence[CheckOutcome], cap: int) -> list[Metric
 
 
 def _source_families(sources: Sequence[SourceView]) -> list[Metric]:
-    up = _family(METRICS["meshhealth_source_up"])
-    last = _family(METRICS["meshhealth_source_last_success_timestamp_seconds"])
-    duration = _family(METRICS["meshhealth_source_refresh_duration_seconds"])
-    errors = _family(METRICS["meshhealth_source_errors"])
-    info = _family(METRICS["meshhealth_source_error_info"])
+    up = _family(health.SOURCE_UP)
+    last = _family(health.SOURCE_LAST_SUCCESS_TIMESTAMP_SECONDS)
+    duration = _family(health.SOURCE_REFRESH_DURATION_SECONDS)
+    errors = _family(health.SOURCE_ERRORS)
+    info = _family(health.SOURCE_ERROR_INFO)
     for s in sources:
         key = [s.name, s.instance]
         up.add_metric(key, 1.0 if s.up else 0.0)
@@ -86,11 +87,11 @@ def _source_families(sources: Sequence[SourceView]) -> list[Metric]:
             errors.add_metric([*key, reason], float(count))
         if not s.up and s.error:
             info.add_metric([*key, s.error_reason, s.error[:MAX_ERROR_LABEL]], 1.0)
-    resource_up = _family(METRICS["meshhealth_kube_resource_up"])
-    objects = _family(METRICS["meshhealth_kube_objects"])
-    lists = _family(METRICS["meshhealth_kube_lists"])
-    events = _family(METRICS["meshhealth_kube_watch_events"])
-    projection = _family(METRICS["meshhealth_kube_projection_errors"])
+    resource_up = _family(health.KUBE_RESOURCE_UP)
+    objects = _family(health.KUBE_OBJECTS)
+    lists = _family(health.KUBE_LISTS)
+    events = _family(health.KUBE_WATCH_EVENTS)
+    projection = _family(health.KUBE_PROJECTION_ERRORS)
     for s in sources:
         for r in s.resources:
             resource_up.add_metric([r.resource], 1.0 if r.up else 0.0)
@@ -105,7 +106,7 @@ def _source_families(sources: Sequence[SourceView]) -> list[Metric]:
 def build_families(
     sources: Sequence[SourceView], outcomes: Sequence[CheckOutcome], max_findings_per_check: int
 ) -> list[Metric]:
-    build = InfoMetricFamily("meshhealth_build", METRICS["meshhealth_build"].help)
+    build = InfoMetricFamily("meshhealth_build", health.BUILD.help)
     build.add_metric([], {"version": __version__, "python_version": platform.python_version()})
     samples = [s for o in outcomes if o.served for s in o.result.samples]
     return [

@@ -37,3 +37,17 @@ def snapshot(**objects: list[Any]) -> KubeSnapshot:
 
 def settings(**overrides: Any) -> Settings:
     return load_settings(None, overrides)
+
+
+def uninjected(name: str = "reviews-v1-5b5d6494f4-7xk2p", namespace: str = "bookinfo", **patch: Any) -> Any:
+    """The recorded injected reviews pod with its sidecar, init containers and injection status removed."""
+    from exporter.sources.kube.projections import project_pod
+
+    obj = kube_object("pod-reviews-v1-injected")
+    obj["metadata"]["name"] = name
+    obj["metadata"]["namespace"] = namespace
+    obj["metadata"]["annotations"].pop("sidecar.istio.io/status")
+    obj["spec"]["containers"] = [c for c in obj["spec"]["containers"] if c["name"] != "istio-proxy"]
+    obj["spec"]["initContainers"] = []
+    obj["status"]["initContainerStatuses"] = []
+    return project_pod(deep_update(obj, patch))

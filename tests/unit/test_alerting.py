@@ -10,8 +10,7 @@ from exporter.checks.control_plane import check_istiod_restarts
 from exporter.cli import main
 from exporter.generate.rules import render_rules_file
 from tests.scenarios.kube import istiod_pod, snap
-
-from .helpers import settings
+from tests.unit.helpers import settings
 
 NOW = 1_700_000_000.0
 

@@ -8,10 +8,9 @@ import pytest
 from aiohttp import web
 
 from exporter.app import active_checks, build_sources, run_once
-
-from .helpers import settings
-from .sources.test_istiod import SYNCZ_1_18, FakeReplica, entry_1_23
-from .test_cli import UNREACHABLE as UNREACHABLE_KUBECONFIG
+from tests.unit.helpers import settings
+from tests.unit.sources.istiod.test_source import SYNCZ_1_18, FakeReplica, entry_1_23
+from tests.unit.test_cli import UNREACHABLE as UNREACHABLE_KUBECONFIG
 
 ISTIOD_ONLY_CHECKS = {"DP01", "DP02", "DP03", "CP03", "CP04", "CP05", "CP06", "CP07", "CP08", "CP10", "CP11", "MH02"}
 
@@ -130,7 +129,7 @@ async def test_one_shot_polls_once_when_nothing_is_stale(aiohttp_server):
 
 
 async def test_elasticsearch_only_mode(aiohttp_server):
-    from .sources.test_elasticsearch import FakeES, index_row
+    from tests.unit.sources.elasticsearch.test_source import FakeES, index_row
 
     fake = FakeES([index_row("jaeger-span-2026-11-21")], health="clusterhealth-6.8.8.json")
     server = await aiohttp_server(fake.app())

@@ -1,8 +1,7 @@
 from exporter.checks.base import CheckDef
 from exporter.evaluate import all_findings, evaluate
 from exporter.model import CheckResult, Finding, Sample, Severity
-
-from .helpers import settings
+from tests.unit.helpers import settings
 
 
 def crashing(snapshot, s, now):

@@ -1,8 +1,7 @@
 from exporter.checks.control_plane import check_istiod_ready
 from exporter.model import Severity
 from exporter.sources.kube.projections import project_deployment
-
-from .helpers import kube_object, settings, snapshot
+from tests.unit.helpers import kube_object, settings, snapshot
 
 NOW = 1_700_000_000.0
 

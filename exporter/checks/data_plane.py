@@ -1,4 +1,4 @@
-"""Sidecar injection and data-plane pod checks (catalogue section B): DP04-DP08 and NS03."""
+"""Sidecar injection and data-plane pod checks (catalogue section B): DP04-DP08."""
 
 from __future__ import annotations
 
@@ -9,12 +9,22 @@ from typing import Any
 import yaml
 
 from exporter.alerting import alert_ref
+from exporter.catalog.data_plane import (
+    INJECTION_WEBHOOK_FAILURES,
+    ISTIO_INIT_FAILING_PODS,
+    NODES_ISTIO_INIT_FAILING,
+    OBJECTS_FAILING_INJECTION,
+    PODS_WITHOUT_SIDECAR,
+    SIDECAR_PROBE_ISSUES,
+    WORKLOADS_DRAIN_SHORTER_THAN_GRACE,
+    WORKLOADS_SIDECAR_PROBE_FAILING,
+    WORKLOADS_WITHOUT_SIDECAR,
+)
 from exporter.checks import resources as r
 from exporter.checks.base import CheckDef, alert_severity, plural, recent_events
 from exporter.config import Settings
 from exporter.durations import parse_duration
-from exporter.model import CheckResult, Finding, Sample
-from exporter.selectors import matches
+from exporter.model import CheckResult, Finding
 from exporter.sources.kube.projections import NamespaceInfo, NodeInfo, PodInfo, WebhookInfo
 from exporter.sources.kube.snapshot import KubeSnapshot
 
@@ -111,8 +121,8 @@ def check_injection(snapshot: KubeSnapshot, settings: Settings, now: float) -> C
         message = f"{plural(count, 'pod')} without istio-proxy although injection is enabled; {REASON_TEXT[reason]}"
         result.findings.append(Finding("DP04", severity, namespace, kind, name, message))
     for (namespace, reason), count in sorted(per_namespace.items()):
-        result.samples.append(Sample.of("meshhealth_pods_without_sidecar", count, namespace=namespace, reason=reason))
-    result.samples.append(Sample.of("meshhealth_workloads_without_sidecar", len(by_workload)))
+        result.samples.append(PODS_WITHOUT_SIDECAR.sample(count, namespace=namespace, reason=reason))
+    result.samples.append(WORKLOADS_WITHOUT_SIDECAR.sample(len(by_workload)))
     return result
 
 
@@ -131,10 +141,8 @@ def check_injection_webhook_failures(snapshot: KubeSnapshot, settings: Settings,
     for (namespace, kind, name), (count, message) in sorted(per_object.items()):
         result.findings.append(Finding("DP05", severity, namespace, kind, name, f"{count}x: {message[:300]}"))
     for (namespace, webhook), count in sorted(per_webhook.items()):
-        result.samples.append(
-            Sample.of("meshhealth_injection_webhook_failures", count, namespace=namespace, webhook=webhook)
-        )
-    result.samples.append(Sample.of("meshhealth_objects_failing_injection", len(per_object)))
+        result.samples.append(INJECTION_WEBHOOK_FAILURES.sample(count, namespace=namespace, webhook=webhook))
+    result.samples.append(OBJECTS_FAILING_INJECTION.sample(len(per_object)))
     return result
 
 
@@ -169,14 +177,14 @@ def check_init_crashloops(snapshot: KubeSnapshot, settings: Settings, now: float
     threshold = settings.checks.DP06.min_pods_per_node
     severity, below = INIT_CRASHLOOPING.severity(settings), INIT_FAILING.severity(settings)
     for node, pods in sorted(per_node.items()):
-        result.samples.append(Sample.of("meshhealth_istio_init_failing_pods", len(pods), node=node or "unscheduled"))
+        result.samples.append(ISTIO_INIT_FAILING_PODS.sample(len(pods), node=node or "unscheduled"))
         info = nodes.get(node)
         host = f"; node kernel {info.kernel}, {info.os_image}, {info.container_runtime}" if info else ""
         example = f"{pods[0][0].namespace}/{pods[0][0].name}: {pods[0][1]}"
         message = f"{plural(len(pods), 'pod')} with failing Istio init containers, e.g. {example}{host}"
         found = severity if len(pods) >= threshold else below
         result.findings.append(Finding("DP06", found, "", "Node", node or "unscheduled", message[:500]))
-    result.samples.append(Sample.of("meshhealth_nodes_istio_init_failing", len(per_node)))
+    result.samples.append(NODES_ISTIO_INIT_FAILING.sample(len(per_node)))
     return result
 
 
@@ -206,10 +214,8 @@ def check_probes(snapshot: KubeSnapshot, settings: Settings, now: float) -> Chec
         per_namespace[(namespace, reason)] += 1
         result.findings.append(Finding("DP07", severity[reason], namespace, kind, name, message))
     for (namespace, reason), count in sorted(per_namespace.items()):
-        result.samples.append(Sample.of("meshhealth_sidecar_probe_issues", count, namespace=namespace, reason=reason))
-    result.samples.append(
-        Sample.of("meshhealth_workloads_sidecar_probe_failing", sum(1 for k in issues if k[3] == "probe_failing"))
-    )
+        result.samples.append(SIDECAR_PROBE_ISSUES.sample(count, namespace=namespace, reason=reason))
+    result.samples.append(WORKLOADS_SIDECAR_PROBE_FAILING.sample(sum(1 for k in issues if k[3] == "probe_failing")))
     return result
 
 
@@ -250,33 +256,7 @@ def check_drain(snapshot: KubeSnapshot, settings: Settings, now: float) -> Check
         per_namespace[namespace] += 1
         result.findings.append(Finding("DP08", severity, namespace, kind, name, message))
     for namespace, count in sorted(per_namespace.items()):
-        result.samples.append(Sample.of("meshhealth_workloads_drain_shorter_than_grace", count, namespace=namespace))
-    return result
-
-
-def check_expected_in_mesh(snapshot: KubeSnapshot, settings: Settings, now: float) -> CheckResult:
-    """NS03: pods that must be in the mesh (ingress controllers, gateways) run without a sidecar."""
-    result = CheckResult()
-    severity = alert_severity(settings, "NS03")
-    for component in settings.checks.NS03.expected_in_mesh:
-        workloads: dict[tuple[str, str, str], int] = defaultdict(int)
-        for pod in snapshot.get(r.PODS.key):
-            if pod.has_sidecar or pod.deleting or pod.phase in ("Succeeded", "Failed"):
-                continue
-            if component.namespaces and pod.namespace not in component.namespaces:
-                continue
-            if pod.name.startswith(component.name_prefix) and matches(component.selector, pod.labels):
-                kind, name = pod.workload
-                workloads[(pod.namespace, kind, name)] += 1
-        per_namespace: dict[str, int] = defaultdict(int)
-        for (namespace, kind, name), count in sorted(workloads.items()):
-            per_namespace[namespace] += count
-            message = f"{component.name}: {plural(count, 'pod')} without istio-proxy"
-            result.findings.append(Finding("NS03", severity, namespace, kind, name, message))
-        for namespace, count in sorted(per_namespace.items()):
-            result.samples.append(
-                Sample.of("meshhealth_expected_sidecar_missing", count, namespace=namespace, component=component.name)
-            )
+        result.samples.append(WORKLOADS_DRAIN_SHORTER_THAN_GRACE.sample(count, namespace=namespace))
     return result
 
 
@@ -298,5 +278,4 @@ CHECKS = (
     CheckDef("DP06", "kubernetes", lambda s: [r.PODS, r.NODES], check_init_crashloops),
     CheckDef("DP07", "kubernetes", lambda s: [r.PODS, r.WARNING_EVENTS], check_probes),
     CheckDef("DP08", "kubernetes", lambda s: [r.PODS, r.istio_configmaps(s)], check_drain),
-    CheckDef("NS03", "kubernetes", lambda s: [r.PODS], check_expected_in_mesh),
 )

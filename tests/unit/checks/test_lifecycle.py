@@ -1,7 +1,6 @@
-from exporter.checks.lifecycle import NAMESPACES, check_namespace_terminating
+from exporter.checks.lifecycle import NAMESPACES, check_expected_in_mesh, check_namespace_terminating
 from exporter.sources.kube.projections import parse_time, project_namespace
-
-from .helpers import kube_object, settings, snapshot
+from tests.unit.helpers import kube_object, settings, snapshot, uninjected
 
 DELETED_AT = parse_time("2020-12-16T09:00:00Z")
 assert DELETED_AT is not None
@@ -66,3 +65,17 @@ def test_healthy_cluster_keeps_count_at_zero():
 def test_clock_skew_never_gives_negative_age():
     result = run([terminating()], DELETED_AT - 50)
     assert metric(result, "meshhealth_namespace_terminating_seconds") == {("istio-system",): 0}
+
+
+def test_ns03_expected_in_mesh():
+    now = parse_time("2024-03-02T12:00:00Z")
+    assert now is not None
+    nginx = uninjected(name="ingress-nginx-controller-7d4db76476-p6b8m", namespace="ingress-nginx",
+                       metadata={"labels": {"app.kubernetes.io/name": "ingress-nginx", "pod-template-hash": "7d4db76476"},
+                                 "ownerReferences": [{"kind": "ReplicaSet", "controller": True,
+                                                      "name": "ingress-nginx-controller-7d4db76476"}]})  # fmt: skip
+    s = settings(checks={"NS03": {"expected_in_mesh": [{"name": "ingress-nginx",
+                                                        "selector": "app.kubernetes.io/name=ingress-nginx"}]}})  # fmt: skip
+    [finding] = check_expected_in_mesh(snapshot(pods=[nginx, uninjected()]), s, now).findings
+    assert (finding.kind, finding.name) == ("Deployment", "ingress-nginx-controller")
+    assert check_expected_in_mesh(snapshot(pods=[nginx]), settings(), now).findings == []

@@ -12,10 +12,10 @@ import json
 import pytest
 from aiohttp import web
 
+from exporter.checks.exporter_health import check_istiod_replicas
 from exporter.checks.pilot import check_convergence, check_rejected_configs, check_root_cert, quantile
 from exporter.checks.xds import (
     check_disconnected,
-    check_istiod_replicas,
     check_rejected,
     check_stale,
     check_version_skew,
@@ -24,8 +24,7 @@ from exporter.model import NotEvaluated
 from exporter.sources.istiod.metrics import parse_metrics
 from exporter.sources.istiod.source import IstiodSnapshot, IstiodSource, SidecarPod
 from exporter.sources.istiod.syncz import ERROR, NOT_SENT, STALE, SYNCED, classify, parse_syncz
-
-from ..helpers import settings
+from tests.unit.helpers import settings
 
 CDS = "type.googleapis.com/envoy.config.cluster.v3.Cluster"
 EDS = "type.googleapis.com/envoy.config.endpoint.v3.ClusterLoadAssignment"
@@ -360,8 +359,7 @@ def test_eds_no_instances_names_the_cluster():
 def test_replicas_discovered_from_running_istiod_pods_plus_static_urls():
     from exporter.sources.istiod.source import discover_replicas
     from exporter.sources.kube.projections import project_pod
-
-    from ..helpers import kube_object, snapshot
+    from tests.unit.helpers import kube_object, snapshot
 
     def istiod_pod(name, ip, phase="Running", rev="1-29-2", ns="istio-system"):
         obj = kube_object(

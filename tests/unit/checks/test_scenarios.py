@@ -8,8 +8,7 @@ from exporter.catalog import BY_ID
 from exporter.checks import ALL_CHECKS
 from exporter.evaluate import evaluate
 from tests.scenarios import all_scenarios
-
-from .helpers import settings
+from tests.unit.helpers import settings
 
 SCENARIOS = all_scenarios()
 NOW = 6 * 3600.0
@@ -40,3 +39,14 @@ def test_findings_follow_alert_severity_overrides(scenario, severity):
     s = settings(**scenario.settings, alerts=alerts)
     [unhealthy] = evaluate([check], {check.source: scenario.unhealthy(NOW)}, s, NOW)
     assert {f.severity.label for f in unhealthy.result.findings} == {severity}
+
+
+@pytest.mark.parametrize("scenario", SCENARIOS, ids=lambda s: s.id)
+def test_each_check_emits_only_metrics_declared_under_its_id(scenario):
+    """A metric belongs to the failure mode whose check emits it: its alert, panel and runbook sit there."""
+    check = next(c for c in ALL_CHECKS if c.id == scenario.check)
+    s = settings(**scenario.settings)
+    declared = {m.name for m in BY_ID[scenario.check].metrics}
+    for data in (scenario.healthy(NOW), scenario.unhealthy(NOW)):
+        [outcome] = evaluate([check], {check.source: data}, s, NOW)
+        assert {x.metric for x in outcome.result.samples} - declared == set()

@@ -8,8 +8,7 @@ import pytest
 
 from exporter.checks import ALL_CHECKS
 from exporter.sources.kube import projections as p
-
-from .helpers import kube_object, settings, snapshot
+from tests.unit.helpers import kube_object, settings, snapshot
 
 NOW = 1_709_380_000.0
 BASES = {

@@ -18,8 +18,7 @@ from exporter.sources.kube.projections import (
     project_validating_webhooks,
 )
 from exporter.sources.webhook_tls import WebhookTLSSource, handshake, tls_targets
-
-from .helpers import settings, snapshot
+from tests.unit.helpers import settings, snapshot
 
 NOW = 1_700_000_000.0
 RUN = {c.id: c.run for c in CHECKS}

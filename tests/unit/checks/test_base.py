@@ -13,8 +13,7 @@ from exporter.sources.errors import SourceError
 from exporter.sources.istiod.syncz import parse_syncz
 from tests.scenarios.istiod import istiod, proxy, replica
 from tests.scenarios.tracing import ClusterData, ElasticsearchSnapshot, cluster, index
-
-from .helpers import settings
+from tests.unit.helpers import settings
 
 NOW = 6 * 3600.0
 CHECKS = {c.id: c for c in ALL_CHECKS}

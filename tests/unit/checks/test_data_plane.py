@@ -1,8 +1,7 @@
 import copy
 
-from exporter.checks.injection import (
+from exporter.checks.data_plane import (
     check_drain,
-    check_expected_in_mesh,
     check_init_crashloops,
     check_injection,
     check_injection_webhook_failures,
@@ -18,22 +17,10 @@ from exporter.sources.kube.projections import (
     project_node,
     project_pod,
 )
-
-from .helpers import deep_update, kube_object, settings, snapshot
+from tests.unit.helpers import deep_update, kube_object, settings, snapshot, uninjected
 
 NOW = parse_time("2024-03-02T12:00:00Z")
 INJECTED = kube_object("pod-reviews-v1-injected")
-
-
-def uninjected(name="reviews-v1-5b5d6494f4-7xk2p", namespace="bookinfo", **patch):
-    obj = copy.deepcopy(INJECTED)
-    obj["metadata"]["name"] = name
-    obj["metadata"]["namespace"] = namespace
-    obj["metadata"]["annotations"].pop("sidecar.istio.io/status")
-    obj["spec"]["containers"] = [c for c in obj["spec"]["containers"] if c["name"] != "istio-proxy"]
-    obj["spec"]["initContainers"] = []
-    obj["status"]["initContainerStatuses"] = []
-    return project_pod(deep_update(obj, patch))
 
 
 def ns(name, **labels):
@@ -191,15 +178,3 @@ def test_dp08_long_grace_period_with_default_drain():
         "metadata": {"annotations": {"proxy.istio.io/config": "terminationDrainDuration: 60s\n"}}}))  # fmt: skip
     assert check_drain(snapshot(pods=[annotated]), settings(), NOW).findings == []
     assert check_drain(snapshot(pods=[project_pod(INJECTED)]), settings(), NOW).findings == []
-
-
-def test_ns03_expected_in_mesh():
-    nginx = uninjected(name="ingress-nginx-controller-7d4db76476-p6b8m", namespace="ingress-nginx",
-                       metadata={"labels": {"app.kubernetes.io/name": "ingress-nginx", "pod-template-hash": "7d4db76476"},
-                                 "ownerReferences": [{"kind": "ReplicaSet", "controller": True,
-                                                      "name": "ingress-nginx-controller-7d4db76476"}]})  # fmt: skip
-    s = settings(checks={"NS03": {"expected_in_mesh": [{"name": "ingress-nginx",
-                                                        "selector": "app.kubernetes.io/name=ingress-nginx"}]}})  # fmt: skip
-    [finding] = check_expected_in_mesh(snapshot(pods=[nginx, uninjected()]), s, NOW).findings
-    assert (finding.kind, finding.name) == ("Deployment", "ingress-nginx-controller")
-    assert check_expected_in_mesh(snapshot(pods=[nginx]), settings(), NOW).findings == []

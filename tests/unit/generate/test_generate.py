@@ -13,7 +13,7 @@ from exporter.config import ChecksSettings, load_settings
 from exporter.generate import generated_files, write_all
 from exporter.generate.alerts import effective_alerts
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 
 
 def exposed_names() -> set[str]:

@@ -29,10 +29,9 @@ from exporter.sources.elasticsearch.parse import (
 )
 from exporter.sources.elasticsearch.source import ElasticsearchSource
 from exporter.sources.errors import SourceError
+from tests.unit.helpers import settings
 
-from ..helpers import settings
-
-FIXTURES = Path(__file__).parents[1] / "fixtures" / "elasticsearch"
+FIXTURES = Path(__file__).parents[2] / "fixtures" / "elasticsearch"
 GIB = 1024**3
 NOW = datetime(2026, 11, 21, 12, 0, tzinfo=UTC).timestamp()
 

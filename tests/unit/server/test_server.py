@@ -7,8 +7,7 @@ import pytest
 from exporter.app import Exporter
 from exporter.server.routes import make_app
 from exporter.server.webconfig import WebConfig
-
-from .helpers import settings
+from tests.unit.helpers import settings
 
 
 @pytest.fixture
