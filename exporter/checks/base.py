@@ -38,34 +38,40 @@ def recent_events(snapshot: Any, now: float, window: float, reason: str) -> list
     return sorted(events, key=lambda e: (e.namespace, e.object_name, e.last_seen or 0))
 
 
-def _every_part(
-    parts: Callable[[Any], list[tuple[str, object]]], what: str
-) -> Callable[[Callable[[Any, Settings, float], CheckResult]], Callable[[Any, Settings, float], CheckResult]]:
+class EveryPart:
     """Wrap a check whose verdict needs every part of its source (each istiod replica, each cluster): with
     one unreadable, the findings of the others are served but the check is not evaluated (unknown, not
-    healthy). ``parts`` yields (name, error or None)."""
+    healthy)."""
 
-    def wrap(run: Callable[[Any, Settings, float], CheckResult]) -> Callable[[Any, Settings, float], CheckResult]:
-        def wrapped(snapshot: Any, settings: Settings, now: float) -> CheckResult:
-            result = run(snapshot, settings, now)
-            failed = [f"{name}: {error}" for name, error in parts(snapshot) if error is not None]
-            if failed:
-                raise NotEvaluated(f"{what} ({'; '.join(failed)})", result)
-            return result
+    what = ""
 
-        wrapped.__doc__ = run.__doc__
-        return wrapped
+    def __init__(self, run: Callable[[Any, Settings, float], CheckResult]) -> None:
+        self.run = run
 
-    return wrap
+    def parts(self, snapshot: Any) -> list[tuple[str, object]]:
+        """(name, error or None) of every part."""
+        raise NotImplementedError
+
+    def __call__(self, snapshot: Any, settings: Settings, now: float) -> CheckResult:
+        result = self.run(snapshot, settings, now)
+        failed = [f"{name}: {error}" for name, error in self.parts(snapshot) if error is not None]
+        if failed:
+            raise NotEvaluated(f"{self.what} ({'; '.join(failed)})", result)
+        return result
 
 
-every_replica = _every_part(
-    lambda s: [(r.replica.name, r.error) for r in s.replicas],
-    "istiod replica(s) unreadable, their proxies are not checked",
-)
-every_cluster = _every_part(
-    lambda s: [(c.name, c.error) for c in s.clusters], "Elasticsearch cluster(s) unreadable, not checked"
-)
+class EveryReplica(EveryPart):
+    what = "istiod replica(s) unreadable, their proxies are not checked"
+
+    def parts(self, snapshot: Any) -> list[tuple[str, object]]:
+        return [(r.replica.name, r.error) for r in snapshot.replicas]
+
+
+class EveryCluster(EveryPart):
+    what = "Elasticsearch cluster(s) unreadable, not checked"
+
+    def parts(self, snapshot: Any) -> list[tuple[str, object]]:
+        return [(c.name, c.error) for c in snapshot.clusters]
 
 
 def plural(count: int, singular: str, plural_form: str | None = None) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import partial
 
 from exporter.alerting import AlertRef, alert_ref
 from exporter.catalog.shared import (
@@ -86,15 +87,15 @@ ALERTS = {
 }
 
 
-def _component_check(check_id: str) -> CheckDef:
-    def run(snapshot: KubeSnapshot, settings: Settings, now: float) -> CheckResult:
-        result = CheckResult()
-        components = settings.checks.TR08.components if check_id == "TR08" else settings.checks.TM07.components
-        component_findings(check_id, snapshot, components, ALERTS[check_id], settings, result)
-        return result
-
-    run.__doc__ = f"{check_id}: configured components have every replica ready."
-    return CheckDef(check_id, "kubernetes", lambda s: [r.DEPLOYMENTS, r.STATEFULSETS], run)
+def components_ready(check_id: str, snapshot: KubeSnapshot, settings: Settings, now: float) -> CheckResult:
+    """TR08, TM07 (bound with ``functools.partial``): configured components have every replica ready."""
+    result = CheckResult()
+    components = settings.checks.TR08.components if check_id == "TR08" else settings.checks.TM07.components
+    component_findings(check_id, snapshot, components, ALERTS[check_id], settings, result)
+    return result
 
 
-CHECKS = (_component_check("TR08"), _component_check("TM07"))
+CHECKS = (
+    CheckDef("TR08", "kubernetes", lambda s: [r.DEPLOYMENTS, r.STATEFULSETS], partial(components_ready, "TR08")),
+    CheckDef("TM07", "kubernetes", lambda s: [r.DEPLOYMENTS, r.STATEFULSETS], partial(components_ready, "TM07")),
+)

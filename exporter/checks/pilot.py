@@ -6,8 +6,8 @@ does not scrape istiod) and, where istiod's /debug/push_status has per-object de
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from typing import Any
+from collections.abc import Sequence
+from functools import partial
 
 from exporter.alerting import alert_ref
 from exporter.catalog.model import MetricSpec
@@ -24,7 +24,7 @@ from exporter.catalog.pilot import (
     ISTIOD_ROOT_CERT_EXPIRY_TIMESTAMP_SECONDS,
 )
 from exporter.checks import resources as r
-from exporter.checks.base import CheckDef, alert_severity, every_replica, human_duration
+from exporter.checks.base import CheckDef, EveryReplica, alert_severity, human_duration
 from exporter.config import Settings
 from exporter.model import CheckResult, Finding, Severity
 from exporter.sources.istiod.snapshot import IstiodSnapshot, ReplicaData
@@ -83,42 +83,39 @@ def _push_findings(
     return findings, keys
 
 
-def _gauge_check(
+def relay_gauges(
     check_id: str,
     relays: Sequence[tuple[MetricSpec[...], Sequence[str]]],
     kind: str,
-    detail_metric: MetricSpec[...] | None = None,
-) -> Callable[[IstiodSnapshot, Settings, float], CheckResult]:
-    """A check relaying istiod gauges (first existing name wins) and naming the objects from push_status."""
-
-    def run(snapshot: IstiodSnapshot, settings: Settings, now: float) -> CheckResult:
-        result = CheckResult()
-        severity = alert_severity(settings, check_id)
-        cap = settings.findings.max_series_per_check
-        replicas = _with_metrics(snapshot)
-        sources = [n for _, names in relays for n in names]
-        totals: dict[str, float] = {}
-        for replica in replicas:
-            assert replica.metrics is not None
-            for metric, names in relays:
-                value = sum(replica.metrics.total(n) for n in names)
-                totals[replica.replica.name] = totals.get(replica.replica.name, 0.0) + value
-                result.samples.append(metric.sample(value, istiod=replica.replica.name))
-        findings, keys = _push_findings(check_id, replicas, sources, kind, severity, cap)
-        if not findings:  # a gauge above 0 without detail still deserves a finding
-            for r in replicas:
-                if totals.get(r.replica.name):
-                    message = (
-                        f"istiod reports {totals[r.replica.name]:g} ({', '.join(sources)}); no detail in push_status"
-                    )
-                    findings.append(Finding(check_id, severity, r.replica.namespace, "Pod", r.replica.name, message))
-        result.findings += findings
-        if detail_metric:
-            result.samples += [detail_metric.sample(1, istiod=name, key=key) for name, key in keys[:cap]]
-        return result
-
-    run.__doc__ = f"{check_id}: " + ", ".join(n for _, names in relays for n in names)
-    return run
+    detail_metric: MetricSpec[...] | None,
+    snapshot: IstiodSnapshot,
+    settings: Settings,
+    now: float,
+) -> CheckResult:
+    """A check relaying istiod gauges (the sum of the names given, as they differ by version) and naming the
+    objects from push_status; bound to one check with ``functools.partial``."""
+    result = CheckResult()
+    severity = alert_severity(settings, check_id)
+    cap = settings.findings.max_series_per_check
+    replicas = _with_metrics(snapshot)
+    sources = [n for _, names in relays for n in names]
+    totals: dict[str, float] = {}
+    for replica in replicas:
+        assert replica.metrics is not None
+        for metric, names in relays:
+            value = sum(replica.metrics.total(n) for n in names)
+            totals[replica.replica.name] = totals.get(replica.replica.name, 0.0) + value
+            result.samples.append(metric.sample(value, istiod=replica.replica.name))
+    findings, keys = _push_findings(check_id, replicas, sources, kind, severity, cap)
+    if not findings:  # a gauge above 0 without detail still deserves a finding
+        for r in replicas:
+            if totals.get(r.replica.name):
+                message = f"istiod reports {totals[r.replica.name]:g} ({', '.join(sources)}); no detail in push_status"
+                findings.append(Finding(check_id, severity, r.replica.namespace, "Pod", r.replica.name, message))
+    result.findings += findings
+    if detail_metric:
+        result.samples += [detail_metric.sample(1, istiod=name, key=key) for name, key in keys[:cap]]
+    return result
 
 
 def check_rejected_configs(snapshot: IstiodSnapshot, settings: Settings, now: float) -> CheckResult:
@@ -230,40 +227,21 @@ def check_root_cert(snapshot: IstiodSnapshot, settings: Settings, now: float) ->
     return result
 
 
-def _istiod(check_id: str, run: Any) -> CheckDef:
-    return CheckDef(check_id, "istiod", lambda s: [r.PODS], every_replica(run))
-
+CP05 = partial(relay_gauges, "CP05", [(ISTIOD_EDS_NO_INSTANCES, ["pilot_eds_no_instances"])], "Cluster",
+               ISTIOD_CLUSTER_WITHOUT_INSTANCES)  # fmt: skip
+CP06 = partial(relay_gauges, "CP06", [(ISTIOD_INBOUND_LISTENER_CONFLICTS, ["pilot_conflict_inbound_listener"])],
+               "Listener", None)  # fmt: skip
+CP07 = partial(relay_gauges, "CP07", [(ISTIOD_OUTBOUND_LISTENER_CONFLICTS, OUTBOUND_CONFLICTS)], "Listener", None)
+CP10 = partial(relay_gauges, "CP10", [(ISTIOD_DUPLICATE_ENVOY_CLUSTERS, ["pilot_duplicate_envoy_clusters"]),
+                                      (ISTIOD_DUPLICATE_VSERVICE_DOMAINS, ["pilot_vservice_dup_domain"])],
+               "Config", None)  # fmt: skip
 
 CHECKS = (
-    _istiod("CP04", check_rejected_configs),
-    _istiod(
-        "CP05",
-        _gauge_check(
-            "CP05",
-            [(ISTIOD_EDS_NO_INSTANCES, ["pilot_eds_no_instances"])],
-            "Cluster",
-            ISTIOD_CLUSTER_WITHOUT_INSTANCES,
-        ),
-    ),
-    _istiod(
-        "CP06",
-        _gauge_check("CP06", [(ISTIOD_INBOUND_LISTENER_CONFLICTS, ["pilot_conflict_inbound_listener"])], "Listener"),
-    ),
-    _istiod(
-        "CP07",
-        _gauge_check("CP07", [(ISTIOD_OUTBOUND_LISTENER_CONFLICTS, OUTBOUND_CONFLICTS)], "Listener"),
-    ),
-    _istiod("CP08", check_convergence),
-    _istiod(
-        "CP10",
-        _gauge_check(
-            "CP10",
-            [
-                (ISTIOD_DUPLICATE_ENVOY_CLUSTERS, ["pilot_duplicate_envoy_clusters"]),
-                (ISTIOD_DUPLICATE_VSERVICE_DOMAINS, ["pilot_vservice_dup_domain"]),
-            ],
-            "Config",
-        ),
-    ),
-    _istiod("CP11", check_root_cert),
+    CheckDef("CP04", "istiod", lambda s: [r.PODS], EveryReplica(check_rejected_configs)),
+    CheckDef("CP05", "istiod", lambda s: [r.PODS], EveryReplica(CP05)),
+    CheckDef("CP06", "istiod", lambda s: [r.PODS], EveryReplica(CP06)),
+    CheckDef("CP07", "istiod", lambda s: [r.PODS], EveryReplica(CP07)),
+    CheckDef("CP08", "istiod", lambda s: [r.PODS], EveryReplica(check_convergence)),
+    CheckDef("CP10", "istiod", lambda s: [r.PODS], EveryReplica(CP10)),
+    CheckDef("CP11", "istiod", lambda s: [r.PODS], EveryReplica(check_root_cert)),
 )

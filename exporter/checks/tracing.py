@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from collections import Counter
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 from exporter.alerting import alert_ref
 from exporter.catalog.tracing import (
@@ -30,7 +29,7 @@ from exporter.catalog.tracing import (
     ES_REQUESTS_PER_REFRESH,
     ES_UNASSIGNED_SHARDS,
 )
-from exporter.checks.base import CheckDef, alert_severity, every_cluster, human_duration
+from exporter.checks.base import CheckDef, EveryCluster, alert_severity, human_duration
 from exporter.config import Settings
 from exporter.model import CheckResult, Finding, NotEvaluated
 from exporter.sources.elasticsearch.parse import LEVELS, JaegerIndex, free_bytes_threshold
@@ -260,17 +259,13 @@ def check_implausible_dates(snapshot: ElasticsearchSnapshot, settings: Settings,
     return result
 
 
-def _es(check_id: str, run: Any) -> CheckDef:
-    # TR01 reports unreadable clusters itself; the others are not evaluated while one is unreadable
-    return CheckDef(check_id, "elasticsearch", lambda s: [], run if check_id == "TR01" else every_cluster(run))
-
-
 CHECKS = (
-    _es("TR01", check_cluster_health),
-    _es("TR02", check_disk_watermarks),
-    _es("TR03", check_blocked_indices),
-    _es("TR04", check_write_index),
-    _es("TR05", check_span_freshness),
-    _es("TR06", check_retention),
-    _es("TR07", check_implausible_dates),
+    # TR01 reports unreadable clusters itself; the others are not evaluated while one is unreadable
+    CheckDef("TR01", "elasticsearch", lambda s: [], check_cluster_health),
+    CheckDef("TR02", "elasticsearch", lambda s: [], EveryCluster(check_disk_watermarks)),
+    CheckDef("TR03", "elasticsearch", lambda s: [], EveryCluster(check_blocked_indices)),
+    CheckDef("TR04", "elasticsearch", lambda s: [], EveryCluster(check_write_index)),
+    CheckDef("TR05", "elasticsearch", lambda s: [], EveryCluster(check_span_freshness)),
+    CheckDef("TR06", "elasticsearch", lambda s: [], EveryCluster(check_retention)),
+    CheckDef("TR07", "elasticsearch", lambda s: [], EveryCluster(check_implausible_dates)),
 )

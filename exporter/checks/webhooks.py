@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
+from functools import partial
 
 from exporter.alerting import alert_ref
 from exporter.catalog.webhooks import (
@@ -84,27 +85,25 @@ def _broken_sample(t: WebhookTarget, reason: str) -> Sample:
     return WEBHOOK_TARGET_BROKEN.sample(1, **t.labels(), failure_policy=t.failure_policy, reason=reason)
 
 
-def _reason_check(check_id: str, reason: str, explain: str):  # type: ignore[no-untyped-def]
-    def run(snapshot: KubeSnapshot, settings: Settings, now: float) -> CheckResult:
-        result = CheckResult()
-        for t in webhook_targets(snapshot, settings):
-            if check_id == "WH02" and t.ready_endpoints is not None:
-                result.samples.append(WEBHOOK_READY_ENDPOINTS.sample(t.ready_endpoints, **t.labels()))
-            if t.reason != reason or (check_id != "WH05" and t.failure_policy == "Ignore"):
-                continue  # failurePolicy Ignore on a broken target is WH04's finding
-            result.samples.append(_broken_sample(t, reason))
-            message = (
-                f"{t.kind} webhook {', '.join(t.webhooks)} calls Service {t.namespace}/{t.service}: {explain}; "
-                f"failurePolicy {t.failure_policy}"
-            )
-            kind = f"{t.kind.capitalize()}WebhookConfiguration"
-            result.findings.append(
-                Finding(check_id, alert_severity(settings, check_id), t.namespace, kind, t.configuration, message)
-            )
-        return result
-
-    run.__doc__ = f"{check_id}: Istio webhooks whose target is broken: {explain}."
-    return run
+def broken_targets(check_id: str, reason: str, explain: str, snapshot: KubeSnapshot, settings: Settings,
+                   now: float) -> CheckResult:  # fmt: skip
+    """WH01, WH02, WH05 (bound with ``functools.partial``): Istio webhooks whose target is broken for ``reason``."""
+    result = CheckResult()
+    for t in webhook_targets(snapshot, settings):
+        if check_id == "WH02" and t.ready_endpoints is not None:
+            result.samples.append(WEBHOOK_READY_ENDPOINTS.sample(t.ready_endpoints, **t.labels()))
+        if t.reason != reason or (check_id != "WH05" and t.failure_policy == "Ignore"):
+            continue  # failurePolicy Ignore on a broken target is WH04's finding
+        result.samples.append(_broken_sample(t, reason))
+        message = (
+            f"{t.kind} webhook {', '.join(t.webhooks)} calls Service {t.namespace}/{t.service}: {explain}; "
+            f"failurePolicy {t.failure_policy}"
+        )
+        kind = f"{t.kind.capitalize()}WebhookConfiguration"
+        result.findings.append(
+            Finding(check_id, alert_severity(settings, check_id), t.namespace, kind, t.configuration, message)
+        )
+    return result
 
 
 def check_ignore_hides_failures(snapshot: KubeSnapshot, settings: Settings, now: float) -> CheckResult:
@@ -169,13 +168,13 @@ CHECKS = (
         "WH01",
         "kubernetes",
         lambda s: _WEBHOOK_RESOURCES,
-        _reason_check("WH01", SERVICE_MISSING, "the Service does not exist"),
+        partial(broken_targets, "WH01", SERVICE_MISSING, "the Service does not exist"),
     ),
     CheckDef(
         "WH02",
         "kubernetes",
         lambda s: _WEBHOOK_RESOURCES,
-        _reason_check("WH02", NO_READY_ENDPOINTS, "the Service has no ready endpoints"),
+        partial(broken_targets, "WH02", NO_READY_ENDPOINTS, "the Service has no ready endpoints"),
     ),
     CheckDef("WH03", "webhook_tls", lambda s: _WEBHOOK_RESOURCES, check_webhook_tls),
     CheckDef("WH04", "kubernetes", lambda s: _WEBHOOK_RESOURCES, check_ignore_hides_failures),
@@ -183,6 +182,6 @@ CHECKS = (
         "WH05",
         "kubernetes",
         lambda s: _WEBHOOK_RESOURCES,
-        _reason_check("WH05", NAMESPACE_MISSING, "its namespace no longer exists (leftover after uninstall)"),
+        partial(broken_targets, "WH05", NAMESPACE_MISSING, "its namespace no longer exists (leftover after uninstall)"),
     ),
 )

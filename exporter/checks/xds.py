@@ -17,7 +17,7 @@ from exporter.catalog.xds import (
     XDS_STALE_OLDEST_SECONDS,
 )
 from exporter.checks import resources as r
-from exporter.checks.base import CheckDef, alert_severity, every_replica, human_duration, plural
+from exporter.checks.base import CheckDef, EveryReplica, alert_severity, human_duration, plural
 from exporter.config import Settings
 from exporter.model import CheckResult, Finding, NotEvaluated, Sample
 from exporter.sources.istiod.snapshot import IstiodSnapshot, ReplicaData
@@ -222,8 +222,8 @@ def check_version_skew(snapshot: IstiodSnapshot, settings: Settings, now: float)
 
 
 CHECKS = (
-    CheckDef("DP01", "istiod", lambda s: [r.PODS], every_replica(check_stale)),
-    CheckDef("CP03", "istiod", lambda s: [r.PODS], every_replica(check_rejected)),
+    CheckDef("DP01", "istiod", lambda s: [r.PODS], EveryReplica(check_stale)),
+    CheckDef("CP03", "istiod", lambda s: [r.PODS], EveryReplica(check_rejected)),
     CheckDef("DP02", "istiod", lambda s: [r.PODS], check_disconnected),
-    CheckDef("DP03", "istiod", lambda s: [r.PODS], every_replica(check_version_skew)),
+    CheckDef("DP03", "istiod", lambda s: [r.PODS], EveryReplica(check_version_skew)),
 )
