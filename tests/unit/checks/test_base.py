@@ -24,7 +24,7 @@ def body(outcome) -> str:
     return render(build_families([], [outcome], 100), process_metrics=False).text.decode()
 
 
-def test_stale_proxy_on_a_readable_replica_still_alerts_while_the_check_is_not_evaluated():
+def test_dp01_stale_proxy_on_a_readable_replica_still_alerts_while_the_check_is_not_evaluated():
     snap = istiod(NOW, replica("istiod-a", [proxy("web-1.shop", eds_acked="e0")]), replica("istiod-b", error=UNREADABLE),
                   stale_since={("istiod-a", "web-1.shop", "EDS"): NOW - 600})  # fmt: skip
     [dp01] = evaluate([CHECKS["DP01"]], {"istiod": snap}, settings(), NOW)
@@ -55,7 +55,7 @@ def test_tracing_checks_are_not_evaluated_with_a_cluster_unreadable(check_id):
     assert tr01.up and any(f.namespace == "other" for f in tr01.result.findings)  # TR01 names the blind cluster
 
 
-def test_first_seen_follows_partial_findings():
+def test_dp01_first_seen_follows_partial_findings():
     snap = istiod(NOW, replica("istiod-a", [proxy("web-1.shop", eds_acked="e0")]), replica("istiod-b", error=UNREADABLE),
                   stale_since={("istiod-a", "web-1.shop", "EDS"): NOW - 600})  # fmt: skip
     outcomes = evaluate([CHECKS["DP01"]], {"istiod": snap}, settings(), NOW)

@@ -96,7 +96,7 @@ def webhook_event(namespace="bookinfo", webhook="namespace.sidecar-injector.isti
     })  # fmt: skip
 
 
-def test_reason_webhook_failing_and_no_injector():
+def test_dp04_dp05_reason_webhook_failing_and_no_injector():
     enabled = [ns("bookinfo", **{"istio-injection": "enabled"})]
     failing = run_dp04([uninjected()], enabled, warning_events=[webhook_event()])
     assert "DP05" in failing.findings[0].message

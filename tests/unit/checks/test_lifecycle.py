@@ -1,5 +1,10 @@
-from exporter.checks.lifecycle import NAMESPACES, check_expected_in_mesh, check_namespace_terminating
-from exporter.sources.kube.projections import parse_time, project_namespace
+from exporter.checks.lifecycle import (
+    NAMESPACES,
+    check_expected_in_mesh,
+    check_namespace_terminating,
+    check_required_crds,
+)
+from exporter.sources.kube.projections import parse_time, project_crd, project_namespace
 from tests.unit.helpers import kube_object, settings, snapshot, uninjected
 
 DELETED_AT = parse_time("2020-12-16T09:00:00Z")
@@ -22,7 +27,7 @@ def metric(result, name):
     return {tuple(v for _, v in s.labels): s.value for s in result.samples if s.metric == name}
 
 
-def test_stuck_namespace_names_what_blocks_it():
+def test_ns01_stuck_namespace_names_what_blocks_it():
     result = run([terminating(), active("default")], DELETED_AT + 3600)
     assert metric(result, "meshhealth_namespaces_terminating") == {(): 1}
     assert metric(result, "meshhealth_namespace_terminating_seconds") == {("istio-system",): 3600}
@@ -50,7 +55,7 @@ def test_below_threshold_exports_age_without_finding():
     assert metric(result, "meshhealth_namespace_terminating_seconds") == {("istio-system",): 899}
 
 
-def test_threshold_is_configurable():
+def test_ns01_threshold_is_configurable():
     result = run([terminating()], DELETED_AT + 120, checks={"NS01": {"terminating_threshold_seconds": 60}})
     assert len(result.findings) == 1
 
@@ -79,3 +84,19 @@ def test_ns03_expected_in_mesh():
     [finding] = check_expected_in_mesh(snapshot(pods=[nginx, uninjected()]), s, now).findings
     assert (finding.kind, finding.name) == ("Deployment", "ingress-nginx-controller")
     assert check_expected_in_mesh(snapshot(pods=[nginx]), settings(), now).findings == []
+
+
+def test_ns02_required_crds():
+    crds = [
+        project_crd({"metadata": {"name": "virtualservices.networking.istio.io"},
+                     "status": {"conditions": [{"type": "Established", "status": "True"}]}}),
+        project_crd({"metadata": {"name": "gateways.networking.istio.io"},
+                     "status": {"conditions": [{"type": "Established", "status": "False"}]}}),
+    ]  # fmt: skip
+    s = settings(checks={"NS02": {"required_crds": ["virtualservices.networking.istio.io",
+                                                    "gateways.networking.istio.io", "applications.app.k8s.io"]}})  # fmt: skip
+    result = check_required_crds(snapshot(crds=crds), s, 0.0)
+    assert {f.name: f.message for f in result.findings} == {
+        "gateways.networking.istio.io": "required CRD not established",
+        "applications.app.k8s.io": "required CRD not installed",
+    }

@@ -6,11 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from exporter.checks.lifecycle import check_required_crds
 from exporter.checks.webhooks import CHECKS, check_webhook_tls
 from exporter.model import Severity
 from exporter.sources.kube.projections import (
-    project_crd,
     project_endpointslice,
     project_mutating_webhooks,
     project_namespace,
@@ -80,7 +78,7 @@ def test_healthy_wiring_has_no_findings_and_reports_endpoints():
     assert {s.value for s in samples if s.metric == "meshhealth_webhook_ready_endpoints"} == {1}
 
 
-def test_revisioned_install_webhook_still_calls_istiod():
+def test_wh01_revisioned_install_webhook_still_calls_istiod():
     snap = world(services=[svc("istiod-1-6-10")], endpointslices=[slice_(["10.244.0.5"], service="istiod-1-6-10")])
     result = RUN["WH01"](snap, settings(), NOW)
     by_config = {f.name: f for f in result.findings}
@@ -92,7 +90,7 @@ def test_revisioned_install_webhook_still_calls_istiod():
     assert {b["reason"] for b in broken} == {"service_missing"} and len(broken) == 2
 
 
-def test_no_ready_endpoints_and_ignore_policy():
+def test_wh02_wh04_no_ready_endpoints_and_ignore_policy():
     snap = world(endpointslices=[slice_(["10.244.0.5"], ready=False)], validating_webhooks=[validator(policy="Ignore")])
     wh02 = {f.name: f.severity for f in findings("WH02", snap)}
     assert wh02 == {"istio-sidecar-injector": Severity.CRITICAL}  # failurePolicy Ignore is WH04's finding
@@ -102,33 +100,17 @@ def test_no_ready_endpoints_and_ignore_policy():
     assert open_["configuration"] == "istio-validator-istio-system" and open_["reason"] == "no_ready_endpoints"
 
 
-def test_leftover_webhook_after_uninstall():
+def test_wh01_wh05_leftover_webhook_after_uninstall():
     snap = world(namespaces=[ns("default")], services=[], endpointslices=[])
     assert {f.name for f in findings("WH05", snap)} == {"istio-validator-istio-system", "istio-sidecar-injector"}
     assert findings("WH01", snap) == []  # the more specific reason wins
 
 
-def test_unrelated_webhooks_are_ignored():
+def test_wh01_unrelated_webhooks_are_ignored():
     other = project_validating_webhooks({"metadata": {"name": "ingress-nginx-admission"}, "webhooks": [
         {"name": "validate.nginx.ingress.kubernetes.io",
          "clientConfig": {"service": {"name": "gone", "namespace": "ingress-nginx"}}}]})  # fmt: skip
     assert findings("WH01", world(validating_webhooks=[other])) == []
-
-
-def test_required_crds():
-    crds = [
-        project_crd({"metadata": {"name": "virtualservices.networking.istio.io"},
-                     "status": {"conditions": [{"type": "Established", "status": "True"}]}}),
-        project_crd({"metadata": {"name": "gateways.networking.istio.io"},
-                     "status": {"conditions": [{"type": "Established", "status": "False"}]}}),
-    ]  # fmt: skip
-    s = settings(checks={"NS02": {"required_crds": ["virtualservices.networking.istio.io",
-                                                    "gateways.networking.istio.io", "applications.app.k8s.io"]}})  # fmt: skip
-    result = check_required_crds(snapshot(crds=crds), s, NOW)
-    assert {f.name: f.message for f in result.findings} == {
-        "gateways.networking.istio.io": "required CRD not established",
-        "applications.app.k8s.io": "required CRD not installed",
-    }
 
 
 # --- WH03: real TLS handshakes -------------------------------------------------------------------
@@ -183,7 +165,7 @@ async def test_handshake_verifies_name_and_ca(pki, tls_server):
     assert "cannot connect" in closed.error
 
 
-async def test_source_probes_endpoints_from_the_cache_and_check_reports(pki, tls_server):
+async def test_wh03_source_probes_endpoints_from_the_cache_and_check_reports(pki, tls_server):
     snap = world(
         endpointslices=[slice_(["127.0.0.1"], port=tls_server)],
         validating_webhooks=[validator(ca=bundle(pki, "ca"))],

@@ -213,7 +213,7 @@ async def test_flood_stage_blocked_today_and_stale_spans(aiohttp_server):
     assert tr01.severity.label == "warning" and "30 unassigned shards" in tr01.message
 
 
-async def test_missing_index_after_grace_and_prefix_separator(aiohttp_server):
+async def test_tr04_missing_index_after_grace_and_prefix_separator(aiohttp_server):
     fake = FakeES([index_row("logstash-jaeger-span-2026.11.20")], newest_ms=(NOW - 60) * 1000)
     snap, s = await read(aiohttp_server, fake, jaeger={"prefix": "logstash", "date_separator": "."})
     [finding] = check_write_index(snap, s, NOW).findings
@@ -230,7 +230,7 @@ async def test_http_errors_are_source_errors_with_reason(aiohttp_server, status,
     assert err.value.reason == reason
 
 
-async def test_one_failing_cluster_does_not_hide_the_other(aiohttp_server):
+async def test_tr01_one_failing_cluster_does_not_hide_the_other(aiohttp_server):
     snap, s = await read(aiohttp_server, FakeES(status=503), FakeES([index_row("jaeger-span-2026-11-21")]))
     assert snap.clusters[0].error is not None and snap.clusters[1].error is None
     result = check_cluster_health(snap, s, NOW)
@@ -276,7 +276,7 @@ def test_credentials_come_from_files_and_never_from_config_text(tmp_path):
     assert auth_headers(keyed) == {"Authorization": "ApiKey abc"}
 
 
-async def test_health_report_cross_check_on_8_7_and_later(aiohttp_server):
+async def test_tr02_health_report_cross_check_on_8_7_and_later(aiohttp_server):
     root = {"version": {"number": "8.7.0"}}
     rows = [index_row("jaeger-span-2026-11-21")]
     snap, s = await read(aiohttp_server, FakeES(rows, root=root), FakeES(rows), FakeES(rows, root={"version": {
@@ -290,7 +290,7 @@ async def test_health_report_cross_check_on_8_7_and_later(aiohttp_server):
     assert used and all(0 < u < 1 for u in used)
 
 
-async def test_rollover_write_alias(aiohttp_server):
+async def test_tr04_rollover_write_alias(aiohttp_server):
     alias = {"jaeger-span-000002": {"aliases": {"jaeger-span-write": {"is_write_index": True}}},
              "jaeger-span-000001": {"aliases": {"jaeger-span-write": {"is_write_index": False}}}}  # fmt: skip
     rows = [index_row("jaeger-span-000001"), index_row("jaeger-span-000002")]
@@ -304,7 +304,7 @@ async def test_rollover_write_alias(aiohttp_server):
     assert "jaeger-span-write" in finding.name
 
 
-async def test_health_of_6_8(aiohttp_server):
+async def test_tr01_health_of_6_8(aiohttp_server):
     snap, s = await read(aiohttp_server, FakeES(health="clusterhealth-6.8.8.json", nodes="nodestats-6.8.8.json"))
     [finding] = check_cluster_health(snap, s, NOW).findings
     assert finding.message.startswith("cluster yellow")
@@ -322,7 +322,7 @@ async def test_every_tracing_check_emits_only_declared_metrics(aiohttp_server):
     assert [(o.check, o.error) for o in outcomes if not o.up] == []
 
 
-async def test_freshness_reads_the_newest_plausible_index_not_a_future_dated_one(aiohttp_server):
+async def test_tr05_tr07_freshness_reads_the_newest_plausible_index_not_a_future_dated_one(aiohttp_server):
     today, future = "jaeger-span-2026-11-21", "jaeger-span-2027-03-14"  # a wrong clock wrote spans "in 2027"
     fake = FakeES([index_row(today), index_row(future)], newest_ms=(NOW - 3 * 3600) * 1000)
     snap, s = await read(aiohttp_server, fake)
@@ -343,7 +343,7 @@ async def test_failed_freshness_query_makes_tr05_not_evaluated(aiohttp_server):
         check_span_freshness(snap, s, NOW)
 
 
-async def test_retention_counts_only_plausible_dates_and_names_the_oldest_real_index(aiohttp_server):
+async def test_tr06_tr07_retention_counts_only_plausible_dates_and_names_the_oldest_real_index(aiohttp_server):
     fake = FakeES([
         index_row("jaeger-span-2026-11-21"),
         index_row("jaeger-span-2026-11-01", created_days_ago=20),

@@ -13,12 +13,9 @@ import pytest
 from aiohttp import web
 
 from exporter.checks.exporter_health import check_istiod_replicas
-from exporter.checks.pilot import check_convergence, check_rejected_configs, check_root_cert, quantile
 from exporter.checks.xds import (
     check_disconnected,
-    check_rejected,
     check_stale,
-    check_version_skew,
 )
 from exporter.model import NotEvaluated
 from exporter.sources.istiod.metrics import parse_metrics
@@ -204,7 +201,7 @@ async def start(aiohttp_server, replicas, tmp_path, clock=None, **istio):
     return source, s, urls
 
 
-async def test_three_replicas_merged_and_failures_isolated(aiohttp_server, tmp_path):
+async def test_dp02_mh02_three_replicas_merged_and_failures_isolated(aiohttp_server, tmp_path):
     ok1 = FakeReplica([entry_1_23("a.bookinfo"), entry_1_23("b.bookinfo", eds_sent="e3")])
     ok2 = FakeReplica([entry_1_23("c.bookinfo")])
     forbidden = FakeReplica([], status=403)
@@ -257,7 +254,7 @@ async def test_huge_body_is_rejected(aiohttp_server, tmp_path):
     assert len(by_url[urls[1]].proxies) == 1
 
 
-async def test_stale_since_survives_refreshes_and_clears(aiohttp_server, tmp_path):
+async def test_dp01_stale_since_survives_refreshes_and_clears(aiohttp_server, tmp_path):
     replica = FakeReplica([entry_1_23("a.bookinfo", eds_sent="e3")])
     clock = iter([1000.0, 1400.0, 1500.0])
     source, s, urls = await start(aiohttp_server, [replica], tmp_path, clock=lambda: next(clock))
@@ -287,73 +284,6 @@ def snap_of(replica_proxies, metrics=NEW_METRICS, sidecars=(), push=None, reject
         for name, p in replica_proxies.items()
     )  # fmt: skip
     return IstiodSnapshot(replicas, {}, tuple(sidecars), 1000.0)
-
-
-def test_status_counts_never_disappear():
-    result = check_stale(snap_of({"istiod-a": [], "istiod-b": [entry_1_23("a.ns")]}), settings(), 1000.0)
-    counts = [x for x in result.samples if x.metric == "meshhealth_xds_proxies"]
-    assert {dict(x.labels)["istiod"] for x in counts} == {"istiod-a", "istiod-b"}
-    synced = [x.value for x in counts if dict(x.labels) == {"istiod": "istiod-b", "revision": "default",
-              "proxy_type": "sidecar", "type": "EDS", "status": "SYNCED"}]  # fmt: skip
-    assert synced == [1]
-    assert not any(x.metric == "meshhealth_xds_proxy_status" for x in result.samples)
-    detailed = check_stale(snap_of({"b": [entry_1_23("a.ns")]}), settings(findings={"per_proxy_series": True}), 1000.0)
-    assert sum(1 for x in detailed.samples if x.metric == "meshhealth_xds_proxy_status") == 4
-
-
-def test_nack_with_message_and_counters():
-    snap = snap_of({"istiod-a": [entry_1_23("web-1.shop", lds_error="Error adding/updating listener: bad")]})
-    result = check_rejected(snap, settings(), 1000.0)
-    [finding] = result.findings
-    assert finding.name == "web-1" and "LDS rejected: Error adding/updating listener: bad" in finding.message
-    rejects = {dict(x.labels)["type"]: x.value for x in result.samples if x.metric == "meshhealth_istiod_xds_rejects"}
-    assert rejects == {"CDS": 0, "EDS": 0, "LDS": 4, "RDS": 0}
-    legacy = check_rejected(snap_of({"istiod-a": []}, metrics=OLD_METRICS), settings(), 1000.0)
-    assert {dict(x.labels)["type"]: x.value for x in legacy.samples}["CDS"] == 2
-
-
-def test_disconnected_pods_with_grace():
-    pods = [SidecarPod("shop", "web-1", 0.0), SidecarPod("shop", "web-2", 0.0), SidecarPod("shop", "new", 990.0)]
-    result = check_disconnected(snap_of({"a": [entry_1_23("web-1.shop")]}, sidecars=pods), settings(), 1000.0)
-    assert [f.name for f in result.findings] == ["web-2"]
-    assert {x.metric: x.value for x in result.samples} == {
-        "meshhealth_xds_disconnected_proxies": 1, "meshhealth_xds_disconnected_pods": 1}  # fmt: skip
-
-
-def test_version_skew():
-    snap = snap_of({"a": [entry_1_23("old.shop", version="1.26.1"), entry_1_23("new.shop", version="1.28.0")]})
-    result = check_version_skew(snap, settings(), 1000.0)
-    [finding] = result.findings
-    assert finding.namespace == "shop" and "1 proxy on Istio 1.26.1" in finding.message
-
-
-def test_rejected_gateway_root_cert_and_convergence():
-    snap = snap_of({"a": []}, rejected=(("gateway", "bookinfo/gw-2", 3.0),))
-    [gw] = check_rejected_configs(snap, settings(), 1000.0).findings
-    assert (gw.kind, gw.namespace, gw.name) == ("Gateway", "bookinfo", "gw-2")
-    fixed = check_rejected_configs(snap_of({"a": []}), settings(), 1000.0)
-    assert fixed.findings == [] and any(x.metric == "meshhealth_istiod_rejected_configs" for x in fixed.samples)
-    [cert] = check_root_cert(snap, settings(), 1000.0).findings
-    assert cert.severity.label == "critical" and "6d" in cert.message  # 518400 s = 6 days
-    old = check_root_cert(snap_of({"a": []}, metrics=OLD_METRICS), settings(), 1000.0)
-    assert old.samples[0].value == 1.9e9 and old.findings == []
-    assert check_convergence(snap, settings(), 1000.0).samples == []  # no interval yet
-    assert quantile(0.99, [(0.1, 10), (1.0, 20), (float("inf"), 20)]) == pytest.approx(0.982)
-    assert quantile(0.5, [(float("inf"), 0)]) is None
-
-
-def test_eds_no_instances_names_the_cluster():
-    from exporter.checks.pilot import CHECKS
-
-    cp05 = next(c for c in CHECKS if c.id == "CP05")
-    push = {"pilot_eds_no_instances": {"outbound|9080|v1-bug|reviews.bookinfo.svc.cluster.local": {}}}
-    result = cp05.run(snap_of({"a": []}, push=push), settings(), 1000.0)
-    [finding] = result.findings
-    assert finding.namespace == "bookinfo" and finding.name == "outbound|9080|v1-bug|reviews.bookinfo.svc.cluster.local"
-    assert {x.metric for x in result.samples} == {
-        "meshhealth_istiod_eds_no_instances",
-        "meshhealth_istiod_cluster_without_instances",
-    }
 
 
 def test_replicas_discovered_from_running_istiod_pods_plus_static_urls():
