@@ -29,7 +29,7 @@ from exporter.catalog.tracing import (
     ES_REQUESTS_PER_REFRESH,
     ES_UNASSIGNED_SHARDS,
 )
-from exporter.checks.base import CheckDef, EveryCluster, alert_severity, human_duration
+from exporter.checks.base import CheckDef, EveryCluster, alert_severity, human_duration, plural
 from exporter.config import Settings
 from exporter.model import CheckResult, Finding, NotEvaluated
 from exporter.sources.elasticsearch.parse import LEVELS, JaegerIndex, free_bytes_threshold
@@ -223,7 +223,8 @@ def check_retention(snapshot: ElasticsearchSnapshot, settings: Settings, now: fl
                                             es_cluster=c.name, family=family))  # fmt: skip
         if old:
             oldest = max(old, key=lambda i: (ages[i.name], i.name))
-            message = (f"{len(old)} Jaeger indices older than {settings.checks.TR06.retention_days:g} days "
+            count = plural(len(old), "Jaeger index", "Jaeger indices")
+            message = (f"{count} older than {settings.checks.TR06.retention_days:g} days "
                        f"(oldest {oldest.name}, {human_duration(ages[oldest.name])}): the index cleaner "
                        "is not running or not matching")  # fmt: skip
             result.findings.append(Finding("TR06", severity, c.name, "Index", oldest.name, message))

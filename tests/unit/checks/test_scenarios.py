@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import json
+import os
+from pathlib import Path
+
 import pytest
 
 from exporter.catalog import BY_ID
 from exporter.checks import ALL_CHECKS
-from exporter.evaluate import evaluate
+from exporter.evaluate import CheckOutcome, evaluate
 from tests.scenarios import all_scenarios
 from tests.unit.helpers import settings
 
@@ -50,3 +54,32 @@ def test_each_check_emits_only_metrics_declared_under_its_id(scenario):
     for data in (scenario.healthy(NOW), scenario.unhealthy(NOW)):
         [outcome] = evaluate([check], {check.source: data}, s, NOW)
         assert {x.metric for x in outcome.result.samples} - declared == set()
+
+
+EXPECTED = Path(__file__).parents[2] / "scenarios" / "expected"
+
+
+def _output(outcome: CheckOutcome) -> dict[str, object]:
+    findings = [[f.check, f.severity.label, f.namespace, f.kind, f.name, f.message] for f in outcome.result.findings]
+    samples = sorted(
+        f"{x.metric}{{{','.join(f'{k}={v!r}' for k, v in x.labels)}}} {x.value!r}" for x in outcome.result.samples
+    )
+    return {"up": outcome.up, "error": outcome.error, "findings": findings, "samples": samples}
+
+
+@pytest.mark.parametrize("scenario", SCENARIOS, ids=lambda s: s.id)
+def test_findings_and_samples_are_exactly_the_expected_ones(scenario):
+    """Every finding (severity, object, message) and every sample (labels, value) of both halves of each scenario,
+    compared with tests/scenarios/expected/<scenario>.json. After an intended change, review the difference and
+    rewrite the files with UPDATE_EXPECTED=1."""
+    check = next(c for c in ALL_CHECKS if c.id == scenario.check)
+    s = settings(**scenario.settings)
+    got = {}
+    for half in ("healthy", "unhealthy"):
+        [outcome] = evaluate([check], {check.source: getattr(scenario, half)(NOW)}, s, NOW)
+        got[half] = _output(outcome)
+    path = EXPECTED / f"{scenario.id}.json"
+    if os.environ.get("UPDATE_EXPECTED"):
+        path.parent.mkdir(exist_ok=True)
+        path.write_text(json.dumps(got, indent=1, sort_keys=True) + "\n")
+    assert got == json.loads(path.read_text())
