@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
-from exporter.catalog import METRICS
+import re
+
+from exporter.catalog import BY_ID, METRICS
+from exporter.catalog.external import EXTERNAL_METRICS
+from exporter.catalog.model import exposed_name
+from exporter.checks import ALL_CHECKS
 
 RESERVED = {"cluster", "job", "instance"}  # set by Prometheus targets and multi-cluster setups
 
@@ -15,3 +20,21 @@ def test_no_metric_uses_a_label_prometheus_setups_reserve():
 def test_elasticsearch_metrics_name_the_cluster_es_cluster():
     es = {name: spec.labels for name, spec in METRICS.items() if name.startswith("meshhealth_es_")}
     assert es and all(labels[:1] == ("es_cluster",) for labels in es.values()), es
+
+
+def test_tr09_rule_only_alerts_read_jaeger_metrics_listed_with_their_source():
+    """TR09 has no check: its alerts read the Jaeger collector's own metrics, each listed in EXTERNAL_METRICS."""
+    tr09 = BY_ID["TR09"]
+    assert tr09.metrics == ()
+    named = {m for a in tr09.alerts for m in re.findall(r"\b(jaeger_[a-z_]+)", a.expr)}
+    assert named and named <= set(EXTERNAL_METRICS), named - set(EXTERNAL_METRICS)
+    assert not any(c.id == "TR09" for c in ALL_CHECKS)
+
+
+def test_every_alert_names_only_metrics_we_emit_or_listed_external_ones():
+    ours = {exposed_name(m) for m in METRICS.values()}
+    for fm in BY_ID.values():
+        for alert in fm.alerts:
+            metrics = set(re.findall(r"\b((?:meshhealth|jaeger)_[a-z0-9_]+)", alert.expr))
+            assert metrics, alert.name
+            assert metrics <= ours | set(EXTERNAL_METRICS), (alert.name, metrics - ours - set(EXTERNAL_METRICS))

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from exporter.checks.pilot import check_convergence, check_rejected_configs, check_root_cert, quantile
+from exporter.checks.pilot import CP06, CP07, CP10, check_convergence, check_rejected_configs, check_root_cert, quantile
 from tests.unit.helpers import settings
-from tests.unit.sources.istiod.test_source import OLD_METRICS, snap_of
+from tests.unit.sources.istiod.test_source import NEW_METRICS, OLD_METRICS, snap_of
 
 
 def test_cp04_cp08_cp11_rejected_gateway_root_cert_and_convergence():
@@ -36,3 +36,57 @@ def test_cp05_eds_no_instances_names_the_cluster():
         "meshhealth_istiod_eds_no_instances",
         "meshhealth_istiod_cluster_without_instances",
     }
+
+
+GAUGES = """# TYPE pilot_conflict_inbound_listener gauge
+pilot_conflict_inbound_listener 2
+# TYPE pilot_conflict_outbound_listener_tcp_over_current_tcp gauge
+pilot_conflict_outbound_listener_tcp_over_current_tcp 1
+# TYPE pilot_conflict_outbound_listener_http_over_current_tcp gauge
+pilot_conflict_outbound_listener_http_over_current_tcp 4
+# TYPE pilot_duplicate_envoy_clusters gauge
+pilot_duplicate_envoy_clusters 3
+# TYPE pilot_vservice_dup_domain gauge
+pilot_vservice_dup_domain 5
+"""
+
+
+def _samples(result):
+    return {(x.metric, x.labels): x.value for x in result.samples}
+
+
+def test_cp06_inbound_conflicts_relayed_per_replica_with_a_finding_per_replica():
+    result = CP06(snap_of({"istiod-a": [], "istiod-b": []}, metrics=GAUGES), settings(), 1000.0)
+    assert _samples(result) == {
+        ("meshhealth_istiod_inbound_listener_conflicts", (("istiod", "istiod-a"),)): 2.0,
+        ("meshhealth_istiod_inbound_listener_conflicts", (("istiod", "istiod-b"),)): 2.0,
+    }
+    assert [(f.check, f.severity.label, f.namespace, f.kind, f.name, f.message) for f in result.findings] == [
+        ("CP06", "warning", "istio-system", "Pod", name, "istiod reports 2 (pilot_conflict_inbound_listener); "
+         "no detail in push_status") for name in ("istiod-a", "istiod-b")
+    ]  # fmt: skip
+
+
+def test_cp07_outbound_conflicts_sum_every_name_istio_has_used():
+    result = CP07(snap_of({"istiod-a": []}, metrics=GAUGES), settings(), 1000.0)
+    assert _samples(result) == {("meshhealth_istiod_outbound_listener_conflicts", (("istiod", "istiod-a"),)): 5.0}
+    [finding] = result.findings
+    assert finding.message.startswith("istiod reports 5 (pilot_conflict_outbound_listener_tcp_over_current_tcp, ")
+    quiet = CP07(snap_of({"istiod-a": []}, metrics=NEW_METRICS), settings(), 1000.0)
+    assert quiet.findings == [] and _samples(quiet) == {
+        ("meshhealth_istiod_outbound_listener_conflicts", (("istiod", "istiod-a"),)): 0.0
+    }
+
+
+def test_cp10_duplicates_relay_two_gauges_and_name_objects_from_push_status():
+    push = {"pilot_vservice_dup_domain": {"reviews.bookinfo.svc.cluster.local:9080": {"proxy": "gw-1.istio-system"}}}
+    s = settings(alerts={"MeshHealthDuplicateClustersOrDomains": {"severity": "critical"}})
+    result = CP10(snap_of({"istiod-a": []}, metrics=GAUGES, push=push), s, 1000.0)
+    assert _samples(result) == {
+        ("meshhealth_istiod_duplicate_envoy_clusters", (("istiod", "istiod-a"),)): 3.0,
+        ("meshhealth_istiod_duplicate_vservice_domains", (("istiod", "istiod-a"),)): 5.0,
+    }
+    [finding] = result.findings
+    assert (finding.check, finding.severity.label, finding.kind) == ("CP10", "critical", "Config")
+    assert finding.name == "reviews.bookinfo.svc.cluster.local:9080"
+    assert finding.message.endswith("(proxy gw-1.istio-system); pilot_vservice_dup_domain on istiod istiod-a")

@@ -60,7 +60,7 @@ def test_healthy_check_reports_zero_not_absence():
     assert samples(body, "meshhealth_check_up") == [({"check": "NS01"}, 1.0)]
 
 
-def test_check_without_fresh_data_withdraws_its_metrics():
+def test_mh01_check_without_fresh_data_withdraws_its_metrics_and_the_source_says_why():
     stale = CheckOutcome("NS01", False, CheckResult(samples=[Sample.of("meshhealth_namespaces_terminating", 0)]))
     body = render(build_families([source(up=False, error="boom", error_reason="timeout")], [stale], 100)).text
     assert samples(body, "meshhealth_check_up") == [({"check": "NS01"}, 0.0)]
