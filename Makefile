@@ -11,7 +11,7 @@ help:
 	@echo "make serve     run the exporter against the current kubeconfig (http://localhost:9745)"
 	@echo "make check     one-shot report of findings against the current kubeconfig"
 	@echo "make test      lint, type-check and run every test (installs what it needs)"
-	@echo "make generate  regenerate alert_rules/, grafana_dashboards/ and docs/ from the catalogue"
+	@echo "make generate  regenerate alert_rules/, grafana_dashboards/, docs/ and the chart data (catalogue + scenarios)"
 	@echo "make demo      everything on loopback: kube-apiserver, 2 istiod, sidecars, Elasticsearch, Jaeger, exporter, Prometheus"
 	@echo "make demo-break SCENARIO=DP01 / demo-fix SCENARIO=DP01   (DP01 CP03 DP02 CP05 TR03 TR01); make demo-down"
 	@echo "make testbed-up / testbed-down   the Kubernetes + istiod part only"
@@ -31,8 +31,10 @@ serve: $(STAMP)
 check: $(STAMP)
 	$(BIN)/mesh-health-exporter check $(ARGS)
 
-generate: $(STAMP)
+# The catalogue gives rules, dashboards, runbooks and chart data; the scenarios give the rules' promtool tests.
+generate: $(STAMP) promtool
 	$(BIN)/mesh-health-exporter generate --log-level warning
+	$(BIN)/python -m tests.scenarios.rule_tests
 
 # promtool, Prometheus and Alertmanager come from Debian's prometheus and prometheus-alertmanager packages.
 promtool:

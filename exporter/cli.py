@@ -118,7 +118,7 @@ def _serve(settings: Settings) -> int:
 def _generate(settings: Settings, output_dir: Path, customised: bool) -> int:
     from exporter.generate import write_all
 
-    for path in write_all(settings, output_dir, with_tests=not customised):
+    for path in write_all(settings, output_dir, project_tree=not customised):
         log.info("wrote %s", path)
     return EXIT_OK
 

@@ -7,10 +7,6 @@ from exporter.catalog.shared import COMPONENT_METRICS, component_alert, componen
 from exporter.model import Severity
 
 
-def _labels(check: str, component: str, namespace: str, kind: str, workload: str) -> dict[str, str]:
-    return {"check": check, "component": component, "namespace": namespace, "kind": kind, "workload": workload}
-
-
 def _panel(check: str, what: str) -> Panel:
     return Panel(
         title=f"{what} ready / desired replicas",
@@ -21,9 +17,6 @@ def _panel(check: str, what: str) -> Panel:
         ),
     )
 
-
-_ES = _labels("TR08", "elasticsearch-data", "kubesphere-logging-system", "StatefulSet", "elasticsearch-logging-data")
-_KIALI = _labels("TM07", "kiali", "istio-system", "Deployment", "kiali")
 
 TR08 = FailureMode(
     id="TR08",
@@ -37,10 +30,8 @@ TR08 = FailureMode(
             Severity.CRITICAL,
             "A tracing component has fewer ready replicas than desired.",
             "spans are lost or cannot be queried",
-            _ES,
-            desired=3,
         ),
-        component_missing_alert("TR08", "MeshHealthTracingComponentMissing", Severity.CRITICAL, "jaeger-collector"),
+        component_missing_alert("TR08", "MeshHealthTracingComponentMissing", Severity.CRITICAL),
     ),
     panels=(_panel("TR08", "tracing component"),),
     runbook=Runbook(
@@ -73,10 +64,8 @@ TM07 = FailureMode(
             Severity.WARNING,
             "Kiali or Prometheus has fewer ready replicas than desired.",
             "the mesh topology and metrics are unavailable",
-            _KIALI,
-            desired=1,
         ),
-        component_missing_alert("TM07", "MeshHealthTelemetryComponentMissing", Severity.WARNING, "kiali"),
+        component_missing_alert("TM07", "MeshHealthTelemetryComponentMissing", Severity.WARNING),
     ),
     panels=(_panel("TM07", "Kiali / Prometheus"),),
     runbook=Runbook(

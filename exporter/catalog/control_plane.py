@@ -5,25 +5,14 @@ from __future__ import annotations
 from exporter.catalog import labels
 from exporter.catalog.model import (
     Alert,
-    AlertTest,
     FailureMode,
     MetricSpec,
     Panel,
     Query,
     Runbook,
-    Series,
-    series,
 )
 from exporter.catalog.shared import COMPONENT_METRICS, component_alert, component_missing_alert
 from exporter.model import Severity
-
-_GW = {
-    "check": "CP01",
-    "component": "istio-ingressgateway",
-    "namespace": "istio-system",
-    "kind": "Deployment",
-    "workload": "istio-ingressgateway",
-}
 
 ISTIOD_REPLICAS_DESIRED = MetricSpec(
     "meshhealth_istiod_replicas_desired",
@@ -62,42 +51,6 @@ CP01 = FailureMode(
                 "istiod Deployment {{ $labels.namespace }}/{{ $labels.deployment }} (revision "
                 "{{ $labels.revision }}) has {{ $value }} ready replicas, fewer than desired."
             ),
-            test=AlertTest(
-                failing=(
-                    Series(
-                        'meshhealth_istiod_replicas_ready{namespace="istio-system",revision="1-6-10",'
-                        'deployment="istiod-1-6-10",job="meshhealth"}',
-                        "1x30",
-                    ),
-                    Series(
-                        'meshhealth_istiod_replicas_desired{namespace="istio-system",revision="1-6-10",'
-                        'deployment="istiod-1-6-10",job="meshhealth"}',
-                        "2x30",
-                    ),
-                ),
-                healthy=(
-                    Series(
-                        'meshhealth_istiod_replicas_ready{namespace="istio-system",revision="default",'
-                        'deployment="istiod",job="meshhealth"}',
-                        "2x30",
-                    ),
-                    Series(
-                        'meshhealth_istiod_replicas_desired{namespace="istio-system",revision="default",'
-                        'deployment="istiod",job="meshhealth"}',
-                        "2x30",
-                    ),
-                ),
-                labels={
-                    "namespace": "istio-system",
-                    "revision": "1-6-10",
-                    "deployment": "istiod-1-6-10",
-                    "job": "meshhealth",
-                },
-                description=(
-                    "istiod Deployment istio-system/istiod-1-6-10 (revision 1-6-10) has 1 ready "
-                    "replicas, fewer than desired."
-                ),
-            ),
         ),
         component_alert(
             "CP01",
@@ -105,10 +58,8 @@ CP01 = FailureMode(
             Severity.CRITICAL,
             "An Istio gateway has fewer ready replicas than desired.",
             "",
-            _GW,
-            desired=2,
         ),
-        component_missing_alert("CP01", "MeshHealthGatewayMissing", Severity.CRITICAL, "istio-ingressgateway"),
+        component_missing_alert("CP01", "MeshHealthGatewayMissing", Severity.CRITICAL),
         Alert(
             name="MeshHealthIstiodMissing",
             expr="meshhealth_istiod_deployments == 0",
@@ -118,15 +69,6 @@ CP01 = FailureMode(
             description=(
                 "The exporter finds no istiod Deployment matching its selector in the control-plane "
                 "namespaces; sidecars receive no configuration and new pods cannot be injected."
-            ),
-            test=AlertTest(
-                failing=(Series('meshhealth_istiod_deployments{job="meshhealth"}', "0x30"),),
-                healthy=(Series('meshhealth_istiod_deployments{job="meshhealth"}', "1x30"),),
-                labels={"job": "meshhealth"},
-                description=(
-                    "The exporter finds no istiod Deployment matching its selector in the control-plane "
-                    "namespaces; sidecars receive no configuration and new pods cannot be injected."
-                ),
             ),
         ),
     ),
@@ -181,7 +123,6 @@ istioctl proxy-status                                     # which proxies lost t
     ),
 )
 
-_POD = {"namespace": "istio-system", "pod": "istiod-5d9c7b8f4-x2x7k", "revision": "default"}
 
 ISTIOD_CONTAINER_RESTARTS = MetricSpec(
     "meshhealth_istiod_container_restarts",
@@ -211,13 +152,6 @@ CP02 = FailureMode(
             severity=Severity.WARNING,
             summary="istiod containers are restarting.",
             description="istiod pod {{ $labels.namespace }}/{{ $labels.pod }} restarted in the last 15 minutes.",
-            test=AlertTest(
-                failing=(series("meshhealth_istiod_container_restarts_total", "0x5 1x25", **_POD),),
-                healthy=(series("meshhealth_istiod_container_restarts_total", "3x30", **_POD),),
-                labels=_POD,
-                true_from=6,
-                description="istiod pod istio-system/istiod-5d9c7b8f4-x2x7k restarted in the last 15 minutes.",
-            ),
         ),
         Alert(
             name="MeshHealthIstiodOOMKilled",
@@ -228,16 +162,6 @@ CP02 = FailureMode(
             description=(
                 "istiod pod {{ $labels.namespace }}/{{ $labels.pod }} was OOMKilled; pushes to proxies stall and "
                 'sidecars may fail to start ("timeout waiting for Envoy proxy to become ready").'
-            ),
-            test=AlertTest(
-                failing=(series("meshhealth_istiod_oomkilled", "0x5 1x25", **_POD),),
-                healthy=(series("meshhealth_istiod_oomkilled", "0x30", **_POD),),
-                labels=_POD,
-                true_from=6,
-                description=(
-                    "istiod pod istio-system/istiod-5d9c7b8f4-x2x7k was OOMKilled; pushes to proxies stall and "
-                    'sidecars may fail to start ("timeout waiting for Envoy proxy to become ready").'
-                ),
             ),
         ),
     ),
@@ -305,37 +229,6 @@ CP09 = FailureMode(
                 "HPA {{ $labels.namespace }}/{{ $labels.hpa }} targets {{ $labels.target_kind }} "
                 "{{ $labels.target_name }}, which does not exist; istiod is not autoscaled."
             ),
-            test=AlertTest(
-                failing=(
-                    series(
-                        "meshhealth_hpa_target_missing",
-                        "1x30",
-                        namespace="istio-system",
-                        hpa="istiod",
-                        target_kind="Deployment",
-                        target_name="istiod",
-                    ),
-                ),
-                healthy=(
-                    series(
-                        "meshhealth_hpa_target_missing",
-                        "0x30",
-                        namespace="istio-system",
-                        hpa="istiod",
-                        target_kind="Deployment",
-                        target_name="istiod-1-6-10",
-                    ),
-                ),
-                labels={
-                    "namespace": "istio-system",
-                    "hpa": "istiod",
-                    "target_kind": "Deployment",
-                    "target_name": "istiod",
-                },
-                description=(
-                    "HPA istio-system/istiod targets Deployment istiod, which does not exist; istiod is not autoscaled."
-                ),
-            ),
         ),
     ),
     panels=(
@@ -395,29 +288,6 @@ CP12 = FailureMode(
             description=(
                 "istiod pod {{ $labels.namespace }}/{{ $labels.pod }} fails to mount istio-token; "
                 "values.global.jwtPolicy probably does not match the cluster (third-party vs first-party JWT)."
-            ),
-            test=AlertTest(
-                failing=(
-                    series(
-                        "meshhealth_istiod_token_mount_failures",
-                        "3x30",
-                        namespace="istio-system",
-                        pod="istiod-7c9f6b9d8-abcde",
-                    ),
-                ),
-                healthy=(
-                    series(
-                        "meshhealth_istiod_token_mount_failures",
-                        "0x30",
-                        namespace="istio-system",
-                        pod="istiod-7c9f6b9d8-abcde",
-                    ),
-                ),
-                labels={"namespace": "istio-system", "pod": "istiod-7c9f6b9d8-abcde"},
-                description=(
-                    "istiod pod istio-system/istiod-7c9f6b9d8-abcde fails to mount istio-token; "
-                    "values.global.jwtPolicy probably does not match the cluster (third-party vs first-party JWT)."
-                ),
             ),
         ),
     ),

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from exporter.catalog import labels
-from exporter.catalog.model import Alert, AlertTest, FailureMode, MetricSpec, Panel, Query, Runbook, series
+from exporter.catalog.model import Alert, FailureMode, MetricSpec, Panel, Query, Runbook
 from exporter.model import Severity
 
 PODS_WITHOUT_SIDECAR = MetricSpec(
@@ -34,19 +34,6 @@ DP04 = FailureMode(
             description=(
                 "{{ $value }} pods in namespace {{ $labels.namespace }} run without istio-proxy although "
                 "injection is enabled (reason: {{ $labels.reason }}); they bypass the mesh."
-            ),
-            test=AlertTest(
-                failing=(
-                    series("meshhealth_pods_without_sidecar", "2x30", namespace="bookinfo", reason="not_restarted"),
-                ),
-                healthy=(
-                    series("meshhealth_pods_without_sidecar", "0x30", namespace="bookinfo", reason="not_restarted"),
-                ),
-                labels={"namespace": "bookinfo", "reason": "not_restarted"},
-                description=(
-                    "2 pods in namespace bookinfo run without istio-proxy although injection is enabled "
-                    "(reason: not_restarted); they bypass the mesh."
-                ),
             ),
         ),
     ),
@@ -110,29 +97,6 @@ DP05 = FailureMode(
                 "Controllers in namespace {{ $labels.namespace }} cannot create pods: calls to webhook "
                 "{{ $labels.webhook }} fail ({{ $value }} recent events)."
             ),
-            test=AlertTest(
-                failing=(
-                    series(
-                        "meshhealth_injection_webhook_failures",
-                        "7x30",
-                        namespace="bookinfo",
-                        webhook="namespace.sidecar-injector.istio.io",
-                    ),
-                ),
-                healthy=(
-                    series(
-                        "meshhealth_injection_webhook_failures",
-                        "0x30",
-                        namespace="bookinfo",
-                        webhook="namespace.sidecar-injector.istio.io",
-                    ),
-                ),
-                labels={"namespace": "bookinfo", "webhook": "namespace.sidecar-injector.istio.io"},
-                description=(
-                    "Controllers in namespace bookinfo cannot create pods: calls to webhook "
-                    "namespace.sidecar-injector.istio.io fail (7 recent events)."
-                ),
-            ),
         ),
     ),
     panels=(
@@ -190,15 +154,6 @@ DP06 = FailureMode(
                 "{{ $value }} pods on node {{ $labels.node }} fail in istio-init/istio-validation "
                 "(Init:CrashLoopBackOff); check the node's iptables modules and container runtime."
             ),
-            test=AlertTest(
-                failing=(series("meshhealth_istio_init_failing_pods", "4x30", node="worker-3"),),
-                healthy=(series("meshhealth_istio_init_failing_pods", "1x30", node="worker-1"),),
-                labels={"node": "worker-3"},
-                description=(
-                    "4 pods on node worker-3 fail in istio-init/istio-validation (Init:CrashLoopBackOff); "
-                    "check the node's iptables modules and container runtime."
-                ),
-            ),
         ),
         Alert(
             name="MeshHealthIstioInitFailing",
@@ -211,15 +166,6 @@ DP06 = FailureMode(
             description=(
                 "{{ $value }} pod(s) on node {{ $labels.node }} fail in istio-init/istio-validation "
                 "(Init:CrashLoopBackOff); fewer than the node-wide threshold, but those pods cannot start."
-            ),
-            test=AlertTest(
-                failing=(series("meshhealth_istio_init_failing_pods", "1x30", node="worker-1"),),
-                healthy=(series("meshhealth_istio_init_failing_pods", "0x30", node="worker-1"),),
-                labels={"node": "worker-1"},
-                description=(
-                    "1 pod(s) on node worker-1 fail in istio-init/istio-validation (Init:CrashLoopBackOff); fewer "
-                    "than the node-wide threshold, but those pods cannot start."
-                ),
             ),
         ),
     ),
@@ -283,17 +229,6 @@ DP07 = FailureMode(
                 "{{ $value }} injected workloads in namespace {{ $labels.namespace }} fail their liveness/readiness "
                 "probes; with mTLS the kubelet's probes must be rewritten by the sidecar."
             ),
-            test=AlertTest(
-                failing=(series("meshhealth_sidecar_probe_issues", "1x30", namespace="shop", reason="probe_failing"),),
-                healthy=(
-                    series("meshhealth_sidecar_probe_issues", "3x30", namespace="shop", reason="rewrite_disabled"),
-                ),
-                labels={"namespace": "shop", "reason": "probe_failing"},
-                description=(
-                    "1 injected workloads in namespace shop fail their liveness/readiness probes; with mTLS the "
-                    "kubelet's probes must be rewritten by the sidecar."
-                ),
-            ),
         ),
         Alert(
             name="MeshHealthSidecarProbeRewriteOff",
@@ -304,19 +239,6 @@ DP07 = FailureMode(
             description=(
                 "{{ $value }} injected workloads in namespace {{ $labels.namespace }} set "
                 "sidecar.istio.io/rewriteAppHTTPProbers: false; under STRICT mTLS their probes fail."
-            ),
-            test=AlertTest(
-                failing=(
-                    series("meshhealth_sidecar_probe_issues", "2x90", namespace="shop", reason="rewrite_disabled"),
-                ),
-                healthy=(
-                    series("meshhealth_sidecar_probe_issues", "0x90", namespace="shop", reason="rewrite_disabled"),
-                ),
-                labels={"namespace": "shop", "reason": "rewrite_disabled"},
-                description=(
-                    "2 injected workloads in namespace shop set sidecar.istio.io/rewriteAppHTTPProbers: false; "
-                    "under STRICT mTLS their probes fail."
-                ),
             ),
         ),
     ),
@@ -367,15 +289,6 @@ DP08 = FailureMode(
             description=(
                 "{{ $value }} workloads in namespace {{ $labels.namespace }} give the app a long grace period but "
                 "the sidecar drains after a few seconds; long requests are cut when pods stop."
-            ),
-            test=AlertTest(
-                failing=(series("meshhealth_workloads_drain_shorter_than_grace", "2x90", namespace="payments"),),
-                healthy=(series("meshhealth_workloads_drain_shorter_than_grace", "0x90", namespace="payments"),),
-                labels={"namespace": "payments"},
-                description=(
-                    "2 workloads in namespace payments give the app a long grace period but the sidecar drains "
-                    "after a few seconds; long requests are cut when pods stop."
-                ),
             ),
         ),
     ),

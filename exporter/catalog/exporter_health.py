@@ -5,13 +5,11 @@ from __future__ import annotations
 from exporter.catalog import labels
 from exporter.catalog.model import (
     Alert,
-    AlertTest,
     FailureMode,
     MetricSpec,
     Panel,
     Query,
     Runbook,
-    Series,
 )
 from exporter.model import Severity
 
@@ -109,19 +107,6 @@ MH01 = FailureMode(
                 "Source {{ $labels.source }} ({{ $labels.source_instance }}) has failed to refresh for 10 minutes; "
                 "the failure modes it detects are not monitored. The exporter status page shows the error."
             ),
-            test=AlertTest(
-                failing=(
-                    Series('meshhealth_source_up{source="kubernetes",source_instance="https://10.0.0.1:443"}', "0x30"),
-                ),
-                healthy=(
-                    Series('meshhealth_source_up{source="kubernetes",source_instance="https://10.0.0.1:443"}', "1x30"),
-                ),
-                labels={"source": "kubernetes", "source_instance": "https://10.0.0.1:443"},
-                description=(
-                    "Source kubernetes (https://10.0.0.1:443) has failed to refresh for 10 minutes; "
-                    "the failure modes it detects are not monitored. The exporter status page shows the error."
-                ),
-            ),
         ),
         Alert(
             name="MeshHealthCheckNotEvaluated",
@@ -133,16 +118,6 @@ MH01 = FailureMode(
                 "Check {{ $labels.check }} has not been evaluated for 15 minutes (its data is missing, stale or "
                 "incomplete): its failure mode is not monitored. The status page and `check` say why; disable "
                 "checks that cannot run in this setup."
-            ),
-            test=AlertTest(
-                failing=(Series('meshhealth_check_up{check="DP02"}', "0x30"),),
-                healthy=(Series('meshhealth_check_up{check="DP02"}', "1x30"),),
-                labels={"check": "DP02"},
-                description=(
-                    "Check DP02 has not been evaluated for 15 minutes (its data is missing, stale or incomplete): "
-                    "its failure mode is not monitored. The status page and `check` say why; disable checks that "
-                    "cannot run in this setup."
-                ),
             ),
         ),
     ),
@@ -190,7 +165,6 @@ kubectl auth can-i list pods --as=system:serviceaccount:<ns>:mesh-health-exporte
     ),
 )
 
-_ISTIOD = "istiod-7c9f6b9d8-abcde"
 
 ISTIOD_REPLICA_UP = MetricSpec(
     "meshhealth_istiod_replica_up", "1 if the replica's /debug/syncz was read.", labels.istiod_namespace_revision
@@ -239,27 +213,6 @@ MH02 = FailureMode(
             description=(
                 "istiod {{ $labels.istiod }} ({{ $labels.namespace }}) does not answer /debug/syncz; "
                 "the sync status of its proxies is unknown."
-            ),
-            test=AlertTest(
-                failing=(
-                    Series(
-                        f'meshhealth_istiod_replica_up{{istiod="{_ISTIOD}",namespace="istio-system",'
-                        'revision="default"}',
-                        "0x30",
-                    ),
-                ),
-                healthy=(
-                    Series(
-                        f'meshhealth_istiod_replica_up{{istiod="{_ISTIOD}",namespace="istio-system",'
-                        'revision="default"}',
-                        "1x30",
-                    ),
-                ),
-                labels={"istiod": _ISTIOD, "namespace": "istio-system", "revision": "default"},
-                description=(
-                    f"istiod {_ISTIOD} (istio-system) does not answer /debug/syncz; the sync status of its proxies "
-                    "is unknown."
-                ),
             ),
         ),
     ),

@@ -5,14 +5,11 @@ from __future__ import annotations
 from exporter.catalog import labels
 from exporter.catalog.model import (
     Alert,
-    AlertTest,
     FailureMode,
     MetricSpec,
     Panel,
     Query,
     Runbook,
-    Series,
-    series,
 )
 from exporter.model import Severity
 
@@ -50,20 +47,6 @@ NS01 = FailureMode(
             description=(
                 "Namespace {{ $labels.namespace }} has been Terminating for {{ $value | humanizeDuration }}; "
                 "finalizers or remaining resources block its deletion."
-            ),
-            test=AlertTest(
-                failing=(Series('meshhealth_namespace_terminating_seconds{namespace="istio-system"}', "0+60x40"),),
-                healthy=(
-                    Series('meshhealth_namespace_terminating_seconds{namespace="old-app"}', "0+60x14"),
-                    Series("meshhealth_namespaces_terminating", "0x40"),
-                ),
-                labels={"namespace": "istio-system"},
-                # 900 s is reached at minute 15; the expression is true from minute 16 on.
-                true_from=16,
-                description=(
-                    "Namespace istio-system has been Terminating for 18m 0s; "
-                    "finalizers or remaining resources block its deletion."
-                ),
             ),
         ),
     ),
@@ -127,12 +110,6 @@ NS02 = FailureMode(
             severity=Severity.WARNING,
             summary="A required CustomResourceDefinition is missing.",
             description="CRD {{ $labels.crd }} is not installed or not established.",
-            test=AlertTest(
-                failing=(series("meshhealth_crd_missing", "1x30", crd="applications.app.k8s.io"),),
-                healthy=(series("meshhealth_crd_missing", "0x30", crd="applications.app.k8s.io"),),
-                labels={"crd": "applications.app.k8s.io"},
-                description="CRD applications.app.k8s.io is not installed or not established.",
-            ),
         ),
     ),
     panels=(
@@ -182,29 +159,6 @@ NS03 = FailureMode(
             description=(
                 "{{ $value }} pods of {{ $labels.component }} in namespace {{ $labels.namespace }} run without "
                 "istio-proxy; traces and header-based routing stop at them."
-            ),
-            test=AlertTest(
-                failing=(
-                    series(
-                        "meshhealth_expected_sidecar_missing",
-                        "2x30",
-                        namespace="ingress-nginx",
-                        component="ingress-nginx",
-                    ),
-                ),
-                healthy=(
-                    series(
-                        "meshhealth_expected_sidecar_missing",
-                        "0x30",
-                        namespace="ingress-nginx",
-                        component="ingress-nginx",
-                    ),
-                ),
-                labels={"namespace": "ingress-nginx", "component": "ingress-nginx"},
-                description=(
-                    "2 pods of ingress-nginx in namespace ingress-nginx run without istio-proxy; traces and "
-                    "header-based routing stop at them."
-                ),
             ),
         ),
     ),

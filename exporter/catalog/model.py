@@ -57,30 +57,6 @@ def exposed_name(metric: MetricSpec[...]) -> str:
 
 
 @dataclass(frozen=True)
-class Series:
-    """An input series of a promtool unit test, in promtool's expanding notation."""
-
-    series: str
-    values: str
-
-
-@dataclass(frozen=True)
-class AlertTest:
-    """A failure scenario for the alert's promtool unit test.
-
-    ``failing`` makes the expression true from minute ``true_from`` on; the generated test checks
-    the alert is silent just before ``for`` expires and firing just after, with ``labels`` and
-    ``description``. ``healthy`` must keep the alert silent throughout.
-    """
-
-    failing: tuple[Series, ...]
-    healthy: tuple[Series, ...]
-    labels: dict[str, str]
-    description: str
-    true_from: int = 0
-
-
-@dataclass(frozen=True)
 class Alert:
     name: str
     expr: str  # PromQL; ${name} is replaced by the check's threshold of that name
@@ -88,7 +64,6 @@ class Alert:
     severity: Severity
     summary: str
     description: str  # Prometheus template ({{ $labels.x }}, {{ $value }})
-    test: AlertTest
 
     def __post_init__(self) -> None:
         if not re.fullmatch(r"MeshHealth[A-Z][A-Za-z0-9]*", self.name) or len(self.name) > 40:
@@ -142,9 +117,3 @@ class FailureMode:
     @property
     def anchor(self) -> str:
         return self.id.lower()
-
-
-def series(metric: str, values: str, **labels: str) -> Series:
-    """A promtool input series from a metric name and labels (``job`` included if given)."""
-    inner = ",".join(f'{k}="{v}"' for k, v in labels.items())
-    return Series(f"{metric}{{{inner}}}" if inner else metric, values)

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 from exporter.catalog import labels
-from exporter.catalog.model import Alert, AlertTest, FailureMode, MetricSpec, Panel, Query, Runbook, series
+from exporter.catalog.model import Alert, FailureMode, MetricSpec, Panel, Query, Runbook
 from exporter.model import Severity
 
-_ISTIOD = "istiod-7c9f6b9d8-abcde"
 _PUSH_STATUS = """```sh
 kubectl -n istio-system exec deploy/istiod -- curl -s localhost:15014/debug/push_status | jq
 kubectl -n istio-system exec deploy/istiod -- curl -s localhost:15014/metrics | grep -E '^pilot_(eds_no_instances|conflict|duplicate|vservice_dup|total_rejected)'
@@ -31,12 +30,6 @@ def _gauge_mode(
                 severity=Severity.WARNING,
                 summary=summary,
                 description=f"istiod {{{{ $labels.istiod }}}} reports {{{{ $value }}}} {what}.",
-                test=AlertTest(
-                    failing=(series(metric.name, "3x30", istiod=_ISTIOD),),
-                    healthy=(series(metric.name, "0x30", istiod=_ISTIOD),),
-                    labels={"istiod": _ISTIOD},
-                    description=f"istiod {_ISTIOD} reports 3 {what}.",
-                ),
             ),
         ),
         panels=(Panel(title=title, description=metric.help, queries=(Query(metric.name, "{{istiod}}"),)),),
@@ -71,29 +64,6 @@ CP04 = FailureMode(
             summary="istiod rejects or ignores a configuration object.",
             description=(
                 "istiod {{ $labels.istiod }} rejects {{ $labels.type }} {{ $labels.name }}; its hosts are not served."
-            ),
-            test=AlertTest(
-                failing=(
-                    series(
-                        "meshhealth_istiod_rejected_configs_total",
-                        "0x5 1+1x25",
-                        istiod=_ISTIOD,
-                        type="gateway",
-                        name="bookinfo/bookinfo-gateway-2",
-                    ),
-                ),
-                healthy=(
-                    series(
-                        "meshhealth_istiod_rejected_configs_total",
-                        "4x30",
-                        istiod=_ISTIOD,
-                        type="gateway",
-                        name="bookinfo/bookinfo-gateway-2",
-                    ),
-                ),  # fmt: skip  (rejected before, not again)
-                labels={"istiod": _ISTIOD, "type": "gateway", "name": "bookinfo/bookinfo-gateway-2"},
-                true_from=6,
-                description=f"istiod {_ISTIOD} rejects gateway bookinfo/bookinfo-gateway-2; its hosts are not served.",
             ),
         ),
     ),
@@ -228,12 +198,6 @@ CP08 = FailureMode(
             severity=Severity.WARNING,
             summary="Configuration takes too long to reach proxies.",
             description="istiod {{ $labels.istiod }} needs {{ $value }}s (p99) to push configuration to proxies.",
-            test=AlertTest(
-                failing=(series("meshhealth_istiod_convergence_p99_seconds", "12x30", istiod=_ISTIOD),),
-                healthy=(series("meshhealth_istiod_convergence_p99_seconds", "0.4x30", istiod=_ISTIOD),),
-                labels={"istiod": _ISTIOD},
-                description=f"istiod {_ISTIOD} needs 12s (p99) to push configuration to proxies.",
-            ),
         ),
     ),
     panels=(
@@ -279,15 +243,6 @@ CP10 = FailureMode(
             severity=Severity.WARNING,
             summary="istiod sees duplicate clusters or VirtualService domains.",
             description="istiod {{ $labels.istiod }} reports {{ $value }} duplicate clusters or domains; one of them is ignored.",
-            test=AlertTest(
-                failing=(series("meshhealth_istiod_duplicate_vservice_domains", "2x30", istiod=_ISTIOD),),
-                healthy=(
-                    series("meshhealth_istiod_duplicate_envoy_clusters", "0x30", istiod=_ISTIOD),
-                    series("meshhealth_istiod_duplicate_vservice_domains", "0x30", istiod=_ISTIOD),
-                ),
-                labels={"istiod": _ISTIOD},
-                description=f"istiod {_ISTIOD} reports 2 duplicate clusters or domains; one of them is ignored.",
-            ),
         ),
     ),
     panels=(
@@ -331,14 +286,6 @@ CP11 = FailureMode(
             severity=Severity.WARNING,
             summary="The mesh root certificate expires within weeks.",
             description="The root certificate of istiod {{ $labels.istiod }} expires in {{ $value | humanizeDuration }}.",
-            test=AlertTest(
-                failing=(series("meshhealth_istiod_root_cert_expiry_timestamp_seconds", "1728000x90", istiod=_ISTIOD),),
-                healthy=(
-                    series("meshhealth_istiod_root_cert_expiry_timestamp_seconds", "315360000x90", istiod=_ISTIOD),
-                ),
-                labels={"istiod": _ISTIOD},
-                description=f"The root certificate of istiod {_ISTIOD} expires in 19d 22h 59m 0s.",
-            ),
         ),
         Alert(
             name="MeshHealthRootCertExpiringSoon",
@@ -347,12 +294,6 @@ CP11 = FailureMode(
             severity=Severity.CRITICAL,
             summary="The mesh root certificate expires within days.",
             description="The root certificate of istiod {{ $labels.istiod }} expires in {{ $value | humanizeDuration }}.",
-            test=AlertTest(
-                failing=(series("meshhealth_istiod_root_cert_expiry_timestamp_seconds", "172800x30", istiod=_ISTIOD),),
-                healthy=(series("meshhealth_istiod_root_cert_expiry_timestamp_seconds", "1728000x30", istiod=_ISTIOD),),
-                labels={"istiod": _ISTIOD},
-                description=f"The root certificate of istiod {_ISTIOD} expires in 1d 23h 49m 0s.",
-            ),
         ),
     ),
     panels=(

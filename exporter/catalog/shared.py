@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from exporter.catalog import labels
-from exporter.catalog.model import Alert, AlertTest, MetricSpec, series
+from exporter.catalog.model import Alert, MetricSpec
 from exporter.model import Severity
 
 COMPONENT_REPLICAS_DESIRED = MetricSpec(
@@ -42,7 +42,7 @@ def component_not_ready_expr(check_id: str) -> str:
     )
 
 
-def component_missing_alert(check_id: str, name: str, severity: Severity, component: str) -> Alert:
+def component_missing_alert(check_id: str, name: str, severity: Severity) -> Alert:
     """A required component (``required: true``) that matches no workload at all."""
     return Alert(
         name=name,
@@ -51,27 +51,14 @@ def component_missing_alert(check_id: str, name: str, severity: Severity, compon
         severity=severity,
         summary="A required component has no workload.",
         description="No workload matches the required component {{ $labels.component }} ({{ $labels.check }}).",
-        test=AlertTest(
-            failing=(series("meshhealth_component_missing", "1x30", check=check_id, component=component),),
-            healthy=(series("meshhealth_component_missing", "0x30", check=check_id, component=component),),
-            labels={"check": check_id, "component": component},
-            description=f"No workload matches the required component {component} ({check_id}).",
-        ),
     )
 
 
-def component_alert(
-    check_id: str, name: str, severity: Severity, summary: str, effect: str, labels: dict[str, str], desired: int
-) -> Alert:
-    """The readiness alert of a component check, with its promtool scenario (0 of ``desired`` ready)."""
+def component_alert(check_id: str, name: str, severity: Severity, summary: str, effect: str) -> Alert:
+    """The readiness alert of a component check."""
     description = (
         "{{ $labels.kind }} {{ $labels.namespace }}/{{ $labels.workload }} ({{ $labels.component }}) has "
         "{{ $value }} ready replicas, fewer than desired" + (f"; {effect}." if effect else ".")
-    )
-    ready, wanted = "meshhealth_component_replicas_ready", "meshhealth_component_replicas_desired"
-    rendered = (
-        f"{labels['kind']} {labels['namespace']}/{labels['workload']} ({labels['component']}) has 0 ready replicas, "
-        "fewer than desired" + (f"; {effect}." if effect else ".")
     )
     return Alert(
         name=name,
@@ -80,10 +67,4 @@ def component_alert(
         severity=severity,
         summary=summary,
         description=description,
-        test=AlertTest(
-            failing=(series(ready, "0x30", **labels), series(wanted, f"{desired}x30", **labels)),
-            healthy=(series(ready, f"{desired}x30", **labels), series(wanted, f"{desired}x30", **labels)),
-            labels=labels,
-            description=rendered,
-        ),
     )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from exporter.catalog import labels
-from exporter.catalog.model import Alert, AlertTest, FailureMode, MetricSpec, Panel, Query, Runbook, series
+from exporter.catalog.model import Alert, FailureMode, MetricSpec, Panel, Query, Runbook
 from exporter.model import Severity
 
 _ES = """```sh
@@ -52,12 +52,6 @@ TR01 = FailureMode(
             severity=Severity.CRITICAL,
             summary="The Elasticsearch cluster holding traces is red.",
             description="Elasticsearch cluster {{ $labels.es_cluster }} is red: some primary shards are unassigned.",
-            test=AlertTest(
-                failing=(series("meshhealth_es_cluster_status", "1x30", es_cluster="tracing", status="red"),),
-                healthy=(series("meshhealth_es_cluster_status", "0x30", es_cluster="tracing", status="red"),),
-                labels={"es_cluster": "tracing", "status": "red"},
-                description="Elasticsearch cluster tracing is red: some primary shards are unassigned.",
-            ),
         ),
         Alert(
             name="MeshHealthElasticsearchUnreadable",
@@ -66,12 +60,6 @@ TR01 = FailureMode(
             severity=Severity.WARNING,
             summary="mesh-health-exporter cannot read an Elasticsearch cluster.",
             description="Elasticsearch cluster {{ $labels.es_cluster }} does not answer the exporter; its checks are blind.",
-            test=AlertTest(
-                failing=(series("meshhealth_es_cluster_up", "0x30", es_cluster="tracing"),),
-                healthy=(series("meshhealth_es_cluster_up", "1x30", es_cluster="tracing"),),
-                labels={"es_cluster": "tracing"},
-                description="Elasticsearch cluster tracing does not answer the exporter; its checks are blind.",
-            ),
         ),
         Alert(
             name="MeshHealthElasticsearchYellow",
@@ -80,12 +68,6 @@ TR01 = FailureMode(
             severity=Severity.WARNING,
             summary="The Elasticsearch cluster holding traces is yellow.",
             description="Elasticsearch cluster {{ $labels.es_cluster }} is yellow: replica shards are unassigned.",
-            test=AlertTest(
-                failing=(series("meshhealth_es_cluster_status", "1x30", es_cluster="tracing", status="yellow"),),
-                healthy=(series("meshhealth_es_cluster_status", "1x30", es_cluster="tracing", status="green"),),
-                labels={"es_cluster": "tracing", "status": "yellow"},
-                description="Elasticsearch cluster tracing is yellow: replica shards are unassigned.",
-            ),
         ),
     ),
     panels=(
@@ -109,7 +91,6 @@ curl -s 'es:9200/_cat/shards?v' | grep -v STARTED
     ),
 )
 
-_NODE = {"es_cluster": "tracing", "node": "elasticsearch-logging-data-0"}
 
 ES_DISK_AVAILABLE_BYTES = MetricSpec(
     "meshhealth_es_disk_available_bytes",
@@ -157,18 +138,6 @@ TR02 = FailureMode(
             severity=Severity.CRITICAL,
             summary="An Elasticsearch data disk is past the flood-stage watermark.",
             description="Node {{ $labels.node }} of {{ $labels.es_cluster }} has {{ $value | humanize1024 }}B available: past flood stage, indices become read-only.",
-            test=AlertTest(
-                failing=(
-                    series("meshhealth_es_disk_available_bytes", "1073741824x30", **_NODE),
-                    series("meshhealth_es_disk_watermark_free_bytes", "5368709120x30", **_NODE, level="flood_stage"),
-                ),
-                healthy=(
-                    series("meshhealth_es_disk_available_bytes", "53687091200x30", **_NODE),
-                    series("meshhealth_es_disk_watermark_free_bytes", "5368709120x30", **_NODE, level="flood_stage"),
-                ),
-                labels=_NODE,
-                description="Node elasticsearch-logging-data-0 of tracing has 1GiB available: past flood stage, indices become read-only.",
-            ),
         ),
         Alert(
             name="MeshHealthElasticsearchHighWatermark",
@@ -177,18 +146,6 @@ TR02 = FailureMode(
             severity=Severity.WARNING,
             summary="An Elasticsearch data disk is past the high watermark.",
             description="Node {{ $labels.node }} of {{ $labels.es_cluster }} has {{ $value | humanize1024 }}B available: past the high watermark, shards move away.",
-            test=AlertTest(
-                failing=(
-                    series("meshhealth_es_disk_available_bytes", "8589934592x30", **_NODE),
-                    series("meshhealth_es_disk_watermark_free_bytes", "10737418240x30", **_NODE, level="high"),
-                ),
-                healthy=(
-                    series("meshhealth_es_disk_available_bytes", "53687091200x30", **_NODE),
-                    series("meshhealth_es_disk_watermark_free_bytes", "10737418240x30", **_NODE, level="high"),
-                ),
-                labels=_NODE,
-                description="Node elasticsearch-logging-data-0 of tracing has 8GiB available: past the high watermark, shards move away.",
-            ),
         ),
     ),
     panels=(
@@ -234,28 +191,6 @@ TR03 = FailureMode(
             severity=Severity.CRITICAL,
             summary="Jaeger indices are blocked read-only; spans are being lost.",
             description="{{ $value }} Jaeger {{ $labels.family }} indices in {{ $labels.es_cluster }} are blocked; the collector's writes fail.",
-            test=AlertTest(
-                failing=(
-                    series(
-                        "meshhealth_es_jaeger_blocked_indices",
-                        "2x30",
-                        es_cluster="tracing",
-                        family="span",
-                        block="read_only_allow_delete",
-                    ),
-                ),
-                healthy=(
-                    series(
-                        "meshhealth_es_jaeger_blocked_indices",
-                        "0x30",
-                        es_cluster="tracing",
-                        family="span",
-                        block="read_only_allow_delete",
-                    ),
-                ),
-                labels={"es_cluster": "tracing", "family": "span"},
-                description="2 Jaeger span indices in tracing are blocked; the collector's writes fail.",
-            ),
         ),
     ),
     panels=(
@@ -302,12 +237,6 @@ TR04 = FailureMode(
             severity=Severity.CRITICAL,
             summary="Jaeger has no index for the current period.",
             description="Cluster {{ $labels.es_cluster }} has no Jaeger span index for today (or no write alias): no spans are stored.",
-            test=AlertTest(
-                failing=(series("meshhealth_es_jaeger_write_index_present", "0x30", es_cluster="tracing"),),
-                healthy=(series("meshhealth_es_jaeger_write_index_present", "1x30", es_cluster="tracing"),),
-                labels={"es_cluster": "tracing"},
-                description="Cluster tracing has no Jaeger span index for today (or no write alias): no spans are stored.",
-            ),
         ),
     ),
     panels=(
@@ -349,12 +278,6 @@ TR05 = FailureMode(
             severity=Severity.WARNING,
             summary="No new spans reach the tracing storage.",
             description="The newest span in {{ $labels.es_cluster }} is {{ $value | humanizeDuration }} old.",
-            test=AlertTest(
-                failing=(series("meshhealth_es_jaeger_newest_span_age_seconds", "3600+60x30", es_cluster="tracing"),),
-                healthy=(series("meshhealth_es_jaeger_newest_span_age_seconds", "30x30", es_cluster="tracing"),),
-                labels={"es_cluster": "tracing"},
-                description="The newest span in tracing is 1h 6m 0s old.",
-            ),
         ),
     ),
     panels=(
@@ -405,16 +328,6 @@ TR06 = FailureMode(
             severity=Severity.WARNING,
             summary="Old Jaeger indices are not being deleted.",
             description="{{ $value }} Jaeger indices in {{ $labels.es_cluster }} are older than the retention; the disk will fill.",
-            test=AlertTest(
-                failing=(
-                    series("meshhealth_es_jaeger_indices_over_retention", "5x400", es_cluster="tracing", family="span"),
-                ),
-                healthy=(
-                    series("meshhealth_es_jaeger_indices_over_retention", "0x400", es_cluster="tracing", family="span"),
-                ),
-                labels={"es_cluster": "tracing"},
-                description="5 Jaeger indices in tracing are older than the retention; the disk will fill.",
-            ),
         ),
     ),
     panels=(
@@ -454,12 +367,6 @@ TR07 = FailureMode(
             severity=Severity.WARNING,
             summary="Spans with wrong clocks create Jaeger indices far in the future or past.",
             description="{{ $value }} Jaeger indices in {{ $labels.es_cluster }} have implausible dates.",
-            test=AlertTest(
-                failing=(series("meshhealth_es_jaeger_indices_implausible_date", "3x30", es_cluster="tracing"),),
-                healthy=(series("meshhealth_es_jaeger_indices_implausible_date", "0x30", es_cluster="tracing"),),
-                labels={"es_cluster": "tracing"},
-                description="3 Jaeger indices in tracing have implausible dates.",
-            ),
         ),
     ),
     panels=(
@@ -477,7 +384,6 @@ TR07 = FailureMode(
     ),
 )
 
-_JOB = {"job": "jaeger-collector", "instance": "10.0.3.4:14269"}
 
 TR09 = FailureMode(
     id="TR09",
@@ -496,18 +402,6 @@ TR09 = FailureMode(
             severity=Severity.WARNING,
             summary="The Jaeger collector drops spans.",
             description="Collector {{ $labels.instance }} drops {{ $value | humanizePercentage }} of the spans it receives.",
-            test=AlertTest(
-                failing=(
-                    series("jaeger_collector_spans_dropped_total", "0+30x30", **_JOB),
-                    series("jaeger_collector_spans_received_total", "0+100x30", **_JOB),
-                ),
-                healthy=(
-                    series("jaeger_collector_spans_dropped_total", "0x30", **_JOB),
-                    series("jaeger_collector_spans_received_total", "0+100x30", **_JOB),
-                ),
-                labels=_JOB,
-                description="Collector 10.0.3.4:14269 drops 30% of the spans it receives.",
-            ),
         ),
         Alert(
             name="MeshHealthJaegerQueueFull",
@@ -516,18 +410,6 @@ TR09 = FailureMode(
             severity=Severity.WARNING,
             summary="The Jaeger collector's queue is nearly full.",
             description="Collector {{ $labels.instance }} queue is {{ $value | humanizePercentage }} full; storage is too slow.",
-            test=AlertTest(
-                failing=(
-                    series("jaeger_collector_queue_length", "1900x30", **_JOB),
-                    series("jaeger_collector_queue_capacity", "2000x30", **_JOB),
-                ),
-                healthy=(
-                    series("jaeger_collector_queue_length", "10x30", **_JOB),
-                    series("jaeger_collector_queue_capacity", "2000x30", **_JOB),
-                ),
-                labels=_JOB,
-                description="Collector 10.0.3.4:14269 queue is 95% full; storage is too slow.",
-            ),
         ),
         Alert(
             name="MeshHealthJaegerBulkIndexErrors",
@@ -536,12 +418,6 @@ TR09 = FailureMode(
             severity=Severity.WARNING,
             summary="The Jaeger collector's bulk writes to Elasticsearch fail.",
             description="Collector {{ $labels.instance }} had failed bulk flushes to Elasticsearch in the last 10 minutes.",
-            test=AlertTest(
-                failing=(series("jaeger_bulk_index_errors_total", "0+1x30", **_JOB),),
-                healthy=(series("jaeger_bulk_index_errors_total", "4x30", **_JOB),),
-                labels=_JOB,
-                description="Collector 10.0.3.4:14269 had failed bulk flushes to Elasticsearch in the last 10 minutes.",
-            ),
         ),
     ),
     panels=(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from exporter.catalog import labels
-from exporter.catalog.model import Alert, AlertTest, FailureMode, MetricSpec, Panel, Query, Runbook, series
+from exporter.catalog.model import Alert, FailureMode, MetricSpec, Panel, Query, Runbook
 from exporter.model import Severity
 
 # Emitted by WH01, WH02, WH03 and WH05 (one series per broken target, the reason says which), listed by each.
@@ -20,19 +20,6 @@ WEBHOOK_FAILING_OPEN = MetricSpec(
 )
 _BROKEN = "meshhealth_webhook_target_broken"
 _OPEN = "meshhealth_webhook_failing_open"
-_OPEN_LABELS = {"kind": "validating", "configuration": "istiod-default-validator", "namespace": "istio-system",
-                "service": "istiod", "reason": "no_ready_endpoints"}  # fmt: skip
-
-
-def _labels(kind: str, configuration: str, service: str, policy: str, reason: str) -> dict[str, str]:
-    return {
-        "kind": kind,
-        "configuration": configuration,
-        "namespace": "istio-system",
-        "service": service,
-        "failure_policy": policy,
-        "reason": reason,
-    }
 
 
 _INSPECT = """```sh
@@ -57,27 +44,6 @@ WH01 = FailureMode(
             description=(
                 "{{ $labels.kind }} webhook configuration {{ $labels.configuration }} calls Service "
                 "{{ $labels.namespace }}/{{ $labels.service }}, which does not exist; matching API requests fail."
-            ),
-            test=AlertTest(
-                failing=(
-                    series(
-                        _BROKEN,
-                        "1x30",
-                        **_labels("validating", "istio-validator-istio-system", "istiod", "Fail", "service_missing"),
-                    ),
-                ),
-                healthy=(
-                    series(
-                        _BROKEN,
-                        "1x30",
-                        **_labels("validating", "istio-validator-istio-system", "istiod", "Ignore", "service_missing"),
-                    ),
-                ),
-                labels=_labels("validating", "istio-validator-istio-system", "istiod", "Fail", "service_missing"),
-                description=(
-                    "validating webhook configuration istio-validator-istio-system calls Service istio-system/istiod, "
-                    "which does not exist; matching API requests fail."
-                ),
             ),
         ),
     ),
@@ -128,27 +94,6 @@ WH02 = FailureMode(
                 "Service {{ $labels.namespace }}/{{ $labels.service }} behind {{ $labels.kind }} webhook "
                 'configuration {{ $labels.configuration }} has no ready endpoints ("no endpoints available for '
                 'service").'
-            ),
-            test=AlertTest(
-                failing=(
-                    series(
-                        _BROKEN,
-                        "1x30",
-                        **_labels("mutating", "istio-sidecar-injector", "istiod", "Fail", "no_ready_endpoints"),
-                    ),
-                ),
-                healthy=(  # the same target failing open is WH04's, not this alert's
-                    series(
-                        _BROKEN,
-                        "1x30",
-                        **_labels("mutating", "istio-sidecar-injector", "istiod", "Ignore", "no_ready_endpoints"),
-                    ),
-                ),
-                labels=_labels("mutating", "istio-sidecar-injector", "istiod", "Fail", "no_ready_endpoints"),
-                description=(
-                    "Service istio-system/istiod behind mutating webhook configuration istio-sidecar-injector has no "
-                    'ready endpoints ("no endpoints available for service").'
-                ),
             ),
         ),
     ),
@@ -202,30 +147,6 @@ WH03 = FailureMode(
                 "webhook configuration {{ $labels.configuration }}) does not verify against its caBundle, or the "
                 "handshake fails."
             ),
-            test=AlertTest(
-                failing=(
-                    series(
-                        _BROKEN, "1x30", **_labels("mutating", "istio-sidecar-injector", "istiod", "Fail", "tls_error")
-                    ),
-                ),
-                healthy=(
-                    series(
-                        _BROKEN,
-                        "1x30",
-                        kind="mutating",
-                        configuration="istio-sidecar-injector",
-                        namespace="istio-system",
-                        service="istiod",
-                        failure_policy="Fail",
-                        reason="no_ready_endpoints",
-                    ),
-                ),  # fmt: skip  (broken, but not TLS)
-                labels=_labels("mutating", "istio-sidecar-injector", "istiod", "Fail", "tls_error"),
-                description=(
-                    "The serving certificate of istio-system/istiod (mutating webhook configuration "
-                    "istio-sidecar-injector) does not verify against its caBundle, or the handshake fails."
-                ),
-            ),
         ),
         Alert(
             name="MeshHealthWebhookCertExpiring",
@@ -236,35 +157,6 @@ WH03 = FailureMode(
             description=(
                 "The serving certificate of {{ $labels.namespace }}/{{ $labels.service }} expires in "
                 "{{ $value | humanizeDuration }}."
-            ),
-            test=AlertTest(
-                failing=(
-                    series(
-                        "meshhealth_webhook_cert_expiry_timestamp_seconds",
-                        "86400x90",
-                        kind="validating",
-                        configuration="istio-validator-istio-system",
-                        namespace="istio-system",
-                        service="istiod",
-                    ),
-                ),
-                healthy=(
-                    series(
-                        "meshhealth_webhook_cert_expiry_timestamp_seconds",
-                        "31536000x90",
-                        kind="validating",
-                        configuration="istio-validator-istio-system",
-                        namespace="istio-system",
-                        service="istiod",
-                    ),
-                ),
-                labels={
-                    "kind": "validating",
-                    "configuration": "istio-validator-istio-system",
-                    "namespace": "istio-system",
-                    "service": "istiod",
-                },
-                description="The serving certificate of istio-system/istiod expires in 22h 59m 0s.",
             ),
         ),
     ),
@@ -313,15 +205,6 @@ WH04 = FailureMode(
                 "{{ $labels.kind }} webhook configuration {{ $labels.configuration }} is broken "
                 "({{ $labels.reason }}) and set to failurePolicy Ignore: requests pass without it."
             ),
-            test=AlertTest(
-                failing=(series(_OPEN, "1x30", **_OPEN_LABELS),),
-                healthy=(series(_OPEN, "0x30", **_OPEN_LABELS),),
-                labels=_OPEN_LABELS,
-                description=(
-                    "validating webhook configuration istiod-default-validator is broken (no_ready_endpoints) and "
-                    "set to failurePolicy Ignore: requests pass without it."
-                ),
-            ),
         ),
     ),
     panels=(
@@ -361,35 +244,6 @@ WH05 = FailureMode(
             description=(
                 "{{ $labels.kind }} webhook configuration {{ $labels.configuration }} calls "
                 "{{ $labels.namespace }}/{{ $labels.service }} but namespace {{ $labels.namespace }} is gone."
-            ),
-            test=AlertTest(
-                failing=(
-                    series(
-                        _BROKEN,
-                        "1x30",
-                        **{
-                            **_labels(
-                                "mutating", "istio-sidecar-injector-1-6-10", "istiod", "Ignore", "namespace_missing"
-                            ),
-                            "namespace": "istio-old",
-                        },
-                    ),
-                ),
-                healthy=(
-                    series(
-                        _BROKEN,
-                        "1x30",
-                        **_labels("mutating", "istio-sidecar-injector", "istiod", "Fail", "no_ready_endpoints"),
-                    ),
-                ),
-                labels={
-                    **_labels("mutating", "istio-sidecar-injector-1-6-10", "istiod", "Ignore", "namespace_missing"),
-                    "namespace": "istio-old",
-                },
-                description=(
-                    "mutating webhook configuration istio-sidecar-injector-1-6-10 calls istio-old/istiod but "
-                    "namespace istio-old is gone."
-                ),
             ),
         ),
     ),

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 from exporter.catalog import labels
-from exporter.catalog.model import Alert, AlertTest, FailureMode, MetricSpec, Panel, Query, Runbook, series
+from exporter.catalog.model import Alert, FailureMode, MetricSpec, Panel, Query, Runbook
 from exporter.model import Severity
 
-_ISTIOD = "istiod-7c9f6b9d8-abcde"
 _PROXY_STATUS = """```sh
 istioctl proxy-status                                   # SYNCED / STALE / NOT SENT per proxy and type
 istioctl proxy-status <pod>.<namespace>                 # diff of what istiod sent and what the proxy has
@@ -59,32 +58,6 @@ DP01 = FailureMode(
             description=(
                 "Proxy {{ $labels.proxy }} has not acknowledged {{ $labels.type }} from istiod {{ $labels.istiod }} "
                 "for {{ $value | humanizeDuration }}."
-            ),
-            test=AlertTest(
-                failing=(
-                    series(
-                        "meshhealth_xds_proxy_stale_seconds",
-                        "0+60x20",
-                        istiod=_ISTIOD,
-                        proxy="reviews-v1-5b5d6494f4-7xk2p.bookinfo",
-                        type="EDS",
-                    ),
-                ),
-                healthy=(
-                    series(
-                        "meshhealth_xds_proxy_stale_seconds",
-                        "120x20",
-                        istiod=_ISTIOD,
-                        proxy="reviews-v1-5b5d6494f4-7xk2p.bookinfo",
-                        type="EDS",
-                    ),
-                ),
-                labels={"istiod": _ISTIOD, "proxy": "reviews-v1-5b5d6494f4-7xk2p.bookinfo", "type": "EDS"},
-                true_from=6,
-                description=(
-                    f"Proxy reviews-v1-5b5d6494f4-7xk2p.bookinfo has not acknowledged EDS from istiod {_ISTIOD} "
-                    "for 8m 0s."
-                ),
             ),
         ),
     ),
@@ -154,33 +127,6 @@ CP03 = FailureMode(
             severity=Severity.WARNING,
             summary="Proxies reject configuration pushed by istiod.",
             description="Proxies reject {{ $labels.type }} configuration from istiod {{ $labels.istiod }}.",
-            test=AlertTest(
-                failing=(
-                    series(
-                        "meshhealth_xds_proxies",
-                        "2x30",
-                        istiod=_ISTIOD,
-                        revision="default",
-                        proxy_type="sidecar",
-                        type="LDS",
-                        status="ERROR",
-                    ),
-                ),
-                healthy=(
-                    series(
-                        "meshhealth_xds_proxies",
-                        "0x30",
-                        istiod=_ISTIOD,
-                        revision="default",
-                        proxy_type="sidecar",
-                        type="LDS",
-                        status="ERROR",
-                    ),
-                    series("meshhealth_istiod_xds_rejects_total", "4x30", istiod=_ISTIOD, type="LDS"),
-                ),
-                labels={"istiod": _ISTIOD, "type": "LDS"},
-                description=f"Proxies reject LDS configuration from istiod {_ISTIOD}.",
-            ),
         ),
     ),
     panels=(
@@ -237,15 +183,6 @@ DP02 = FailureMode(
                 "{{ $value }} pods in namespace {{ $labels.namespace }} run istio-proxy but are connected to no "
                 "istiod; they receive no configuration."
             ),
-            test=AlertTest(
-                failing=(series("meshhealth_xds_disconnected_proxies", "3x30", namespace="bookinfo"),),
-                healthy=(series("meshhealth_xds_disconnected_proxies", "0x30", namespace="bookinfo"),),
-                labels={"namespace": "bookinfo"},
-                description=(
-                    "3 pods in namespace bookinfo run istio-proxy but are connected to no istiod; they receive no "
-                    "configuration."
-                ),
-            ),
         ),
     ),
     panels=(
@@ -290,30 +227,6 @@ DP03 = FailureMode(
             description=(
                 "{{ $value }} proxies run Istio {{ $labels.proxy_version }} against istiod {{ $labels.istiod }} "
                 "({{ $labels.istiod_version }}); restart them after upgrades."
-            ),
-            test=AlertTest(
-                failing=(
-                    series(
-                        "meshhealth_xds_proxies_version_skew",
-                        "12x60",
-                        istiod=_ISTIOD,
-                        istiod_version="1.29.2",
-                        proxy_version="1.26.1",
-                    ),
-                ),
-                healthy=(
-                    series(
-                        "meshhealth_xds_proxies_version_skew",
-                        "0x60",
-                        istiod=_ISTIOD,
-                        istiod_version="1.29.2",
-                        proxy_version="1.26.1",
-                    ),
-                ),
-                labels={"istiod": _ISTIOD, "istiod_version": "1.29.2", "proxy_version": "1.26.1"},
-                description=(
-                    f"12 proxies run Istio 1.26.1 against istiod {_ISTIOD} (1.29.2); restart them after upgrades."
-                ),
             ),
         ),
     ),

@@ -8,7 +8,7 @@ from typing import Any
 import jinja2
 
 from exporter.config import Settings
-from exporter.generate.alerts import by_section, duration_seconds, effective_alerts, slug
+from exporter.generate.alerts import by_section, effective_alerts, slug
 
 _ENV = jinja2.Environment(
     loader=jinja2.PackageLoader("exporter.generate", "templates"),
@@ -35,33 +35,3 @@ def render_rules_file(settings: Settings) -> str:
 
 def render_prometheus_rule(settings: Settings) -> str:
     return _ENV.get_template("prometheusrule.yaml.j2").render(groups=_groups(settings))
-
-
-def _minutes(seconds: float) -> str:
-    return f"{int(seconds // 60)}m"
-
-
-def render_rule_tests(settings: Settings) -> dict[str, str]:
-    """One promtool test file per section: each alert fires on its failure, not before ``for``, and
-    never on the healthy scenario."""
-    files = {}
-    for section, alerts in by_section(effective_alerts(settings)).items():
-        cases = []
-        for a in alerts:
-            t = a.alert.test
-            start = t.true_from * 60
-            hold = duration_seconds(a.for_)
-            labels = {**t.labels, "alertname": a.alert.name, "severity": a.severity.label}
-            annotations = {**a.annotations, "description": t.description}
-            cases.append(
-                {
-                    "alert": a,
-                    "test": t,
-                    "silent_at": _minutes(start + hold - 60) if hold >= 60 else None,
-                    "fires_at": _minutes(start + hold + 60),
-                    "labels": dict(sorted(labels.items())),
-                    "annotations": dict(sorted(annotations.items())),
-                }
-            )
-        files[f"{slug(section)}.yaml"] = _ENV.get_template("rules_test.yaml.j2").render(section=section, cases=cases)
-    return files

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from tests.scenarios.rule_tests import rule_test_files
 from tests.support import ROOT
 
 pytestmark = pytest.mark.integration
@@ -42,6 +43,16 @@ def test_prometheusrule_groups_are_valid(promtool, tmp_path):
     assert proc.returncode == 0, proc.stdout.decode() + proc.stderr.decode()
 
 
+def test_committed_rule_tests_are_what_the_scenarios_give(promtool, tmp_path):
+    """alert_rules/tests is generated from tests/scenarios (make generate); a change to a scenario, a rule or a
+    template must be reviewed there."""
+    files = rule_test_files(promtool)
+    on_disk = {p.name: p.read_text() for p in TEST_FILES}
+    assert sorted(on_disk) == sorted(files), "run `make generate` and commit"
+    stale = [name for name, text in files.items() if on_disk[name] != text]
+    assert stale == [], f"run `make generate` and commit: {stale}"
+
+
 def test_there_is_a_rule_test_file_per_section():
     assert {p.stem for p in TEST_FILES} >= {"control-plane", "lifecycle", "exporter"}
 
@@ -57,7 +68,7 @@ def test_alert_unit_tests_pass(promtool, test_file: Path):
 def test_promtool_detects_a_broken_expectation(promtool, tmp_path):
     """The generated tests can fail: flip one expected label and promtool must reject it."""
     source = (ROOT / "alert_rules" / "tests" / "lifecycle.yaml").read_text()
-    broken = source.replace('namespace: "istio-system"', 'namespace: "kube-system"')
+    broken = source.replace("namespace: istio-system", "namespace: kube-system")
     assert broken != source
     (tmp_path / "rules.yaml").write_text((ROOT / "alert_rules" / "rules.yaml").read_text())
     tests = tmp_path / "tests"

@@ -175,6 +175,29 @@ INJECTION = {"istio-injection": "enabled"}
 KIALI = {"checks": {"TM07": {"components": [{"name": "kiali", "selector": "app.kubernetes.io/name=kiali",
                                               "required": True}]}}}  # fmt: skip
 JAEGER = {"app.kubernetes.io/name": "jaeger-collector"}
+REQUIRED_GATEWAY = {
+    "checks": {
+        "CP01": {
+            "components": [
+                {
+                    "name": "istio-ingressgateway",
+                    "kinds": ["Deployment"],
+                    "selector": "istio=ingressgateway",
+                    "required": True,
+                }
+            ]
+        }
+    }
+}
+REQUIRED_COLLECTOR = {
+    "checks": {
+        "TR08": {
+            "components": [
+                {"name": "jaeger-collector", "required": True, "selector": "app.kubernetes.io/name=jaeger-collector"}
+            ]
+        }
+    }
+}
 
 SCENARIOS = [
     Scenario("CP01", "istiod-not-ready", lambda n: snap(deployments=[istiod()]),
@@ -185,6 +208,8 @@ SCENARIOS = [
     Scenario("CP01", "istiod-missing", lambda n: snap(deployments=[istiod()]), lambda n: snap(deployments=[])),
     Scenario("CP01", "gateway-not-ready", lambda n: snap(deployments=[istiod(), gateway(2)]),
              lambda n: snap(deployments=[istiod(), gateway(0)])),
+    Scenario("CP01", "gateway-missing", lambda n: snap(deployments=[istiod(), gateway(2)]),
+             lambda n: snap(deployments=[istiod()]), REQUIRED_GATEWAY),
     Scenario("CP02", "restart", lambda n: snap(pods=[istiod_pod(n)]), lambda n: snap(pods=[istiod_pod(n, 1)])),
     Scenario("CP02", "oomkilled", lambda n: snap(pods=[istiod_pod(n)]),
              lambda n: snap(pods=[istiod_pod(n, 1, oom_ago=600)])),
@@ -229,6 +254,9 @@ SCENARIOS = [
     Scenario("TR08", "collector-not-ready",
              lambda n: snap(deployments=[workload("Deployment", "jaeger-collector", "tracing", JAEGER, 2)]),
              lambda n: snap(deployments=[workload("Deployment", "jaeger-collector", "tracing", JAEGER, 1)])),
+    Scenario("TR08", "collector-missing",
+             lambda n: snap(deployments=[workload("Deployment", "jaeger-collector", "tracing", JAEGER, 2)]),
+             lambda n: snap(deployments=[]), REQUIRED_COLLECTOR),
     Scenario("TM07", "kiali-not-ready",
              lambda n: snap(deployments=[workload("Deployment", "kiali", "istio-system",
                                                   {"app.kubernetes.io/name": "kiali"}, 1, 1)]),

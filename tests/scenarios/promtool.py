@@ -30,7 +30,11 @@ Key = tuple[str, tuple[tuple[str, str], ...]]
 def rendered_samples(outcome: CheckOutcome, settings: Settings) -> dict[Key, float]:
     """The samples of exactly this check, as /metrics serves them (no source or process metrics)."""
     families = build_families([], [outcome], settings.findings.max_series_per_check)
-    body = render(families, process_metrics=False).text.decode()
+    return parse_body(render(families, process_metrics=False).text.decode())
+
+
+def parse_body(body: str) -> dict[Key, float]:
+    """Series of a /metrics body (without *_created and build info) and their values."""
     out: dict[Key, float] = {}
     for family in text_string_to_metric_families(body):
         for s in family.samples:
@@ -40,7 +44,7 @@ def rendered_samples(outcome: CheckOutcome, settings: Settings) -> dict[Key, flo
     return out
 
 
-def _number(value: float) -> str:
+def number(value: float) -> str:
     if math.isnan(value):
         return "NaN"
     if math.isinf(value):
@@ -48,16 +52,16 @@ def _number(value: float) -> str:
     return repr(float(value))
 
 
-def _series(key: Key) -> str:
+def series_name(key: Key) -> str:
     name, labels = key
     inner = ",".join(f"{k}={json.dumps(v)}" for k, v in labels)
     return f"{name}{{{inner}}}"
 
 
 def _values(healthy: float | None, unhealthy: float | None, until: int) -> str:
-    h = f"_x{HEALTHY_MINUTES}" if healthy is None else f"{_number(healthy)}x{HEALTHY_MINUTES - 1}"
+    h = f"_x{HEALTHY_MINUTES}" if healthy is None else f"{number(healthy)}x{HEALTHY_MINUTES - 1}"
     steps = until - HEALTHY_MINUTES
-    u = f"_x{steps + 1}" if unhealthy is None else f"{_number(unhealthy)}x{steps}"
+    u = f"_x{steps + 1}" if unhealthy is None else f"{number(unhealthy)}x{steps}"
     return f"{h} {u}"
 
 
@@ -91,6 +95,21 @@ def parse_fired(output: str) -> dict[str, list[dict[str, str]]]:
     return fired
 
 
+_GOT = re.compile(r"alertname: (\w+), time: (\w+), \n\s*exp:\[.*?\],?\s*\n\s*got:\[(.*?)\n\s*\]", re.S)
+_ANNOTATIONS = re.compile(r"Annotations:\{(.*?)\},?\n")
+
+
+def parse_fired_with_annotations(output: str) -> dict[tuple[str, str], list[tuple[dict[str, str], dict[str, str]]]]:
+    """(alertname, eval_time) -> [(labels, annotations)] of every failed expectation in promtool's output."""
+    fired: dict[tuple[str, str], list[tuple[dict[str, str], dict[str, str]]]] = {}
+    for name, time, got in _GOT.findall(output):
+        labels = [{k: json.loads(f'"{v}"') for k, v in _PAIR.findall(x)} for x in _LABELS.findall(got)]
+        notes = [{k: json.loads(f'"{v}"') for k, v in _PAIR.findall(x)} for x in _ANNOTATIONS.findall(got + "\n")]
+        minutes = int((parse_duration(time) or 0) // 60)  # promtool prints 1h17m for 77m
+        fired[(name, f"{minutes}m")] = list(zip(labels, notes, strict=True))
+    return fired
+
+
 def run_scenario(scenario: Scenario, settings: Settings, workdir: Path, promtool: str, unhealthy: bool) -> Run:
     """Healthy data for HEALTHY_MINUTES, then (if ``unhealthy``) the unhealthy data until every alert had the
     time to fire; each alert is evaluated `for` + 2 minutes after the change. Returns what fired."""
@@ -104,7 +123,7 @@ def run_scenario(scenario: Scenario, settings: Settings, workdir: Path, promtool
                        settings, now)  # fmt: skip
     assert before.up and after.up, (before.error, after.error)
     first, second = rendered_samples(before, settings), rendered_samples(after, settings)
-    series = [{"series": _series(k), "values": _values(first.get(k), second.get(k), until)}
+    series = [{"series": series_name(k), "values": _values(first.get(k), second.get(k), until)}
               for k in sorted(set(first) | set(second))]  # fmt: skip
     tests = [{"eval_time": f"{min(HEALTHY_MINUTES + f + 2, until)}m", "alertname": name, "exp_alerts": []}
              for name, f in sorted(fors.items())]  # fmt: skip

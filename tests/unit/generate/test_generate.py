@@ -38,7 +38,7 @@ def test_committed_files_match_the_catalogue(clean_env):
     expected = generated_files(load_settings())
     stale = [rel for rel, text in expected.items() if not (ROOT / rel).exists() or (ROOT / rel).read_text() != text]
     assert stale == [], f"run `make generate` and commit: {stale}"
-    for folder, pattern in (("alert_rules/tests", "*.yaml"), ("grafana_dashboards", "*.json")):
+    for folder, pattern in (("grafana_dashboards", "*.json"),):
         on_disk = {str(p.relative_to(ROOT)) for p in (ROOT / folder).glob(pattern)}
         assert on_disk <= set(expected), f"leftover generated files: {on_disk - set(expected)}"
 
@@ -113,7 +113,7 @@ def test_overrides_change_rules_and_disable_alerts(tmp_path):
             "runbook_base_url": "https://wiki.example/runbooks",
         },
     )
-    write_all(settings, tmp_path, with_tests=False)
+    write_all(settings, tmp_path, project_tree=False)
     rules = yaml.safe_load((tmp_path / "alert_rules/rules.yaml").read_text())
     alerts = {r["alert"]: r for g in rules["groups"] for r in g["rules"]}
     assert "MeshHealthIstiodNotReady" not in alerts
