@@ -1,5 +1,11 @@
+import dataclasses
+import json
+import os
+from pathlib import Path
+
 import pytest
 
+from exporter.sources.kube import projections as p
 from exporter.sources.kube.projections import parse_time, project_deployment, project_namespace
 
 
@@ -30,3 +36,46 @@ def test_object_without_name_is_rejected():
 )
 def test_parse_time(text, expected):
     assert parse_time(text) == expected
+
+
+PROJECTORS = {
+    "Service": p.project_service,
+    "Event": p.project_event,
+    "Node": p.project_node,
+    "Pod": p.project_pod,
+    "HorizontalPodAutoscaler": p.project_hpa,
+    "MutatingWebhookConfiguration": p.project_mutating_webhooks,
+    "ValidatingWebhookConfiguration": p.project_validating_webhooks,
+    "EndpointSlice": p.project_endpointslice,
+    "CustomResourceDefinition": p.project_crd,
+    "ConfigMap": p.project_istio_configmap,
+    "Namespace": p.project_namespace,
+    "Deployment": p.project_deployment,
+    "StatefulSet": p.project_statefulset,
+}
+CORPUS_DIR = Path(__file__).parents[2] / "fixtures" / "kube"
+CORPUS = json.loads((CORPUS_DIR / "corpus.json").read_text())
+
+
+def _plain(value):
+    if dataclasses.is_dataclass(value):
+        return {f.name: _plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, tuple | list):
+        return [_plain(v) for v in value]
+    return value
+
+
+def test_every_projection_is_in_the_corpus():
+    assert {c["kind"] for c in CORPUS} == set(PROJECTORS)
+
+
+@pytest.mark.parametrize("entry", CORPUS, ids=lambda c: f"{c['kind']}-{c['case']}")
+def test_projection_keeps_exactly_the_expected_fields(entry):
+    """Each corpus object (API shapes, plus missing and wrongly typed fields) projected, compared field by field
+    with fixtures/kube/projected/<kind>-<case>.json; rewrite with UPDATE_EXPECTED=1 and review the diff."""
+    got = _plain(PROJECTORS[entry["kind"]](entry["object"]))
+    path = CORPUS_DIR / "projected" / f"{entry['kind']}-{entry['case']}.json"
+    if os.environ.get("UPDATE_EXPECTED"):
+        path.parent.mkdir(exist_ok=True)
+        path.write_text(json.dumps(got, indent=1, sort_keys=True) + "\n")
+    assert got == json.loads(path.read_text())
