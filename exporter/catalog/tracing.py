@@ -133,7 +133,7 @@ TR02 = FailureMode(
     alerts=(
         Alert(
             name="MeshHealthElasticsearchFloodStage",
-            expr='meshhealth_es_disk_available_bytes <= on(es_cluster, node) meshhealth_es_disk_watermark_free_bytes{level="flood_stage"}',
+            expr='meshhealth_es_disk_available_bytes < on(es_cluster, node) meshhealth_es_disk_watermark_free_bytes{level="flood_stage"}',
             for_="1m",
             severity=Severity.CRITICAL,
             summary="An Elasticsearch data disk is past the flood-stage watermark.",
@@ -141,7 +141,7 @@ TR02 = FailureMode(
         ),
         Alert(
             name="MeshHealthElasticsearchHighWatermark",
-            expr='meshhealth_es_disk_available_bytes <= on(es_cluster, node) meshhealth_es_disk_watermark_free_bytes{level="high"}',
+            expr='meshhealth_es_disk_available_bytes < on(es_cluster, node) meshhealth_es_disk_watermark_free_bytes{level="high"}',
             for_="5m",
             severity=Severity.WARNING,
             summary="An Elasticsearch data disk is past the high watermark.",

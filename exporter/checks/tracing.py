@@ -112,8 +112,9 @@ def check_disk_watermarks(snapshot: ElasticsearchSnapshot, settings: Settings, n
             if flood is not None:
                 distance = disk.available - flood
                 result.samples.append(ES_DISK_FLOOD_STAGE_DISTANCE_BYTES.sample(distance, **labels))
+            # Elasticsearch's DiskThresholdMonitor: a watermark is reached when free bytes fall below it
             reached = next(((lvl, f) for lvl, f in (("flood_stage", flood), ("high", high)) if f is not None
-                            and disk.available <= f), None)  # fmt: skip
+                            and disk.available < f), None)  # fmt: skip
             if reached:
                 level, free = reached
                 severity = (FLOOD if level == "flood_stage" else HIGH).severity(settings)

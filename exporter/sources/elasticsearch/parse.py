@@ -6,6 +6,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from fractions import Fraction
 from typing import Any
 
 WATERMARK = "cluster.routing.allocation.disk.watermark"
@@ -64,17 +65,17 @@ def free_bytes_threshold(settings: ClusterSettings, level: str, total: float) ->
     if raw is None:
         return None
     raw = raw.strip()
-    ratio: float | None = None
-    try:
+    ratio: Fraction | None = None
+    try:  # exact arithmetic: 90% of 100 GiB leaves exactly 10 GiB, not 9.999...
         if raw.endswith("%"):
-            ratio = float(raw[:-1]) / 100
-        elif float(raw) <= 1:
-            ratio = float(raw)
-    except ValueError:  # a byte value ("100gb"), or text Elasticsearch itself would reject
+            ratio = Fraction(raw[:-1].strip()) / 100
+        elif Fraction(raw) <= 1:
+            ratio = Fraction(raw)
+    except (ValueError, ZeroDivisionError):  # a byte value ("100gb"), or text Elasticsearch itself would reject
         ratio = None
     if ratio is None:
         return _size(raw)
-    free = total * (1 - ratio)
+    free = float(Fraction(total) * (1 - ratio))
     headroom_key = f"{WATERMARK}.{level}.max_headroom"
     headroom_raw = settings.effective.get(headroom_key)
     if headroom_raw and (headroom_key in settings.explicit or f"{WATERMARK}.{level}" not in settings.explicit):
