@@ -2,9 +2,21 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
-from exporter.checks.pilot import CP06, CP07, CP10, check_convergence, check_rejected_configs, check_root_cert, quantile
+from exporter.checks.pilot import (
+    CP05,
+    CP06,
+    CP07,
+    CP10,
+    _object_of,
+    check_convergence,
+    check_rejected_configs,
+    check_root_cert,
+    quantile,
+)
 from tests.unit.helpers import settings
 from tests.unit.sources.istiod.test_source import NEW_METRICS, OLD_METRICS, snap_of
 
@@ -90,3 +102,109 @@ def test_cp10_duplicates_relay_two_gauges_and_name_objects_from_push_status():
     assert (finding.check, finding.severity.label, finding.kind) == ("CP10", "critical", "Config")
     assert finding.name == "reviews.bookinfo.svc.cluster.local:9080"
     assert finding.message.endswith("(proxy gw-1.istio-system); pilot_vservice_dup_domain on istiod istiod-a")
+
+
+@pytest.mark.parametrize(
+    ("key", "expected"),
+    [
+        ("outbound|9080|v1-bug|reviews.bookinfo.svc.cluster.local", "bookinfo"),
+        ("reviews.bookinfo.svc.cluster.local:9080", "bookinfo"),
+        ("web-1.shop", "shop"),
+        ("reviews", ""),
+        ("10.0.0.1", "0"),
+        ("a..b", ""),
+        ("x.svc.cluster.local", ""),
+        ("inbound|8080||", ""),
+    ],
+)
+def test_cp05_cp10_object_of_a_push_status_key(key, expected):
+    assert _object_of(key) == (expected, key)
+
+
+def test_cp05_push_status_merged_over_replicas_explained_and_capped():
+    push = {"pilot_eds_no_instances": {
+        "outbound|80||b.shop.svc.cluster.local": {"message": "custom text", "proxy": "gw.istio-system"},
+        "outbound|80||a.shop.svc.cluster.local": "junk",
+    }}  # fmt: skip
+    snap = snap_of({"istiod-a": [], "istiod-b": []}, push=push)
+    result = CP05(snap, settings(), 1000.0)
+    assert [(f.namespace, f.kind, f.name, f.message) for f in result.findings] == [
+        ("shop", "Cluster", "outbound|80||a.shop.svc.cluster.local",
+         "the cluster has no endpoints (Service selector or subset labels match no ready pod); "
+         "pilot_eds_no_instances on istiod istiod-a, istiod-b"),
+        ("shop", "Cluster", "outbound|80||b.shop.svc.cluster.local",
+         "custom text (proxy gw.istio-system); pilot_eds_no_instances on istiod istiod-a, istiod-b"),
+    ]  # fmt: skip
+    detail = sorted(x.labels for x in result.samples if x.metric == "meshhealth_istiod_cluster_without_instances")
+    assert detail == sorted((("istiod", r), ("key", k)) for r in ("istiod-a", "istiod-b")
+                            for k in push["pilot_eds_no_instances"])  # fmt: skip
+    capped = CP05(snap, settings(findings={"max_series_per_check": 1}), 1000.0)
+    assert len(capped.findings) == 1
+    assert len([x for x in capped.samples if x.metric == "meshhealth_istiod_cluster_without_instances"]) == 1
+    no_push = CP05(snap_of({"istiod-a": []}, push={"pilot_eds_no_instances": ["x"]}), settings(), 1000.0)
+    [f] = no_push.findings
+    assert f.message == "istiod reports 1 (pilot_eds_no_instances); no detail in push_status"
+
+
+def test_cp04_findings_per_rejected_object_and_counter_relayed():
+    snap = snap_of({"istiod-a": []}, rejected=(("gateway", "bookinfo/gw-2", 2.0), ("", "bare", 1.0)))
+    result = check_rejected_configs(snap, settings(), 1000.0)
+    assert [(f.check, f.severity.label, f.namespace, f.kind, f.name, f.message) for f in result.findings] == [
+        ("CP04", "warning", "bookinfo", "Gateway", "gw-2", "istiod istiod-a rejected this gateway 2 more times: "
+         "another object already configures the same host and port (the second server is dropped)"),
+        ("CP04", "warning", "", "Config", "bare", "istiod istiod-a rejected this  1 more times: another object "
+         "already configures the same host and port (the second server is dropped)"),
+    ]  # fmt: skip
+    assert {(x.metric, x.labels): x.value for x in result.samples} == {
+        ("meshhealth_istiod_rejected_configs", (("istiod", "istiod-a"), ("type", "gateway"), ("name", "bookinfo/gw-2"))): 3.0,
+        ("meshhealth_istiod_rejected_configs_kinds", (("istiod", "istiod-a"),)): 2.0,
+    }  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("q", "buckets", "expected"),
+    [
+        (0.5, [(1.0, 10), (2.0, 20), (float("inf"), 20)], 1.0),
+        (0.75, [(1.0, 10), (2.0, 20), (float("inf"), 20)], 1.5),
+        (0.99, [(float("inf"), 10), (1.0, 5)], 1.0),
+        (0.5, [(1.0, 0), (2.0, 4), (4.0, 4)], 1.5),
+        (1.0, [(1.0, 4), (2.0, 4)], 1.0),
+        (0.5, [], None),
+        (0.5, [(1.0, 0)], None),
+    ],
+)  # fmt: skip
+def test_cp08_quantile_like_histogram_quantile(q, buckets, expected):
+    assert quantile(q, buckets) == (pytest.approx(expected) if expected is not None else None)
+
+
+def test_cp08_threshold_and_samples():
+    snap = snap_of({"istiod-a": []})
+    replica = snap.replicas[0]
+    slow = dataclasses.replace(replica, convergence_delta=((1.0, 1), (10.0, 100), (float("inf"), 100)))
+    fast = dataclasses.replace(replica, convergence_delta=((0.1, 100), (float("inf"), 100)))
+    for data, value, found in ((slow, 9.9090909, True), (fast, 0.099, False)):
+        result = check_convergence(dataclasses.replace(snap, replicas=(data,)), settings(), 1000.0)
+        [sample] = result.samples
+        assert sample.labels == (("istiod", "istiod-a"),) and sample.value == pytest.approx(value)
+        assert bool(result.findings) is found
+    [f] = check_convergence(dataclasses.replace(snap, replicas=(slow,)), settings(), 1000.0).findings
+    assert f.message == "p99 push convergence 9.9s over the last interval (threshold 5s)"
+    s = settings(checks={"CP08": {"convergence_p99_seconds": 10}})
+    assert check_convergence(dataclasses.replace(snap, replicas=(slow,)), s, 1000.0).findings == []
+
+
+@pytest.mark.parametrize(
+    ("left_days", "severity", "text"),
+    [(40, None, ""), (29.9, "warning", "expires in 29d"), (6.9, "critical", "expires in 6d"),
+     (-1, "critical", "has expired")],
+)  # fmt: skip
+def test_cp11_root_cert_grades(left_days, severity, text):
+    metrics = f"# TYPE citadel_server_root_cert_expiry_seconds gauge\ncitadel_server_root_cert_expiry_seconds {left_days * 86400}\n"
+    result = check_root_cert(snap_of({"istiod-a": []}, metrics=metrics), settings(), 1000.0)
+    [sample] = result.samples
+    assert sample.value == 1000.0 + left_days * 86400
+    if severity is None:
+        assert result.findings == []
+    else:
+        [f] = result.findings
+        assert (f.severity.label, f.kind, f.name) == (severity, "Pod", "istiod-a") and text in f.message
