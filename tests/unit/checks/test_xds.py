@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
+
+import pytest
+
 from exporter.checks.xds import check_disconnected, check_rejected, check_stale, check_version_skew
 from exporter.sources.istiod.source import SidecarPod
 from tests.unit.helpers import settings
@@ -44,3 +48,100 @@ def test_dp03_version_skew():
     result = check_version_skew(snap, settings(), 1000.0)
     [finding] = result.findings
     assert finding.namespace == "shop" and "1 proxy on Istio 1.26.1" in finding.message
+
+
+def _stale(proxy, since, now=1000.0, **settings_overrides):
+    """One replica, one proxy STALE on EDS since ``since`` (entry_1_23 sends e9, acknowledged e8)."""
+    snap = snap_of({"istiod-a": [entry_1_23(proxy, eds_sent="e9", eds_acked="e8")]})
+    snap = dataclasses.replace(snap, stale_since={("istiod-a", proxy, "EDS"): since})
+    return check_stale(snap, settings(**settings_overrides), now)
+
+
+@pytest.mark.parametrize(("age", "found"), [(299, False), (300, True), (3600, True)])
+def test_dp01_finding_from_the_stale_threshold_on(age, found):
+    result = _stale("web-1.shop", since=1000.0 - age)
+    assert bool(result.findings) is found
+    stale = {x.metric: (x.labels, x.value) for x in result.samples if "stale" in x.metric}
+    assert stale["meshhealth_xds_stale_oldest_seconds"] == ((("istiod", "istiod-a"),), float(age))
+    assert stale["meshhealth_xds_proxy_stale_seconds"] == (
+        (("istiod", "istiod-a"), ("proxy", "web-1.shop"), ("type", "EDS")), float(age))  # fmt: skip
+    if found:
+        [f] = result.findings
+        assert (f.check, f.severity.label, f.namespace, f.kind, f.name) == ("DP01", "warning", "shop", "Proxy", "web-1")
+        assert f.message.startswith("STALE on istiod istiod-a: EDS ") and "(sent e9, acknowledged only e8)" in f.message
+
+
+def test_dp01_counts_per_type_and_status_and_threshold_setting():
+    result = _stale("web-1.shop", since=0.0, **{"checks": {"DP01": {"stale_threshold_seconds": 2000}}})
+    assert result.findings == []
+    counts = {dict(x.labels)["type"] + "/" + dict(x.labels)["status"]: x.value for x in result.samples
+              if x.metric == "meshhealth_xds_proxies"}  # fmt: skip
+    assert counts == {f"{t}/{s}": (1.0 if (t, s) in {("CDS", "SYNCED"), ("LDS", "SYNCED"), ("RDS", "SYNCED"),
+                                                        ("EDS", "STALE")} else 0.0)
+                      for t in ("CDS", "EDS", "LDS", "RDS") for s in ("SYNCED", "STALE", "NOT_SENT", "ERROR")}  # fmt: skip
+
+
+def test_dp01_stale_series_oldest_first_and_capped():
+    proxies = [entry_1_23(f"p{i}.ns", eds_sent="e9", eds_acked="e8") for i in range(4)]
+    snap = snap_of({"istiod-a": proxies})
+    since = {("istiod-a", f"p{i}.ns", "EDS"): 1000.0 - 100 * (i + 1) for i in range(4)}
+    result = check_stale(dataclasses.replace(snap, stale_since=since), settings(findings={"max_series_per_check": 2}),
+                         1000.0)  # fmt: skip
+    series = [
+        (dict(x.labels)["proxy"], x.value) for x in result.samples if x.metric == "meshhealth_xds_proxy_stale_seconds"
+    ]
+    assert series == [("p3.ns", 400.0), ("p2.ns", 300.0)]
+    assert [f.name for f in result.findings] == ["p2", "p3"]
+    oldest = [x.value for x in result.samples if x.metric == "meshhealth_xds_stale_oldest_seconds"]
+    assert oldest == [400.0]
+
+
+def test_dp01_stale_without_since_counts_from_the_snapshot_and_one_shot_confirmation():
+    snap = snap_of({"istiod-a": [entry_1_23("web-1.shop", eds_sent="e9", eds_acked="")]})
+    assert check_stale(snap, settings(), 1000.0).findings == []  # first seen now: age 0
+    [proxy] = snap.replicas[0].proxies
+    undated = dataclasses.replace(proxy, types=tuple(dataclasses.replace(t, sent_time=None) for t in proxy.types))
+    replica = dataclasses.replace(snap.replicas[0], proxies=(undated,))
+    confirmed = dataclasses.replace(snap, replicas=(replica,), stale_confirmed=frozenset({("istiod-a", "web-1.shop", "EDS")}),
+                                    confirm_interval=5.0)  # fmt: skip
+    [f] = check_stale(confirmed, settings(), 1000.0).findings
+    assert f.message == ("STALE on istiod istiod-a: EDS (never acknowledged) at two polls 5s apart "
+                         "(this istiod reports no send time, so the age is unknown)")  # fmt: skip
+
+
+def test_dp01_router_proxies_and_unknown_types_get_their_own_counts():
+    gw = entry_1_23("gw-1.istio-system")
+    gw["proxy_type"] = "router"
+    gw["resources"]["type.googleapis.com/envoy.config.core.v3.TypedExtensionConfig"] = {"sent": "x", "acked": "x"}
+    result = check_stale(snap_of({"istiod-a": [gw]}), settings(), 1000.0)
+    labels = {(dict(x.labels)["proxy_type"], dict(x.labels)["type"]) for x in result.samples
+              if x.metric == "meshhealth_xds_proxies"}  # fmt: skip
+    assert labels == {(p, t) for p in ("router", "sidecar") for t in ("CDS", "ECDS", "EDS", "LDS", "RDS")}
+    assert {dict(x.labels)["revision"] for x in result.samples if x.metric == "meshhealth_xds_proxies"} == {"default"}
+
+
+def test_cp03_every_rejected_type_named_errors_truncated_and_series_capped():
+    long = "Error adding/updating listener(s): " + "x" * 400
+    entry = entry_1_23("web-1.shop", lds_error=long)
+    entry["resources"][
+        "type.googleapis.com/envoy.config.cluster.v3.Cluster"]["lastError"] = "cluster bad"  # fmt: skip
+    result = check_rejected(snap_of({"istiod-a": [entry, entry_1_23("ok.shop")]}), settings(), 1000.0)
+    [f] = result.findings
+    assert (f.check, f.severity.label, f.namespace, f.kind, f.name) == ("CP03", "warning", "shop", "Proxy", "web-1")
+    assert f.message == f"CDS rejected: cluster bad; LDS rejected: {long[:300]}"
+    per_proxy = sorted(dict(x.labels)["type"] for x in result.samples if x.metric == "meshhealth_xds_proxy_rejected")
+    assert per_proxy == ["CDS", "LDS"]
+    capped = check_rejected(snap_of({"istiod-a": [entry]}), settings(findings={"max_series_per_check": 1}), 1000.0)
+    assert len([x for x in capped.samples if x.metric == "meshhealth_xds_proxy_rejected"]) == 1
+
+
+def test_cp03_reject_counters_of_every_istio_version():
+    new = '# TYPE pilot_total_xds_rejects counter\npilot_total_xds_rejects{type="lds"} 4\npilot_total_xds_rejects{type="ecds"} 1\npilot_total_xds_rejects 2\n'
+    result = check_rejected(snap_of({"a": []}, metrics=new), settings(), 1000.0)
+    assert {dict(x.labels)["type"]: x.value for x in result.samples} == {
+        "CDS": 0, "EDS": 0, "LDS": 4, "RDS": 0, "ECDS": 1, "UNKNOWN": 2}  # fmt: skip
+    legacy = check_rejected(snap_of({"a": []}, metrics=OLD_METRICS), settings(), 1000.0)
+    assert {dict(x.labels)["type"]: x.value for x in legacy.samples} == {"CDS": 2, "EDS": 0, "LDS": 0, "RDS": 0}
+    no_metrics = dataclasses.replace(snap_of({"a": []}), replicas=(dataclasses.replace(snap_of({"a": []}).replicas[0],
+                                                                                        metrics=None),))  # fmt: skip
+    assert check_rejected(no_metrics, settings(), 1000.0).samples == []
