@@ -2,10 +2,22 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 
-from exporter.checks.tracing import _gib, check_blocked_indices, check_disk_watermarks
-from exporter.sources.elasticsearch.parse import ClusterSettings, NodeDisk
+from exporter.checks.tracing import (
+    _gib,
+    check_blocked_indices,
+    check_disk_watermarks,
+    check_retention,
+    check_span_freshness,
+    check_write_index,
+    implausible,
+    index_age,
+)
+from exporter.model import NotEvaluated
+from exporter.sources.elasticsearch.parse import ClusterSettings, JaegerIndex, NodeDisk
 from tests.scenarios.tracing import GIB, disk, es, index
 from tests.unit.helpers import settings
 
@@ -124,3 +136,103 @@ def test_tr02_disabled_thresholds_and_unknown_totals():
 )  # fmt: skip
 def test_tr02_sizes_in_binary_units(n, text):
     assert _gib(n) == text
+
+
+MIDNIGHT = datetime(2026, 11, 21, tzinfo=UTC).timestamp()
+
+
+def _index(name, family="span", date=None, created=None):
+    return JaegerIndex(name, family, date, created, 10, 100, "open")
+
+
+@pytest.mark.parametrize(("seconds_after_midnight", "present"), [(0, True), (1799, True), (1800, False), (7200, False)])
+def test_tr04_today_missing_only_after_the_grace_period(seconds_after_midnight, present):
+    now = MIDNIGHT + seconds_after_midnight
+    yesterday = _index("jaeger-span-2026-11-20", date=datetime(2026, 11, 20, tzinfo=UTC))
+    result = check_write_index(es(now, indices=(yesterday,)), settings(), now)
+    assert [(x.labels, x.value) for x in result.samples] == [((("es_cluster", "tracing"),), 1.0 if present else 0.0)]
+    if present:
+        assert result.findings == []
+    else:
+        [f] = result.findings
+        assert (f.check, f.severity.label, f.namespace, f.kind, f.name) == (
+            "TR04", "critical", "tracing", "Index", "jaeger-span-2026-11-21")  # fmt: skip
+        assert f.message == ("jaeger-span-2026-11-21 does not exist: spans of this period have nowhere to go "
+                             "(or nothing writes them)")  # fmt: skip
+
+
+def test_tr04_prefix_separator_hourly_and_rollover():
+    now = MIDNIGHT + 5 * 3600 + 1900
+    hourly = es(now, prefix="prod", date_separator=".", hourly=True, indices=())
+    [f] = check_write_index(hourly, settings(), now).findings
+    assert f.name == "prod-jaeger-span-2026.11.21-05"
+    present = es(now, prefix="prod", date_separator=".", hourly=True,
+                 indices=(_index("prod-jaeger-span-2026.11.21-05"),))  # fmt: skip
+    assert check_write_index(present, settings(), now).findings == []
+    in_grace = es(MIDNIGHT + 5 * 3600 + 60, hourly=True, indices=())
+    assert check_write_index(in_grace, settings(), MIDNIGHT + 5 * 3600 + 60).findings == []
+    rollover = es(now, rollover=True, prefix="prod", write_alias_target=None)
+    [f] = check_write_index(rollover, settings(), now).findings
+    assert f.name == "alias prod-jaeger-span-write"
+    assert check_write_index(es(now, rollover=True, write_alias_target=None), settings(), now).findings[0].name == (
+        "alias jaeger-span-write"
+    )
+    assert check_write_index(es(now, rollover=True, write_alias_target="jaeger-span-000003"), settings(), now
+                             ).findings == []  # fmt: skip
+
+
+def test_tr05_age_threshold_and_skipped_clusters():
+    now = MIDNIGHT + 7200
+    for age, found in ((900, False), (901, True)):
+        result = check_span_freshness(es(now, newest_span=now - age, write_index="jaeger-span-2026-11-21"),
+                                      settings(), now)  # fmt: skip
+        assert [(x.labels, x.value) for x in result.samples] == [((("es_cluster", "tracing"),), float(age))]
+        assert bool(result.findings) is found
+    [f] = check_span_freshness(es(now, newest_span=now - 7200, write_index="w"), settings(), now).findings
+    assert (f.kind, f.name, f.message) == ("Index", "w", "newest span in w is 2h old: spans stopped arriving")
+    future = check_span_freshness(es(now, newest_span=now + 60, write_index="w"), settings(), now)
+    assert future.samples[0].value == 0.0
+    assert check_span_freshness(es(now, newest_span=None), settings(), now).samples == []
+    assert check_span_freshness(es(now, write_index=None), settings(), now).samples == []
+    with pytest.raises(NotEvaluated, match="tracing: search failed"):
+        check_span_freshness(es(now, freshness_error="search failed"), settings(), now)
+
+
+def test_tr06_index_age_by_name_date_else_creation():
+    now = MIDNIGHT
+    assert index_age(_index("a", date=datetime(2026, 11, 20, tzinfo=UTC)), now) == 86400
+    assert index_age(_index("a", date=datetime(2026, 11, 22, tzinfo=UTC)), now) == 0.0
+    assert index_age(_index("a", date=datetime.max.replace(tzinfo=UTC)), now) == 0.0
+    assert index_age(_index("a", created=now - 10), now) == 10
+    assert index_age(_index("a", created=now + 10), now) == 0.0
+    assert index_age(_index("a"), now) is None
+
+
+def test_tr06_over_retention_per_family_and_the_oldest_named():
+    now = MIDNIGHT
+    day = 86400
+    indices = (
+        _index("jaeger-span-2026-11-10", date=datetime(2026, 11, 10, tzinfo=UTC)),
+        _index("jaeger-service-2026-11-01", "service", date=datetime(2026, 11, 1, tzinfo=UTC)),
+        _index("jaeger-span-000001", created=now - 30 * day),
+        _index("jaeger-span-2026-11-14", date=datetime(2026, 11, 14, tzinfo=UTC)),
+        _index("jaeger-span-1999-01-01", date=datetime(1999, 1, 1, tzinfo=UTC)),
+    )
+    result = check_retention(es(now, indices=indices), settings(), now)
+    counts = {dict(x.labels).get("family"): x.value for x in result.samples}
+    assert counts == {None: 30 * day, "span": 2, "service": 1, "dependencies": 0}
+    [f] = result.findings
+    assert (f.check, f.namespace, f.kind, f.name) == ("TR06", "tracing", "Index", "jaeger-span-000001")
+    assert f.message == ("3 Jaeger indices older than 7 days (oldest jaeger-span-000001, 30d): the index cleaner "
+                         "is not running or not matching")  # fmt: skip
+    longer = check_retention(es(now, indices=indices), settings(checks={"TR06": {"retention_days": 20.5}}), now)
+    assert [f.message.split(" (")[0] for f in longer.findings] == ["1 Jaeger index older than 20.5 days"]
+
+
+@pytest.mark.parametrize(
+    ("date", "bad"),
+    [(datetime(2026, 11, 23, tzinfo=UTC), False), (datetime(2026, 11, 23, 0, 1, tzinfo=UTC), True),
+     (datetime(2016, 11, 24, tzinfo=UTC), False), (datetime(2016, 11, 22, tzinfo=UTC), True), (None, False)],
+)  # fmt: skip
+def test_tr07_implausible_beyond_the_configured_days(date, bad):
+    assert implausible(_index("x", date=date), datetime(2026, 11, 21, tzinfo=UTC), settings()) is bad
