@@ -1,6 +1,22 @@
-from exporter.checks.control_plane import check_istiod_ready
+import pytest
+
+from exporter.checks.control_plane import (
+    _rolling_out,
+    check_hpa_targets,
+    check_istio_token_mount,
+    check_istiod_ready,
+    check_istiod_restarts,
+)
 from exporter.model import Severity
-from exporter.sources.kube.projections import project_deployment
+from exporter.sources.kube.projections import (
+    Condition,
+    ContainerState,
+    EventInfo,
+    HPAInfo,
+    PodInfo,
+    WorkloadInfo,
+    project_deployment,
+)
 from tests.unit.helpers import kube_object, settings, snapshot
 
 NOW = 1_700_000_000.0
@@ -76,11 +92,6 @@ def test_replicas_defaults_to_one_when_unset():
 
 # --- CP02 / CP09 / CP12 and components -------------------------------------------------------------
 
-from exporter.checks.control_plane import (  # noqa: E402
-    check_hpa_targets,
-    check_istio_token_mount,
-    check_istiod_restarts,
-)
 from exporter.sources.kube.projections import (  # noqa: E402
     parse_time,
     project_event,
@@ -188,3 +199,135 @@ def test_cp12_istio_token_failed_mount_within_window():
     assert finding.severity == Severity.CRITICAL and "TokenRequest endpoints" in finding.message
     assert values(result, "meshhealth_istiod_pods_token_mount_failing") == {(): 1}
     assert check_istio_token_mount(snap, settings(), OOM_TS + 3600).findings == []
+
+
+def _workload(ready=1, desired=2, generation=1, observed=1, conditions=(), **kw):
+    base = dict(kind="Deployment", namespace="istio-system", name="istiod", labels=(("app", "istiod"),),
+                desired=desired, ready=ready, available=ready, updated=ready, generation=generation,
+                observed_generation=observed, conditions=tuple(conditions))  # fmt: skip
+    base.update(kw)
+    return WorkloadInfo(**base)
+
+
+@pytest.mark.parametrize(
+    ("workload", "rolling"),
+    [
+        (_workload(generation=2, observed=1), True),
+        (_workload(conditions=[Condition("Progressing", "True", "ReplicaSetUpdated", "")]), True),
+        (_workload(conditions=[Condition("Progressing", "True", "NewReplicaSetCreated", "")]), True),
+        (_workload(conditions=[Condition("Progressing", "True", "NewReplicaSetAvailable", "")]), False),
+        (_workload(conditions=[Condition("Progressing", "False", "ReplicaSetUpdated", "")]), False),
+        (_workload(conditions=[Condition("Available", "True", "ReplicaSetUpdated", "")]), False),
+        (_workload(generation=1, observed=2), False),
+    ],
+)
+def test_cp01_rollout_in_progress(workload, rolling):
+    assert _rolling_out(workload) is rolling
+
+
+def test_cp01_message_names_failing_conditions_and_the_rollout():
+    d = _workload(ready=1, desired=3, labels=(("app", "istiod"), ("istio.io/rev", "1-29-2")), conditions=[
+        Condition("Available", "False", "MinimumReplicasUnavailable", "Deployment does not have minimum availability."),
+        Condition("Progressing", "True", "ProgressDeadlineExceeded", ""),
+        Condition("ReplicaFailure", "True", "FailedCreate", "quota")])  # fmt: skip
+    result = check_istiod_ready(snapshot(deployments=[d]), settings(), NOW)
+    [f] = [f for f in result.findings if f.kind == "Deployment"]
+    assert (f.severity.label, f.namespace, f.name) == ("critical", "istio-system", "istiod")
+    assert f.message == ("1/3 replicas ready (revision 1-29-2); Available: MinimumReplicasUnavailable Deployment "
+                         "does not have minimum availability.; Progressing: ProgressDeadlineExceeded")  # fmt: skip
+    rolling = _workload(ready=1, desired=2, generation=2, observed=1)
+    [g] = check_istiod_ready(snapshot(deployments=[rolling]), settings(), NOW).findings
+    assert g.message.endswith("; rollout in progress (the alert fires if it does not finish within its `for`)")
+    other_ns = _workload(namespace="default")
+    [missing] = check_istiod_ready(snapshot(deployments=[other_ns]), settings(), NOW).findings
+    assert (missing.namespace, missing.kind, missing.name, missing.message) == (
+        "istio-system", "Deployment", "istiod", "no Deployment matching app=istiod in istio-system")  # fmt: skip
+
+
+def _pod(states, name="istiod-7c9f6b9d8-abcde", labels=(("app", "istiod"),), namespace="istio-system"):
+    return PodInfo(namespace, name, labels, (), "ReplicaSet", "istiod-7c9f6b9d8", "node", "10.0.0.5", False, 0.0,
+                   False, "Running", ("discovery",), (), (), tuple(states), 30)  # fmt: skip
+
+
+def _state(name="discovery", restarts=0, init=False, last_reason="", last_code=None, finished=None, terminated=""):
+    return ContainerState(name, init, True, True, restarts, "", terminated, None, last_reason, last_code, finished, "")
+
+
+def test_cp02_restarts_oomkills_and_their_windows():
+    def run(*states, labels=(("app", "istiod"),)):
+        result = check_istiod_restarts(snapshot(pods=[_pod(states, labels=labels)]), settings(), NOW)
+        values = {x.metric: (x.labels, x.value) for x in result.samples}
+        return result.findings, values
+
+    findings, values = run(_state(restarts=3, last_reason="Error", last_code=2), _state("init", 9, init=True))
+    labels = (("namespace", "istio-system"), ("pod", "istiod-7c9f6b9d8-abcde"), ("revision", "default"))
+    assert values == {
+        "meshhealth_istiod_container_restarts": (labels, 3.0),
+        "meshhealth_istiod_oomkilled": (labels, 0.0),
+    }
+    [f] = findings
+    assert (f.severity.label, f.kind, f.message) == (
+        "warning",
+        "Pod",
+        "3 container restarts (last: Error, exit code 2)",
+    )
+    findings, values = run(_state(restarts=1, last_reason="OOMKilled", last_code=137, finished=NOW - 3600),
+                           labels=(("app", "istiod"), ("istio.io/rev", "canary")))  # fmt: skip
+    assert values["meshhealth_istiod_oomkilled"][1] == 1.0 and values["meshhealth_istiod_oomkilled"][0][2] == (
+        "revision",
+        "canary",
+    )
+    [f] = findings
+    assert (f.severity.label, f.message) == ("critical", "container discovery OOMKilled 1h ago; 1 restarts in total")
+    findings, values = run(_state(restarts=1, last_reason="OOMKilled", finished=NOW - 3601))
+    assert (
+        values["meshhealth_istiod_oomkilled"][1] == 0.0
+        and findings[0].message == "1 container restarts (last: OOMKilled, exit code None)"
+    )
+    findings, _ = run(_state(terminated="OOMKilled"))
+    assert findings[0].message == "container discovery OOMKilled now; 0 restarts in total"
+    findings, _ = run(_state(restarts=2))
+    assert findings[0].message == "2 container restarts"
+    assert run(_state())[0] == []
+
+
+def test_cp09_only_deployment_and_statefulset_targets_and_the_hint():
+    hpas = [HPAInfo("istio-system", "istiod", "Deployment", "istiod", "apps/v1"),
+            HPAInfo("istio-system", "gw", "StatefulSet", "gw", "apps/v1"),
+            HPAInfo("istio-system", "rs", "ReplicaSet", "x", "apps/v1"),
+            HPAInfo("istio-system", "ok", "Deployment", "istiod-1-29-2", "apps/v1")]  # fmt: skip
+    deployments = [_workload(name="istiod-1-29-2"), _workload(name="istiod-canary"), _workload(name="other")]
+    statefulsets = [_workload(kind="StatefulSet", name="gw", namespace="default")]
+    result = check_hpa_targets(snapshot(deployments=deployments, statefulsets=statefulsets, control_plane_hpas=hpas),
+                               settings(), NOW)  # fmt: skip
+    assert [(f.name, f.message) for f in result.findings] == [
+        ("gw", 'scaleTargetRef StatefulSet "gw" does not exist'),
+        ("istiod", 'scaleTargetRef Deployment "istiod" does not exist; existing: istiod-1-29-2, istiod-canary'),
+    ]
+    assert {x.metric: x.value for x in result.samples if x.metric == "meshhealth_hpas_target_missing"} == {
+        "meshhealth_hpas_target_missing": 2.0}  # fmt: skip
+    assert next(x.labels for x in result.samples if x.metric == "meshhealth_hpa_target_missing") == (
+        ("namespace", "istio-system"),
+        ("hpa", "gw"),
+        ("target_kind", "StatefulSet"),
+        ("target_name", "gw"),
+    )
+
+
+def test_cp12_token_mount_events_of_control_plane_pods_within_the_window():
+    def event(ago, message="MountVolume.SetUp failed for volume \"istio-token\" : failed", ns="istio-system",
+              kind="Pod", name="istiod-a"):  # fmt: skip
+        return EventInfo(ns, kind, name, "FailedMount", message, 1, NOW - ago)
+
+    events = [event(10), event(899, message="istio-token second"), event(901), event(5, ns="default"),
+              event(5, kind="Node"), event(5, message="other volume"), event(5, name="istiod-b")]  # fmt: skip
+    result = check_istio_token_mount(snapshot(warning_events=events), settings(), NOW)
+    assert [(f.namespace, f.name, f.message) for f in result.findings] == [
+        ("istio-system", "istiod-a", 'MountVolume.SetUp failed for volume "istio-token" : failed'),  # the latest
+        ("istio-system", "istiod-b", 'MountVolume.SetUp failed for volume "istio-token" : failed'),
+    ]
+    assert {(x.metric, x.labels): x.value for x in result.samples} == {
+        ("meshhealth_istiod_token_mount_failures", (("namespace", "istio-system"), ("pod", "istiod-a"))): 2.0,
+        ("meshhealth_istiod_token_mount_failures", (("namespace", "istio-system"), ("pod", "istiod-b"))): 1.0,
+        ("meshhealth_istiod_pods_token_mount_failing", ()): 2.0,
+    }
