@@ -1,6 +1,10 @@
 import copy
+import dataclasses
+
+import pytest
 
 from exporter.checks.data_plane import (
+    _init_failure,
     check_drain,
     check_init_crashloops,
     check_injection,
@@ -9,6 +13,12 @@ from exporter.checks.data_plane import (
 )
 from exporter.model import Severity
 from exporter.sources.kube.projections import (
+    ConfigMapInfo,
+    ContainerState,
+    EventInfo,
+    NodeInfo,
+    PodInfo,
+    Probe,
     parse_time,
     project_event,
     project_istio_configmap,
@@ -178,3 +188,112 @@ def test_dp08_long_grace_period_with_default_drain():
         "metadata": {"annotations": {"proxy.istio.io/config": "terminationDrainDuration: 60s\n"}}}))  # fmt: skip
     assert check_drain(snapshot(pods=[annotated]), settings(), NOW).findings == []
     assert check_drain(snapshot(pods=[project_pod(INJECTED)]), settings(), NOW).findings == []
+
+
+def _pod(name="web-1", namespace="shop", states=(), probes=(), annotations=(), grace=30, node="worker-1",
+         containers=("web", "istio-proxy"), owner=("ReplicaSet", "web-5d9c"), labels=(("pod-template-hash", "5d9c"),)):  # fmt: skip
+    return PodInfo(namespace, name, labels, tuple(annotations), owner[0], owner[1], node, "10.0.0.9", False, 0.0,
+                   False, "Running", containers, (), tuple(probes), tuple(states), grace)  # fmt: skip
+
+
+def _init(name="istio-init", waiting="", terminated="", code=None, restarts=0, message="", last_code=None):
+    return ContainerState(name, True, False, False, restarts, waiting, terminated, code, "Error" if message else "",
+                          last_code, None, message)  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("state", "reason"),
+    [
+        (_init(waiting="CrashLoopBackOff", restarts=4, message="  iptables failed \n", last_code=1),
+         "istio-init CrashLoopBackOff after 4 restarts (last exit code 1: iptables failed)"),
+        (_init(waiting="CrashLoopBackOff", restarts=4, message="   "), "istio-init CrashLoopBackOff after 4 restarts"),
+        (_init("istio-validation", terminated="Error", code=126), "istio-validation terminated: Error, exit code 126"),
+        (_init(terminated="Completed", code=0), None),
+        (_init(terminated="Error", code=None), None),
+        (_init(waiting="PodInitializing"), None),
+        (_init("app-init", waiting="CrashLoopBackOff"), None),
+        (dataclasses.replace(_init(waiting="CrashLoopBackOff"), init=False), None),
+    ],
+)  # fmt: skip
+def test_dp06_init_failure_reasons(state, reason):
+    assert _init_failure(_pod(states=[state])) == reason
+
+
+def test_dp06_severity_follows_pods_per_node_and_node_details():
+    bad = _init(waiting="CrashLoopBackOff", restarts=2)
+    pods = [_pod(f"p{i}", states=[bad]) for i in range(2)] + [_pod("q", states=[bad], node="")]
+    nodes = [NodeInfo("worker-1", "6.1.0", "Debian 12", "containerd://1.7")]
+    result = check_init_crashloops(snapshot(pods=pods, nodes=nodes), settings(), NOW)
+    assert [(f.severity.label, f.namespace, f.kind, f.name, f.message) for f in result.findings] == [
+        ("warning", "", "Node", "unscheduled", "1 pod with failing Istio init containers, e.g. shop/q: istio-init "
+         "CrashLoopBackOff after 2 restarts"),
+        ("critical", "", "Node", "worker-1", "2 pods with failing Istio init containers, e.g. shop/p0: istio-init "
+         "CrashLoopBackOff after 2 restarts; node kernel 6.1.0, Debian 12, containerd://1.7"),
+    ]  # fmt: skip
+    assert {(x.metric, x.labels): x.value for x in result.samples} == {
+        ("meshhealth_istio_init_failing_pods", (("node", "unscheduled"),)): 1.0,
+        ("meshhealth_istio_init_failing_pods", (("node", "worker-1"),)): 2.0,
+        ("meshhealth_nodes_istio_init_failing", ()): 2.0,
+    }
+    one = check_init_crashloops(snapshot(pods=pods[:1]), settings(checks={"DP06": {"min_pods_per_node": 1}}), NOW)
+    assert one.findings[0].severity.label == "critical"
+
+
+def test_dp07_rewrite_off_only_for_network_probes_of_injected_pods():
+    off = (("sidecar.istio.io/rewriteAppHTTPProbers", "false"),)
+    grpc = Probe("readiness", "grpc", "50051")
+    cases = [
+        (_pod(annotations=off, probes=[Probe("liveness", "exec", ""), grpc]), "probe rewrite disabled; readiness probe grpc port 50051 goes through the sidecar"),
+        (_pod(annotations=off, probes=[Probe("liveness", "exec", "")]), None),
+        (_pod(annotations=(("sidecar.istio.io/rewriteAppHTTPProbers", "true"),), probes=[grpc]), None),
+        (_pod(annotations=off, probes=[grpc], containers=("web",)), None),
+    ]  # fmt: skip
+    for pod, message in cases:
+        result = check_probes(snapshot(pods=[pod]), settings(), NOW)
+        assert [f.message for f in result.findings] == ([message] if message else [])
+        if message:
+            [f] = result.findings
+            assert (f.severity.label, f.namespace, f.kind, f.name) == ("info", "shop", "Deployment", "web")
+            assert {(x.metric, x.labels): x.value for x in result.samples} == {
+                ("meshhealth_sidecar_probe_issues", (("namespace", "shop"), ("reason", "rewrite_disabled"))): 1.0,
+                ("meshhealth_workloads_sidecar_probe_failing", ()): 0.0,
+            }
+
+
+def test_dp07_unhealthy_events_of_injected_pods_within_the_window():
+    def unhealthy(ago, name="web-1", count=3):
+        return EventInfo("shop", "Pod", name, "Unhealthy", "Readiness probe failed: " + "x" * 300, count, NOW - ago)
+
+    pods = [_pod(), _pod("plain", containers=("web",))]
+    events = [unhealthy(10), unhealthy(5000), unhealthy(10, name="plain"), unhealthy(10, name="gone")]
+    result = check_probes(snapshot(pods=pods, warning_events=events), settings(), NOW)
+    [f] = result.findings
+    assert (f.severity.label, f.name) == ("warning", "web")
+    assert f.message == "3x " + ("Readiness probe failed: " + "x" * 300)[:250]
+    assert {(x.metric, x.labels): x.value for x in result.samples} == {
+        ("meshhealth_sidecar_probe_issues", (("namespace", "shop"), ("reason", "probe_failing"))): 1.0,
+        ("meshhealth_workloads_sidecar_probe_failing", ()): 1.0,
+    }
+
+
+@pytest.mark.parametrize(
+    ("grace", "annotation", "mesh", "message"),
+    [
+        (16, "", "", "terminationGracePeriodSeconds 16s but the sidecar drains after 5s; set terminationDrainDuration or EXIT_ON_ZERO_ACTIVE_CONNECTIONS"),
+        (15, "", "", None),
+        (120, "terminationDrainDuration: 45s\n", "", None),
+        (120, "terminationDrainDuration: 30s\n", "", "terminationGracePeriodSeconds 120s but the sidecar drains after 30s; set terminationDrainDuration or EXIT_ON_ZERO_ACTIVE_CONNECTIONS"),
+        (120, "", "defaultConfig:\n  terminationDrainDuration: 60s\n", None),
+        (120, "proxyMetadata:\n  EXIT_ON_ZERO_ACTIVE_CONNECTIONS: 'True'\n", "", None),
+        (120, "", "defaultConfig:\n  proxyMetadata:\n    EXIT_ON_ZERO_ACTIVE_CONNECTIONS: 'true'\n", None),
+        (120, "not: [yaml", "defaultConfig: nope", "terminationGracePeriodSeconds 120s but the sidecar drains after 5s; set terminationDrainDuration or EXIT_ON_ZERO_ACTIVE_CONNECTIONS"),
+    ],
+)  # fmt: skip
+def test_dp08_drain_from_pod_annotation_mesh_config_or_default(grace, annotation, mesh, message):
+    annotations = (("proxy.istio.io/config", annotation),) if annotation else ()
+    configmaps = [ConfigMapInfo("istio-system", "istio", (("mesh", mesh),))] if mesh else []
+    pod = _pod(grace=grace, annotations=annotations)
+    s = settings(checks={"DP08": {"default_grace_seconds": 10}})
+    result = check_drain(snapshot(pods=[pod], istio_configmaps=configmaps), s, NOW)
+    assert [f.message for f in result.findings] == ([message] if message else [])
+    assert [(x.labels, x.value) for x in result.samples] == ([((("namespace", "shop"),), 1.0)] if message else [])
