@@ -4,7 +4,15 @@ from exporter.checks.lifecycle import (
     check_namespace_terminating,
     check_required_crds,
 )
-from exporter.sources.kube.projections import parse_time, project_crd, project_namespace
+from exporter.sources.kube.projections import (
+    Condition,
+    CRDInfo,
+    NamespaceInfo,
+    PodInfo,
+    parse_time,
+    project_crd,
+    project_namespace,
+)
 from tests.unit.helpers import kube_object, settings, snapshot, uninjected
 
 DELETED_AT = parse_time("2020-12-16T09:00:00Z")
@@ -99,4 +107,79 @@ def test_ns02_required_crds():
     assert {f.name: f.message for f in result.findings} == {
         "gateways.networking.istio.io": "required CRD not established",
         "applications.app.k8s.io": "required CRD not installed",
+    }
+
+
+def _ns(name, phase="Terminating", deleted=None, conditions=(), finalizers=()):
+    return NamespaceInfo(name, phase, (), deleted, tuple(finalizers), tuple(conditions))
+
+
+def test_ns01_samples_blocking_conditions_and_the_threshold():
+    now = 10_000.0
+    stuck = _ns("kiali-operator", deleted=now - 600, finalizers=["kubernetes"], conditions=[
+        Condition("NamespaceContentRemaining", "True", "SomeResourcesRemain", "kialis.kiali.io has 1 resource"),
+        Condition("NamespaceFinalizersRemaining", "True", "", ""),
+        Condition("NamespaceDeletionDiscoveryFailure", "False", "", "ok"),
+        Condition("Other", "True", "", "x")])  # fmt: skip
+    young = _ns("young", deleted=now - 599)
+    undated = _ns("undated")
+    active = _ns("active", phase="Active")
+    result = check_namespace_terminating(snapshot(**{NAMESPACES: [young, stuck, active, undated]}),
+                                         settings(checks={"NS01": {"terminating_threshold_seconds": 600}}), now)  # fmt: skip
+    assert {(x.metric, x.labels): x.value for x in result.samples} == {
+        ("meshhealth_namespaces_terminating", ()): 3.0,
+        ("meshhealth_namespace_terminating_seconds", (("namespace", "kiali-operator"),)): 600.0,
+        ("meshhealth_namespace_terminating_seconds", (("namespace", "young"),)): 599.0,
+        ("meshhealth_namespace_terminating_seconds", (("namespace", "undated"),)): 0.0,
+        ("meshhealth_namespace_terminating_condition", (("namespace", "kiali-operator"),
+                                                        ("condition", "NamespaceContentRemaining"))): 1.0,
+        ("meshhealth_namespace_terminating_condition", (("namespace", "kiali-operator"),
+                                                        ("condition", "NamespaceFinalizersRemaining"))): 1.0,
+    }  # fmt: skip
+    [f] = result.findings
+    assert (f.check, f.severity.label, f.namespace, f.kind, f.name) == (
+        "NS01",
+        "warning",
+        "",
+        "Namespace",
+        "kiali-operator",
+    )
+    assert f.message == ("Terminating for 10m; NamespaceContentRemaining: kialis.kiali.io has 1 resource; "
+                         "NamespaceFinalizersRemaining; namespace finalizers: kubernetes")  # fmt: skip
+
+
+def test_ns02_samples_per_missing_crd_and_the_count():
+    crds = [CRDInfo("a.example.com", True), CRDInfo("b.example.com", False)]
+    s = settings(
+        checks={"NS02": {"required_crds": ["a.example.com", "b.example.com", "c.example.com", "c.example.com"]}}
+    )
+    result = check_required_crds(snapshot(crds=crds), s, 0.0)
+    assert {(x.metric, x.labels): x.value for x in result.samples} == {
+        ("meshhealth_crd_missing", (("crd", "b.example.com"),)): 1.0,
+        ("meshhealth_crd_missing", (("crd", "c.example.com"),)): 1.0,
+        ("meshhealth_crds_missing", ()): 2.0,
+    }
+    assert [(f.severity.label, f.kind, f.name) for f in result.findings] == [
+        ("warning", "CustomResourceDefinition", "b.example.com"), ("warning", "CustomResourceDefinition", "c.example.com")]  # fmt: skip
+
+
+def test_ns03_components_by_namespace_prefix_and_selector_counted_per_namespace():
+    def pod(name, namespace="ingress", labels=(("app", "nginx"),), sidecar=False, phase="Running", deleting=False):
+        containers = ("nginx", "istio-proxy") if sidecar else ("nginx",)
+        return PodInfo(namespace, name, labels, (), "ReplicaSet", name.rsplit("-", 1)[0], "n", "", False, 0.0,
+                       deleting, phase, containers, (), (), (), 30)  # fmt: skip
+
+    pods = [pod("nginx-a-1"), pod("nginx-a-2"), pod("nginx-b-1", namespace="edge"), pod("nginx-c-1", sidecar=True),
+            pod("nginx-d-1", phase="Succeeded"), pod("nginx-e-1", deleting=True), pod("other-1"),
+            pod("nginx-f-1", labels=(("app", "x"),)), pod("nginx-g-1", namespace="elsewhere")]  # fmt: skip
+    s = settings(checks={"NS03": {"expected_in_mesh": [
+        {"name": "ingress-nginx", "namespaces": ["ingress", "edge"], "selector": "app=nginx", "name_prefix": "nginx-"}]}})  # fmt: skip
+    result = check_expected_in_mesh(snapshot(pods=pods), s, 0.0)
+    assert [(f.severity.label, f.namespace, f.kind, f.name, f.message) for f in result.findings] == [
+        ("warning", "edge", "ReplicaSet", "nginx-b", "ingress-nginx: 1 pod without istio-proxy"),
+        ("warning", "ingress", "ReplicaSet", "nginx-a", "ingress-nginx: 2 pods without istio-proxy"),
+    ]  # fmt: skip
+    assert {x.labels: x.value for x in result.samples} == {
+        (("namespace", "edge"), ("component", "ingress-nginx")): 1.0,
+        (("namespace", "ingress"), ("component", "ingress-nginx")): 2.0,
     }
