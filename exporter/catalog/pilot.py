@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from exporter.catalog import labels
 from exporter.catalog.model import Alert, FailureMode, MetricSpec, Panel, Query, Runbook
+from exporter.catalog.shared import relayed_gauge_mode
 from exporter.model import Severity
 
 _PUSH_STATUS = """```sh
@@ -11,30 +12,6 @@ kubectl -n istio-system exec deploy/istiod -- curl -s localhost:15014/debug/push
 kubectl -n istio-system exec deploy/istiod -- curl -s localhost:15014/metrics | grep -E '^pilot_(eds_no_instances|conflict|duplicate|vservice_dup|total_rejected)'
 istioctl analyze -A
 ```"""
-
-
-def _gauge_mode(
-    fm_id: str, title: str, metric: MetricSpec[...], alert: str, summary: str, what: str, runbook: Runbook,
-    extra_metrics: tuple[MetricSpec[...], ...] = (),
-) -> FailureMode:  # fmt: skip
-    return FailureMode(
-        id=fm_id,
-        title=title,
-        section="Control plane",
-        metrics=(metric, *extra_metrics),
-        alerts=(
-            Alert(
-                name=alert,
-                expr=f"{metric.name} > 0",
-                for_="10m",
-                severity=Severity.WARNING,
-                summary=summary,
-                description=f"istiod {{{{ $labels.istiod }}}} reports {{{{ $value }}}} {what}.",
-            ),
-        ),
-        panels=(Panel(title=title, description=metric.help, queries=(Query(metric.name, "{{istiod}}"),)),),
-        runbook=runbook,
-    )
 
 
 ISTIOD_REJECTED_CONFIGS = MetricSpec(
@@ -104,7 +81,7 @@ ISTIOD_EDS_NO_INSTANCES = MetricSpec(
     labels.istiod,
 )
 
-CP05 = _gauge_mode(
+CP05 = relayed_gauge_mode(
     "CP05",
     "Clusters without instances",
     ISTIOD_EDS_NO_INSTANCES,
@@ -135,7 +112,7 @@ ISTIOD_INBOUND_LISTENER_CONFLICTS = MetricSpec(
     labels.istiod,
 )
 
-CP06 = _gauge_mode(
+CP06 = relayed_gauge_mode(
     "CP06",
     "Inbound listener protocol conflict",
     ISTIOD_INBOUND_LISTENER_CONFLICTS,
@@ -159,7 +136,7 @@ ISTIOD_OUTBOUND_LISTENER_CONFLICTS = MetricSpec(
     labels.istiod,
 )
 
-CP07 = _gauge_mode(
+CP07 = relayed_gauge_mode(
     "CP07",
     "Outbound listener conflicts",
     ISTIOD_OUTBOUND_LISTENER_CONFLICTS,

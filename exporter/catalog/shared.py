@@ -1,9 +1,10 @@
-"""Metrics that several failure modes emit (component readiness), declared once and listed by each."""
+"""What several catalogue entries share: the component readiness metrics (declared once, listed by each entry
+that emits them) and the builders of entries and alerts of the same shape."""
 
 from __future__ import annotations
 
 from exporter.catalog import labels
-from exporter.catalog.model import Alert, MetricSpec
+from exporter.catalog.model import Alert, FailureMode, MetricSpec, Panel, Query, Runbook
 from exporter.model import Severity
 
 COMPONENT_REPLICAS_DESIRED = MetricSpec(
@@ -67,4 +68,29 @@ def component_alert(check_id: str, name: str, severity: Severity, summary: str, 
         severity=severity,
         summary=summary,
         description=description,
+    )
+
+
+def relayed_gauge_mode(
+    fm_id: str, title: str, metric: MetricSpec[...], alert: str, summary: str, what: str, runbook: Runbook,
+    extra_metrics: tuple[MetricSpec[...], ...] = (),
+) -> FailureMode:  # fmt: skip
+    """A failure mode whose check relays one istiod gauge per replica (CP05-CP07): alert when above 0."""
+    return FailureMode(
+        id=fm_id,
+        title=title,
+        section="Control plane",
+        metrics=(metric, *extra_metrics),
+        alerts=(
+            Alert(
+                name=alert,
+                expr=f"{metric.name} > 0",
+                for_="10m",
+                severity=Severity.WARNING,
+                summary=summary,
+                description=f"istiod {{{{ $labels.istiod }}}} reports {{{{ $value }}}} {what}.",
+            ),
+        ),
+        panels=(Panel(title=title, description=metric.help, queries=(Query(metric.name, "{{istiod}}"),)),),
+        runbook=runbook,
     )
