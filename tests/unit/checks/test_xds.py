@@ -145,3 +145,47 @@ def test_cp03_reject_counters_of_every_istio_version():
     no_metrics = dataclasses.replace(snap_of({"a": []}), replicas=(dataclasses.replace(snap_of({"a": []}).replicas[0],
                                                                                         metrics=None),))  # fmt: skip
     assert check_rejected(no_metrics, settings(), 1000.0).samples == []
+
+
+def _skew(istiod_build, *proxies, **overrides):
+    metrics = f'# TYPE istio_build gauge\nistio_build{{component="pilot",tag="{istiod_build}"}} 1\n'
+    entries = [entry_1_23(p, version=v) for p, v in proxies]
+    return check_version_skew(snap_of({"istiod-a": entries}, metrics=metrics), settings(**overrides), 1000.0)
+
+
+def test_dp03_minor_skew_by_namespace_and_version():
+    result = _skew("1.29.2", ("a.shop", "1.27.0"), ("b.shop", "1.27.3"), ("c.shop", "1.26.9"), ("d.web", "1.26.1"),
+                   ("e.shop", "1.28.1"), ("f.shop", "1.31.0"), ("g.shop", "2.29.0"), ("h.shop", "unknown"),
+                   ("i.shop", "v1.20.0"), checks={"DP03": {"max_minor_skew": 2}})  # fmt: skip
+    assert {(dict(x.labels)["proxy_version"], x.value) for x in result.samples} == {
+        ("1.26.1", 1.0), ("1.26.9", 1.0), ("2.29.0", 1.0), ("v1.20.0", 1.0)}  # fmt: skip
+    assert {dict(x.labels)["istiod_version"] for x in result.samples} == {"1.29.2"}
+    assert [(f.namespace, f.kind, f.name, f.message) for f in result.findings] == [
+        ("web", "Namespace", "web", "1 proxy on Istio 1.26.1, istiod istiod-a runs 1.29.2: restart the workloads to "
+         "pick up the current proxy"),
+        ("shop", "Namespace", "shop", "1 proxy on Istio 1.26.9, istiod istiod-a runs 1.29.2: restart the workloads to "
+         "pick up the current proxy"),
+        ("shop", "Namespace", "shop", "1 proxy on Istio 2.29.0, istiod istiod-a runs 1.29.2: restart the workloads to "
+         "pick up the current proxy"),
+        ("shop", "Namespace", "shop", "1 proxy on Istio v1.20.0, istiod istiod-a runs 1.29.2: restart the workloads to "
+         "pick up the current proxy"),
+    ]  # fmt: skip
+    wider = _skew("1.29.2", ("c.shop", "1.26.9"), checks={"DP03": {"max_minor_skew": 3}})
+    assert wider.findings == [] and wider.samples == []
+    assert _skew("unknown", ("c.shop", "1.20.0")).samples == []
+    [default] = _skew("1.29.2", ("a.shop", "1.27.9"), ("b.shop", "1.28.0"), ("c.shop", "1.30.1")).findings
+    assert default.message.startswith("1 proxy on Istio 1.27.9")
+
+
+def test_dp02_grace_and_counts_per_namespace():
+    pods = [SidecarPod("shop", "a", 0.0), SidecarPod("shop", "b", None), SidecarPod("web", "c", 880.0),
+            SidecarPod("web", "d", 881.0), SidecarPod("shop", "on", 0.0)]  # fmt: skip
+    result = check_disconnected(snap_of({"x": [entry_1_23("on.shop")]}, sidecars=pods), settings(), 1000.0)
+    assert [(f.namespace, f.kind, f.name) for f in result.findings] == [("shop", "Pod", "a"), ("shop", "Pod", "b"),
+                                                                        ("web", "Pod", "c")]  # fmt: skip
+    assert result.findings[0].message == "istio-proxy is running but no istiod replica lists this proxy in /debug/syncz"
+    assert {(x.metric, x.labels): x.value for x in result.samples} == {
+        ("meshhealth_xds_disconnected_proxies", (("namespace", "shop"),)): 2.0,
+        ("meshhealth_xds_disconnected_proxies", (("namespace", "web"),)): 1.0,
+        ("meshhealth_xds_disconnected_pods", ()): 3.0,
+    }
