@@ -181,3 +181,37 @@ async def test_wh03_source_probes_endpoints_from_the_cache_and_check_reports(pki
     assert len(expiry) == 1 and dict(expiry[0].labels)["configuration"] == "istio-validator-istio-system"
     near = check_webhook_tls(result, settings(), expiry[0].value - 86400)
     assert any("expires in" in f.message and f.severity == Severity.WARNING for f in near.findings)
+
+
+def test_wh03_tls_errors_expiry_and_counts_per_probe():
+    from exporter.sources.webhook_tls_snapshot import EndpointResult, TLSProbe, WebhookTLSSnapshot
+
+    now = 1_000_000.0
+    day = 86400
+
+    def probe(config, *endpoints, policy="Fail", kind="validating"):
+        return TLSProbe(kind, config, "istio-system", "istiod", policy, "istiod.istio-system.svc", tuple(endpoints))
+
+    snap = WebhookTLSSnapshot((
+        probe("broken", EndpointResult("10.0.0.1:15017", None, "certificate verify failed"),
+              EndpointResult("10.0.0.2:15017", now + day, ""), policy="Ignore"),
+        probe("soon", EndpointResult("10.0.0.3:15017", now + 14 * day - 1, ""),
+              EndpointResult("10.0.0.4:15017", now + 100 * day, ""), kind="mutating"),
+        probe("fine", EndpointResult("10.0.0.5:15017", now + 14 * day, "")),
+        probe("empty"),
+    ))  # fmt: skip
+    result = check_webhook_tls(snap, settings(), now)
+    assert [(f.severity.label, f.kind, f.name, f.message) for f in result.findings] == [
+        ("critical", "ValidatingWebhookConfiguration", "broken",
+         "TLS to 10.0.0.1:15017 as istiod.istio-system.svc: certificate verify failed"),
+        ("warning", "MutatingWebhookConfiguration", "soon", "serving certificate of istiod.istio-system.svc expires in 13d23h59m"),
+    ]  # fmt: skip
+    samples = {(x.metric, dict(x.labels).get("configuration", "")): (x.labels, x.value) for x in result.samples}
+    assert samples[("meshhealth_webhook_target_broken", "broken")] == (
+        (("kind", "validating"), ("configuration", "broken"), ("namespace", "istio-system"), ("service", "istiod"),
+         ("failure_policy", "Ignore"), ("reason", "tls_error")), 1.0)  # fmt: skip
+    assert samples[("meshhealth_webhook_cert_expiry_timestamp_seconds", "soon")][1] == now + 14 * day - 1
+    assert samples[("meshhealth_webhook_cert_expiry_timestamp_seconds", "broken")][1] == now + day
+    assert ("meshhealth_webhook_cert_expiry_timestamp_seconds", "empty") not in samples
+    assert samples[("meshhealth_webhook_endpoints_probed", "")][1] == 5.0
+    assert sum(1 for x in result.samples if x.metric == "meshhealth_webhook_target_broken") == 1
