@@ -21,7 +21,7 @@ from exporter.checks.base import CheckDef, EveryReplica, alert_severity, human_d
 from exporter.config import Settings
 from exporter.model import CheckResult, Finding, NotEvaluated, Sample
 from exporter.sources.istiod.snapshot import IstiodSnapshot, ReplicaData
-from exporter.sources.istiod.syncz import ERROR, STALE, STATUSES, ProxySync, TypeStatus
+from exporter.sources.istiod.syncz import ERROR, STALE, STATUSES, TypeStatus
 
 MAIN_TYPES = ("CDS", "LDS", "RDS", "EDS")
 _VERSION = re.compile(r"^v?(\d+)\.(\d+)")
@@ -69,14 +69,12 @@ def check_stale(snapshot: IstiodSnapshot, settings: Settings, now: float) -> Che
                     since = snapshot.stale_since.get((name, proxy.proxy, t.type), snapshot.taken_at)
                     age = max(0.0, now - since)
                     oldest = max(oldest, age)
-                    stale_types.append((t.type, age))
+                    stale_types.append((t, age))
                     if (name, proxy.proxy, t.type) in snapshot.stale_confirmed and t.sent_time is None:
                         confirmed.append(t)
                     sample = XDS_PROXY_STALE_SECONDS.sample(age, istiod=name, proxy=proxy.proxy, type=t.type)
                     stale_series.append((age, sample))
-            long_stale = [(t, a) for t, a in stale_types if a >= threshold]
-            confirmed_names = {t.type for t in confirmed}
-            parts = [_stale_part(t, a, proxy) for t, a in long_stale if t not in confirmed_names]
+            parts = [_stale_part(t, a) for t, a in stale_types if a >= threshold and t not in confirmed]
             if confirmed:
                 wait = human_duration(snapshot.confirm_interval)
                 parts += [
@@ -111,10 +109,8 @@ def _unacked(t: TypeStatus) -> str:
     return "(never acknowledged)" if not t.acked else f"(sent {t.sent or '?'}, acknowledged only {t.acked})"
 
 
-def _stale_part(type_name: str, age: float, proxy: ProxySync) -> str:
-    status = next((t for t in proxy.types if t.type == type_name and t.status == STALE), None)
-    what = _unacked(status) if status is not None else "(not acknowledged)"
-    return f"{type_name} {human_duration(age)} {what}"
+def _stale_part(t: TypeStatus, age: float) -> str:
+    return f"{t.type} {human_duration(age)} {_unacked(t)}"
 
 
 def check_rejected(snapshot: IstiodSnapshot, settings: Settings, now: float) -> CheckResult:

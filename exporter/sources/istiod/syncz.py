@@ -56,17 +56,15 @@ class ProxySync:
         return (namespace, name) if sep and name and namespace else None
 
 
-_SHARED: dict[tuple[str, str, str], TypeStatus] = {}
+Shared = dict[tuple[str, str], TypeStatus]
 
 
-def _shared(name: str, state: str, error: str) -> TypeStatus:
-    """Identical statuses (SYNCED without error, the common case) are one object: 20,000 proxies x 4 types."""
-    if error:
-        return TypeStatus(name, state, error)
-    key = (name, state, error)
-    found = _SHARED.get(key)
+def _shared(shared: Shared, name: str, state: str) -> TypeStatus:
+    """Identical statuses without error (SYNCED, the common case) are one object per document: 20,000
+    proxies x 4 types."""
+    found = shared.get((name, state))
     if found is None:
-        found = _SHARED[key] = TypeStatus(name, state, error)
+        found = shared[(name, state)] = TypeStatus(name, state, "")
     return found
 
 
@@ -84,7 +82,8 @@ def _s(value: Any) -> str:
     return value if isinstance(value, str) else ""
 
 
-def parse_entry(entry: dict[str, Any]) -> ProxySync:
+def parse_entry(entry: dict[str, Any], shared: Shared | None = None) -> ProxySync:
+    shared = {} if shared is None else shared
     resources = entry.get("resources")
     types: list[TypeStatus] = []
     if isinstance(resources, dict) and resources:  # 1.23+: per type URL, with lastError
@@ -97,8 +96,10 @@ def parse_entry(entry: dict[str, Any]) -> ProxySync:
             if state == STALE:  # only a STALE type needs its send time and nonces
                 sent, acked = _s(status.get("sent")), _s(status.get("acked"))
                 types.append(TypeStatus(name, state, error, parse_time(status.get("sentTime")), sent, acked))
+            elif error:
+                types.append(TypeStatus(name, state, error))
             else:
-                types.append(_shared(name, state, error))
+                types.append(_shared(shared, name, state))
     else:  # 1.6 ... 1.22: flat *_sent / *_acked fields (extensionconfig_* from 1.14)
         fields = list(LEGACY_FIELDS)
         if "extensionconfig_sent" in entry or "extensionconfig_acked" in entry:
@@ -106,7 +107,9 @@ def parse_entry(entry: dict[str, Any]) -> ProxySync:
         for prefix, name in fields:
             sent, acked = _s(entry.get(f"{prefix}_sent")), _s(entry.get(f"{prefix}_acked"))
             state = classify(sent, acked)
-            types.append(TypeStatus(name, state, "", None, sent, acked) if state == STALE else _shared(name, state, ""))
+            types.append(
+                TypeStatus(name, state, "", None, sent, acked) if state == STALE else _shared(shared, name, state)
+            )
     return ProxySync(
         proxy=_s(entry.get("proxy")),
         cluster_id=_s(entry.get("cluster_id")),
@@ -122,7 +125,8 @@ def parse_syncz(data: Any) -> tuple[ProxySync, ...]:
         return ()
     if not isinstance(data, list):
         raise ValueError("syncz is not a JSON list")
-    proxies = tuple(parse_entry(e) for e in data if isinstance(e, dict) and isinstance(e.get("proxy"), str))
+    shared: Shared = {}
+    proxies = tuple(parse_entry(e, shared) for e in data if isinstance(e, dict) and isinstance(e.get("proxy"), str))
     if data and not proxies:  # entries of a shape we do not know: unknown, not "no proxies"
         raise ValueError(f"none of the {len(data)} syncz entries names a proxy: an unknown syncz format")
     return proxies
