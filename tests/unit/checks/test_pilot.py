@@ -208,3 +208,63 @@ def test_cp11_root_cert_grades(left_days, severity, text):
     else:
         [f] = result.findings
         assert (f.severity.label, f.kind, f.name) == (severity, "Pod", "istiod-a") and text in f.message
+
+
+def test_cp05_cp10_keys_with_dots_before_the_host():
+    assert _object_of("outbound|80|v1.2|reviews") == ("", "outbound|80|v1.2|reviews")
+    assert _object_of("outbound|80|v1.2|reviews.shop.svc.cluster.local") == (
+        "shop", "outbound|80|v1.2|reviews.shop.svc.cluster.local")  # fmt: skip
+
+
+def test_cp07_push_status_entry_without_message_is_named_after_its_metric():
+    push = {"pilot_conflict_outbound_listener_tcp_over_current_tcp": {"0.0.0.0:8080": {}}}
+    gauges = "pilot_conflict_outbound_listener_tcp_over_current_tcp 1\n"
+    [f] = CP07(snap_of({"istiod-a": []}, metrics=gauges, push=push), settings(), 1000.0).findings
+    assert f.message == ("pilot_conflict_outbound_listener_tcp_over_current_tcp; "
+                         "pilot_conflict_outbound_listener_tcp_over_current_tcp on istiod istiod-a")  # fmt: skip
+
+
+def test_cp05_long_push_status_messages_are_cut_at_500():
+    push = {"pilot_eds_no_instances": {"outbound|80||a.shop.svc.cluster.local": {"message": "m" * 600}}}
+    [f] = CP05(snap_of({"istiod-a": []}, push=push), settings(), 1000.0).findings
+    assert len(f.message) == 500
+
+
+def test_cp04_untyped_counter_and_samples_without_labels():
+    untyped = 'pilot_total_rejected_configs{type="gateway",name="ns/gw"} 3\npilot_total_rejected_configs 1\n'
+    result = check_rejected_configs(snap_of({"istiod-a": []}, metrics=untyped), settings(), 1000.0)
+    assert sorted((x.labels, x.value) for x in result.samples if x.metric == "meshhealth_istiod_rejected_configs") == [
+        ((("istiod", "istiod-a"), ("type", ""), ("name", "")), 1.0),
+        ((("istiod", "istiod-a"), ("type", "gateway"), ("name", "ns/gw")), 3.0),
+    ]  # fmt: skip
+
+
+def test_cp08_second_replica_checked_after_one_without_interval_and_the_threshold_is_exclusive():
+    snap = snap_of({"istiod-a": [], "istiod-b": []})
+    a, b = snap.replicas
+    b = dataclasses.replace(b, convergence_delta=((5.0, 100), (float("inf"), 100)))
+    result = check_convergence(dataclasses.replace(snap, replicas=(a, b)), settings(), 1000.0)
+    assert [(x.labels, x.value) for x in result.samples] == [((("istiod", "istiod-b"),), pytest.approx(4.95))]
+    assert quantile(1.0, [(5.0, 100)]) == 5.0
+    at = check_convergence(
+        dataclasses.replace(snap, replicas=(b,)), settings(checks={"CP08": {"convergence_p99_seconds": 4.95}}), 1000.0
+    )
+    assert at.samples[0].value == 4.95 and at.findings == []  # not above the threshold
+    assert quantile(0.5, [(1.0, 1)]) == 0.5
+
+
+@pytest.mark.parametrize(
+    ("left", "severity", "message"),
+    [(30 * 86400, None, None), (30 * 86400 - 1, "warning", "the mesh root certificate expires in 29d23h59m"),
+     (7 * 86400, "warning", "the mesh root certificate expires in 7d"),
+     (7 * 86400 - 1, "critical", "the mesh root certificate expires in 6d23h59m"),
+     (0.5, "critical", "the mesh root certificate expires in 0s"),
+     (0, "critical", "the mesh root certificate has expired")],
+)  # fmt: skip
+def test_cp11_exact_bounds_and_messages(left, severity, message):
+    snap = snap_of({"istiod-a": [], "istiod-b": []}, metrics=f"citadel_server_root_cert_expiry_seconds {left}\n")
+    first = dataclasses.replace(snap.replicas[0], metrics=None)
+    snap = dataclasses.replace(snap, replicas=(first, snap.replicas[1]), taken_at=1000.0)
+    result = check_root_cert(snap, settings(), 1000.0)
+    assert [x.labels for x in result.samples] == [(("istiod", "istiod-b"),)]
+    assert [(f.severity.label, f.message) for f in result.findings] == ([(severity, message)] if severity else [])

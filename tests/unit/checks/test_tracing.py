@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, datetime
 
 import pytest
@@ -9,6 +10,7 @@ import pytest
 from exporter.checks.tracing import (
     _gib,
     check_blocked_indices,
+    check_cluster_health,
     check_disk_watermarks,
     check_retention,
     check_span_freshness,
@@ -18,7 +20,7 @@ from exporter.checks.tracing import (
 )
 from exporter.model import NotEvaluated
 from exporter.sources.elasticsearch.parse import ClusterSettings, JaegerIndex, NodeDisk
-from tests.scenarios.tracing import GIB, disk, es, index
+from tests.scenarios.tracing import GIB, cluster, disk, es, index
 from tests.unit.helpers import settings
 
 NOW = 6 * 86400.0
@@ -236,3 +238,88 @@ def test_tr06_over_retention_per_family_and_the_oldest_named():
 )  # fmt: skip
 def test_tr07_implausible_beyond_the_configured_days(date, bad):
     assert implausible(_index("x", date=date), datetime(2026, 11, 21, tzinfo=UTC), settings()) is bad
+
+
+def test_tr01_status_unknown_and_unassigned_shards_of_an_odd_answer():
+    result = check_cluster_health(es(NOW, health={"status": None, "unassigned_shards": "3"}), settings(), NOW)
+    assert result.findings == []
+    values = {(x.metric, dict(x.labels).get("status", "")): x.value for x in result.samples}
+    assert values[("meshhealth_es_unassigned_shards", "")] == 0
+    assert [values[("meshhealth_es_cluster_status", s)] for s in ("green", "yellow", "red")] == [0, 0, 0]
+
+
+def test_tr02_disabled_cluster_does_not_hide_the_next_one_and_report_findings_are_exact():
+    off = ClusterSettings.parse({"persistent": {"cluster.routing.allocation.disk.threshold_enabled": "false"}})
+    snap = dataclasses.replace(es(NOW), clusters=(cluster(NOW, name="off", settings=off),
+                                                  cluster(NOW, name="on", disks=disk(3))))  # fmt: skip
+    [f] = check_disk_watermarks(snap, settings(), NOW).findings
+    assert f.namespace == "on"
+    only_report = check_disk_watermarks(es(NOW, disks=(), disk_report={"status": "red"}), settings(), NOW)
+    [g] = only_report.findings
+    assert (g.check, g.namespace, g.kind, g.name, g.message) == (
+        "TR02", "tracing", "ElasticsearchCluster", "tracing", "_health_report disk indicator red: ")  # fmt: skip
+    [h] = check_disk_watermarks(es(NOW, disks=disk(3), disk_report={"status": "red", "symptom": "s"}), settings(),
+                                NOW).findings  # fmt: skip
+    assert h.message.startswith("3.0 GiB available of 100.0 GiB") and h.message.endswith("; _health_report: s")
+
+
+def test_tr03_blocked_index_outside_the_jaeger_families_is_named_but_not_counted():
+    result = check_blocked_indices(es(NOW, blocks={"kibana_1": ("index.blocks.write",)}), settings(), NOW)
+    assert [f.name for f in result.findings] == ["kibana_1"]
+    assert {x.value for x in result.samples} == {0.0} and len(result.samples) == 9
+    counted = check_blocked_indices(es(NOW, blocks={index(NOW, 0).name: ("a.b.read_only",)}), settings(), NOW)
+    assert {dict(x.labels)["block"]: x.value for x in counted.samples if dict(x.labels)["family"] == "span"}[
+        "read_only"
+    ] == 1
+
+
+def test_tr04_today_in_another_time_zone_and_grace_to_the_second(monkeypatch):
+    import time
+
+    monkeypatch.setenv("TZ", "Asia/Tokyo")
+    time.tzset()
+    try:
+        now = MIDNIGHT + 23 * 3600  # 23:00 UTC is already the next day in Tokyo
+        [f] = check_write_index(es(now, indices=()), settings(), now).findings
+        assert f.name == "jaeger-span-2026-11-21"
+    finally:
+        monkeypatch.delenv("TZ")
+        time.tzset()
+    hour = MIDNIGHT + 5 * 3600
+    s = settings(checks={"TR04": {"grace_seconds": 1830.25}})
+    for offset, present in ((1830.5, False), (1830.0, True)):
+        result = check_write_index(es(hour + offset, hourly=True, indices=()), s, hour + offset)
+        assert result.samples[0].value == (1.0 if present else 0.0), offset
+    day = settings(checks={"TR04": {"grace_seconds": 1830.25}})
+    assert check_write_index(es(MIDNIGHT + 1830.5, indices=()), day, MIDNIGHT + 1830.5).samples[0].value == 0.0
+
+
+def test_tr05_a_cluster_without_spans_does_not_hide_the_next_and_errors_are_joined():
+    snap = dataclasses.replace(es(NOW), clusters=(cluster(NOW, name="a", newest_span=None),
+                                                  cluster(NOW, name="b", newest_span=NOW - 5000)))  # fmt: skip
+    assert [f.namespace for f in check_span_freshness(snap, settings(), NOW).findings] == ["b"]
+    blind = dataclasses.replace(es(NOW), clusters=(cluster(NOW, name="a", freshness_error="x"),
+                                                   cluster(NOW, name="b", freshness_error="y")))  # fmt: skip
+    with pytest.raises(NotEvaluated, match=r"^a: x; b: y$"):
+        check_span_freshness(blind, settings(), NOW)
+
+
+def test_tr06_retention_in_whole_days_and_no_indices():
+    now = MIDNIGHT
+    old = _index("jaeger-span-000001", created=now - 7 * 86400 - 5)
+    result = check_retention(es(now, indices=(old,)), settings(), now)
+    assert [f.name for f in result.findings] == ["jaeger-span-000001"]
+    empty = check_retention(es(now, indices=()), settings(), now)
+    assert empty.findings == [] and empty.samples[0].value == 0.0
+    undated = check_retention(es(now, indices=(_index("jaeger-span-000009"),)), settings(), now)
+    assert undated.findings == [] and undated.samples[0].value == 0.0
+    far = _index("jaeger-span-9999-01-01", date=datetime(9999, 1, 1, tzinfo=UTC))
+    assert index_age(far, now) == 0.0
+    near = _index("jaeger-span-9998-01-01", date=datetime(9998, 1, 1, tzinfo=UTC))
+    assert index_age(near, 1e12) > 0
+
+
+def test_tr07_past_bound_is_exclusive():
+    moment = datetime(2026, 11, 21, tzinfo=UTC)
+    s = settings(checks={"TR07": {"past_days": 10}})
+    assert implausible(_index("x", date=datetime(2026, 11, 11, tzinfo=UTC)), moment, s) is False

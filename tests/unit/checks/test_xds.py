@@ -189,3 +189,88 @@ def test_dp02_grace_and_counts_per_namespace():
         ("meshhealth_xds_disconnected_proxies", (("namespace", "web"),)): 1.0,
         ("meshhealth_xds_disconnected_pods", ()): 3.0,
     }
+
+
+def test_dp01_per_proxy_series_and_counts_of_several_proxies():
+    entries = [entry_1_23("a.ns"), entry_1_23("b.ns")]
+    result = check_stale(snap_of({"istiod-a": entries}), settings(findings={"per_proxy_series": True}), 1000.0)
+    status = sorted((x.labels, x.value) for x in result.samples if x.metric == "meshhealth_xds_proxy_status")
+    assert status[0] == ((("istiod", "istiod-a"), ("proxy", "a.ns"), ("type", "CDS"), ("status", "SYNCED")), 1.0)
+    assert len(status) == 8 and {v for _, v in status} == {1.0}
+    synced = {dict(x.labels)["type"]: x.value for x in result.samples
+              if x.metric == "meshhealth_xds_proxies" and dict(x.labels)["status"] == "SYNCED"}  # fmt: skip
+    assert synced == {"CDS": 2, "EDS": 2, "LDS": 2, "RDS": 2}
+
+
+def test_dp01_first_seen_now_is_zero_seconds_and_two_stale_types_are_both_named():
+    entry = entry_1_23("web-1.shop", eds_sent="e9", eds_acked="e8")
+    entry["resources"]["type.googleapis.com/envoy.config.cluster.v3.Cluster"].update(sent="c9", acked="c8")
+    snap = snap_of({"istiod-a": [entry]})
+    fresh = check_stale(snap, settings(), 1000.0)
+    assert {x.value for x in fresh.samples if x.metric == "meshhealth_xds_proxy_stale_seconds"} == {0.0}
+    since = {("istiod-a", "web-1.shop", "EDS"): 0.0, ("istiod-a", "web-1.shop", "CDS"): 0.0}
+    [f] = check_stale(dataclasses.replace(snap, stale_since=since), settings(), 1000.0).findings
+    assert f.message == ("STALE on istiod istiod-a: CDS 16m (sent c9, acknowledged only c8); "
+                         "EDS 16m (sent e9, acknowledged only e8)")  # fmt: skip
+
+
+def test_dp01_long_stale_and_confirmed_parts_together():
+    entry = entry_1_23("web-1.shop", eds_sent="e9", eds_acked="e8")
+    entry["resources"]["type.googleapis.com/envoy.config.cluster.v3.Cluster"].update(sent="c9", acked="", sentTime=None)
+    snap = snap_of({"istiod-a": [entry]})
+    snap = dataclasses.replace(snap, stale_since={("istiod-a", "web-1.shop", "EDS"): 0.0},
+                               stale_confirmed=frozenset({("istiod-a", "web-1.shop", "CDS")}), confirm_interval=5.0)  # fmt: skip
+    [f] = check_stale(snap, settings(), 1000.0).findings
+    assert f.message == ("STALE on istiod istiod-a: EDS 16m (sent e9, acknowledged only e8); CDS (never acknowledged) "
+                         "at two polls 5s apart (this istiod reports no send time, so the age is unknown)")  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("proxy", "namespace", "name"),
+    [("web-1.shop", "shop", "web-1"), ("web.v2.shop", "shop", "web.v2"), ("nodot", "", "nodot")],
+)
+def test_cp03_proxy_ids_split_at_the_last_dot(proxy, namespace, name):
+    [f] = check_rejected(snap_of({"istiod-a": [entry_1_23(proxy, lds_error="bad")]}), settings(), 1000.0).findings
+    assert (f.namespace, f.name) == (namespace, name)
+
+
+def test_cp03_replicas_without_metrics_and_counters_summed_per_type():
+    untyped = 'pilot_total_xds_rejects{type="lds",node="a"} 1\npilot_total_xds_rejects{type="lds",node="b"} 2\n'
+    snap = snap_of({"istiod-a": [], "istiod-b": []}, metrics=untyped)
+    snap = dataclasses.replace(snap, replicas=(dataclasses.replace(snap.replicas[0], metrics=None), snap.replicas[1]))
+    result = check_rejected(snap, settings(), 1000.0)
+    assert {(dict(x.labels)["istiod"], dict(x.labels)["type"]): x.value for x in result.samples} == {
+        ("istiod-b", "CDS"): 0, ("istiod-b", "EDS"): 0, ("istiod-b", "LDS"): 3, ("istiod-b", "RDS"): 0}  # fmt: skip
+    legacy_counter = "# TYPE pilot_xds_eds_reject counter\npilot_xds_eds_reject_total 5\n"
+    legacy = check_rejected(snap_of({"a": []}, metrics=legacy_counter), settings(), 1000.0)
+    assert {dict(x.labels)["type"]: x.value for x in legacy.samples}["EDS"] == 5
+
+
+def test_dp02_not_evaluated_messages():
+    from exporter.model import NotEvaluated
+    from exporter.sources.errors import SourceError
+
+    snap = snap_of({"istiod-a": [], "istiod-b": [], "istiod-c": []})
+    a, b, c = snap.replicas
+    b = dataclasses.replace(b, error=SourceError("timeout", "t1"))
+    c = dataclasses.replace(c, error=SourceError("timeout", "t2"))
+    with pytest.raises(NotEvaluated) as unread:
+        check_disconnected(dataclasses.replace(snap, replicas=(a, b, c)), settings(), 1000.0)
+    assert str(unread.value) == ("cannot tell which proxies are disconnected while a replica's syncz is unread "
+                                 "(istiod-b: t1; istiod-c: t2)")  # fmt: skip
+    with pytest.raises(NotEvaluated) as blind:
+        check_disconnected(dataclasses.replace(snap, kube_available=False), settings(), 1000.0)
+    assert str(blind.value) == ("needs the Kubernetes pod cache to know which pods run a sidecar "
+                                "(the Kubernetes source is disabled or unreachable)")  # fmt: skip
+
+
+def test_dp03_replicas_without_metrics_unknown_versions_first_and_counts():
+    metrics = 'istio_build{component="pilot",tag="1.29.2"} 1\n'
+    entries = [entry_1_23("x.shop", version=""), entry_1_23("a.shop", version="1.20.0"),
+               entry_1_23("b.shop", version="1.20.0")]  # fmt: skip
+    snap = snap_of({"istiod-a": [], "istiod-b": entries}, metrics=metrics)
+    snap = dataclasses.replace(snap, replicas=(dataclasses.replace(snap.replicas[0], metrics=None), snap.replicas[1]))
+    result = check_version_skew(snap, settings(), 1000.0)
+    assert [(x.labels[0], x.value) for x in result.samples] == [(("istiod", "istiod-b"), 2.0)]
+    [f] = result.findings
+    assert f.message.startswith("2 proxies on Istio 1.20.0, istiod istiod-b runs 1.29.2")
