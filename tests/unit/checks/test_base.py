@@ -66,3 +66,17 @@ def test_syncz_entries_of_an_unknown_shape_are_an_error_not_zero_proxies():
     with pytest.raises(ValueError, match="none of the 2 syncz entries names a proxy"):
         parse_syncz([{"id": "web-1.shop", "status": "SYNCED"}, {"id": "web-2.shop"}])
     assert parse_syncz([]) == ()  # an istiod without proxies is fine
+
+
+def test_every_part_wrapper_names_every_unreadable_part():
+    import pytest
+
+    from exporter.checks.base import EveryCluster
+    from exporter.model import CheckResult, NotEvaluated
+    from exporter.sources.errors import SourceError
+
+    snap = ElasticsearchSnapshot((ClusterData("a", "u", error=SourceError("timeout", "t1")),
+                                  ClusterData("b", "u", error=SourceError("timeout", "t2"))), 0.0)  # fmt: skip
+    wrapped = EveryCluster(lambda s, settings, now: CheckResult())
+    with pytest.raises(NotEvaluated, match="not checked \\(a: t1; b: t2\\)"):
+        wrapped(snap, settings(), 0.0)

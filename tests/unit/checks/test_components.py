@@ -75,3 +75,18 @@ def test_tm07_required_component_in_named_namespaces():
     no_selector = settings(checks={"TM07": {"components": [{"name": "kiali", "required": True}]}})
     [f] = tm07.run(snapshot(), no_selector, NOW).findings
     assert f.message == "kiali: no workload matches (selector -, any namespace)" and f.namespace == ""
+
+
+def test_tr08_workloads_sorted_by_namespace_kind_and_name():
+    from exporter.checks.components import matching_workloads
+    from exporter.config import ComponentSettings
+    from exporter.sources.kube.projections import WorkloadInfo
+
+    def w(kind, ns, name):
+        return WorkloadInfo(kind, ns, name, (), 1, 1, 1, 1, 1, 1, ())
+
+    snap = snapshot(deployments=[w("Deployment", "b", "z"), w("Deployment", "a", "y")],
+                    statefulsets=[w("StatefulSet", "a", "x")])  # fmt: skip
+    found = matching_workloads(snap, ComponentSettings(name="all"))
+    assert [(x.namespace, x.kind, x.name) for x in found] == [("a", "Deployment", "y"), ("a", "StatefulSet", "x"),
+                                                                ("b", "Deployment", "z")]  # fmt: skip

@@ -331,3 +331,31 @@ def test_cp12_token_mount_events_of_control_plane_pods_within_the_window():
         ("meshhealth_istiod_token_mount_failures", (("namespace", "istio-system"), ("pod", "istiod-b"))): 1.0,
         ("meshhealth_istiod_pods_token_mount_failing", ()): 2.0,
     }
+
+
+def test_cp01_a_ready_deployment_first_does_not_hide_the_next_and_no_ready_replica_is_no_rollout():
+    ready = _workload(name="istiod-a", ready=2, desired=2)
+    rolling_none = _workload(name="istiod-b", ready=0, desired=2, generation=2, observed=1)
+    [f] = check_istiod_ready(snapshot(deployments=[ready, rolling_none]), settings(), NOW).findings
+    assert f.name == "istiod-b" and "rollout" not in f.message
+
+
+def test_cp01_missing_istiod_names_every_control_plane_namespace():
+    s = settings(istio={"control_plane_namespaces": ["istio-system", "istio-canary"]})
+    [f] = [f for f in check_istiod_ready(snapshot(), s, NOW).findings if f.kind == "Deployment"]
+    assert f.namespace == "istio-system,istio-canary" and f.message.endswith("in istio-system,istio-canary")
+
+
+def test_cp09_statefulset_targets_in_the_same_namespace_and_hpas_after_an_unresolved_kind():
+    hpas = [HPAInfo("istio-system", "a-custom", "Custom", "x", "example.com/v1"),
+            HPAInfo("istio-system", "b-ok", "StatefulSet", "gw", "apps/v1"),
+            HPAInfo("istio-system", "c-broken", "Deployment", "gone", "apps/v1")]  # fmt: skip
+    statefulsets = [_workload(kind="StatefulSet", name="gw")]
+    result = check_hpa_targets(snapshot(statefulsets=statefulsets, control_plane_hpas=hpas), settings(), NOW)
+    assert [f.name for f in result.findings] == ["c-broken"]
+
+
+def test_cp12_long_event_messages_are_cut_at_300():
+    event = EventInfo("istio-system", "Pod", "istiod-a", "FailedMount", "istio-token " + "x" * 400, 1, NOW - 5)
+    [f] = check_istio_token_mount(snapshot(warning_events=[event]), settings(), NOW).findings
+    assert len(f.message) == 300

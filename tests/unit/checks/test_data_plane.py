@@ -26,6 +26,7 @@ from exporter.sources.kube.projections import (
     project_namespace,
     project_node,
     project_pod,
+    project_validating_webhooks,
 )
 from tests.unit.helpers import deep_update, kube_object, settings, snapshot, uninjected
 
@@ -297,3 +298,83 @@ def test_dp08_drain_from_pod_annotation_mesh_config_or_default(grace, annotation
     result = check_drain(snapshot(pods=[pod], istio_configmaps=configmaps), s, NOW)
     assert [f.message for f in result.findings] == ([message] if message else [])
     assert [(x.labels, x.value) for x in result.samples] == ([((("namespace", "shop"),), 1.0)] if message else [])
+
+
+def _dp04_pod(name, namespace="bookinfo", phase="Running", created_ago=3600.0, sidecar=False, **kw):
+    containers = ("app", "istio-proxy") if sidecar else ("app",)
+    base = dict(labels=(("pod-template-hash", "5d9c"),), owner=("ReplicaSet", f"{name}-5d9c"))
+    pod = _pod(name=f"{name}-5d9c-x", namespace=namespace, containers=containers, **base, **kw)
+    return dataclasses.replace(pod, phase=phase, created=NOW - created_ago)
+
+
+def test_dp04_skipped_pods_do_not_end_the_scan_and_counts_add_up():
+    enabled = [ns("bookinfo", **{"istio-injection": "enabled"}), ns("kube-system", **{"istio-injection": "enabled"})]
+    pods = [_dp04_pod("done", phase="Succeeded"), _dp04_pod("failed", phase="Failed"),
+            _dp04_pod("injected", sidecar=True), _dp04_pod("orphan", namespace="nowhere"),
+            _dp04_pod("system", namespace="kube-system"), _dp04_pod("young", created_ago=60.0),
+            _dp04_pod("edge", created_ago=59.0), _dp04_pod("reviews"), _dp04_pod("ratings")]  # fmt: skip
+    result = run_dp04(pods, enabled)
+    assert [f.name for f in result.findings] == ["ratings", "reviews", "young"]
+    assert {(x.metric, x.labels): x.value for x in result.samples} == {
+        ("meshhealth_pods_without_sidecar", (("namespace", "bookinfo"), ("reason", "not_restarted"))): 3.0,
+        ("meshhealth_workloads_without_sidecar", ()): 3.0,
+    }
+
+
+def test_dp04_reasons_need_a_mutating_injector_and_recent_failures():
+    enabled = [ns("bookinfo", **{"istio-injection": "enabled"})]
+    validator = project_validating_webhooks({"metadata": {"name": "istio-validator-istio-system"}, "webhooks": [
+        {"name": "validation.istio.io", "clientConfig": {"service": {"name": "istiod", "namespace": "istio-system"}}}]})  # fmt: skip
+    only_validator = check_injection(snapshot(pods=[_dp04_pod("r")], namespaces=enabled, validating_webhooks=[validator]),
+                                     settings(), NOW)  # fmt: skip
+    assert next(x.labels for x in only_validator.samples) == (("namespace", "bookinfo"), ("reason", "no_injector"))
+    old = webhook_event(last="2024-03-02T10:59:59Z")
+    result = run_dp04([_dp04_pod("r")], enabled, warning_events=[old])
+    assert dict(result.samples[0].labels)["reason"] == "not_restarted"  # more than an hour ago
+    listy = [project_istio_configmap({"metadata": {"name": "istio-sidecar-injector", "namespace": "istio-system"},
+                                      "data": {"config": "- policy\n- disabled\n"}})]  # fmt: skip
+    assert len(run_dp04([_dp04_pod("r")], enabled, istio_configmaps=listy).findings) == 1
+
+
+def test_istio_webhooks_match_kind_and_configuration_or_hook_name():
+    from exporter.checks.data_plane import istio_webhooks
+
+    other = project_mutating_webhooks({"metadata": {"name": "cert-manager-webhook"}, "webhooks": [
+        {"name": "webhook.cert-manager.io"}, {"name": "sidecar-injector.istio.io"}]})  # fmt: skip
+    snap = snapshot(mutating_webhooks=[INJECTOR, other])
+    assert [h.name for h in istio_webhooks(snap, settings(), "mutating")] == [
+        "namespace.sidecar-injector.istio.io", "sidecar-injector.istio.io"]  # fmt: skip
+    assert istio_webhooks(snap, settings(), "validating") == []
+
+
+def test_dp05_events_of_one_object_and_webhook_add_up_and_messages_are_cut():
+    first = webhook_event()
+    second = dataclasses.replace(first, count=5, message=first.message + " " + "x" * 400)
+    result = check_injection_webhook_failures(snapshot(warning_events=[first, second]), settings(), NOW)
+    [f] = result.findings
+    assert f.message.startswith(f"{first.count + 5}x: ") and len(f.message) == len(f"{first.count + 5}x: ") + 300
+    assert [x.value for x in result.samples if x.metric == "meshhealth_injection_webhook_failures"] == [first.count + 5]
+
+
+def test_dp06_long_messages_are_cut_at_500():
+    bad = _init(waiting="CrashLoopBackOff", restarts=2, message="m" * 700)
+    [f] = check_init_crashloops(snapshot(pods=[_pod(states=[bad])]), settings(), NOW).findings
+    assert len(f.message) == 500
+
+
+def test_dp07_tcp_probes_and_two_workloads_in_a_namespace():
+    off = (("sidecar.istio.io/rewriteAppHTTPProbers", "false"),)
+    pods = [_pod(annotations=off, probes=[Probe("liveness", "tcpSocket", "8080")]),
+            _pod(name="api-1", annotations=off, probes=[Probe("liveness", "httpGet", "8080")], owner=("StatefulSet", "api"))]  # fmt: skip
+    result = check_probes(snapshot(pods=pods), settings(), NOW)
+    assert len(result.findings) == 2
+    assert result.samples[0].value == 2.0
+
+
+def test_dp08_pods_before_and_after_skipped_ones_are_all_judged():
+    exit_zero = (("proxy.istio.io/config", "proxyMetadata:\n  EXIT_ON_ZERO_ACTIVE_CONNECTIONS: 'true'\n"),)
+    pods = [_pod(name="short", grace=5), _pod(name="exits", grace=120, annotations=exit_zero),
+            _pod(name="a", grace=120), _pod(name="b", grace=120, owner=("StatefulSet", "b"))]  # fmt: skip
+    result = check_drain(snapshot(pods=pods), settings(checks={"DP08": {"default_grace_seconds": 10}}), NOW)
+    assert [f.name for f in result.findings] == ["web", "b"]
+    assert result.samples[0].value == 2.0

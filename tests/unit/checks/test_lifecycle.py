@@ -183,3 +183,24 @@ def test_ns03_components_by_namespace_prefix_and_selector_counted_per_namespace(
         (("namespace", "edge"), ("component", "ingress-nginx")): 1.0,
         (("namespace", "ingress"), ("component", "ingress-nginx")): 2.0,
     }
+
+
+def test_ns01_every_finalizer_listed():
+    ns = _ns("x", deleted=0.0, finalizers=["kubernetes", "example.com/a"])
+    [f] = check_namespace_terminating(snapshot(**{NAMESPACES: [ns]}), settings(), 10_000.0).findings
+    assert f.message.endswith("; namespace finalizers: kubernetes, example.com/a")
+
+
+def test_ns03_failed_and_skipped_pods_first_then_counted_workloads():
+    def pod(name, phase="Running", sidecar=False):
+        containers = ("nginx", "istio-proxy") if sidecar else ("nginx",)
+        return PodInfo("ingress", name, (("app", "nginx"),), (), "ReplicaSet", name.rsplit("-", 1)[0], "n", "",
+                       False, 0.0, False, phase, containers, (), (), (), 30)  # fmt: skip
+
+    pods = [pod("nginx-f-1", phase="Failed"), pod("nginx-s-1", sidecar=True), pod("other-1"), pod("nginx-a-1"),
+            pod("nginx-b-1")]  # fmt: skip
+    s = settings(checks={"NS03": {"expected_in_mesh": [{"name": "ingress-nginx", "selector": "app=nginx",
+                                                        "name_prefix": "nginx-"}]}})  # fmt: skip
+    result = check_expected_in_mesh(snapshot(pods=pods), s, 0.0)
+    assert [f.name for f in result.findings] == ["nginx-a", "nginx-b"]
+    assert [x.value for x in result.samples] == [2.0]

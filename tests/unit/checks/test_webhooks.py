@@ -1,5 +1,6 @@
 import asyncio
 import base64
+import dataclasses
 import ssl
 import subprocess
 from pathlib import Path
@@ -215,3 +216,16 @@ def test_wh03_tls_errors_expiry_and_counts_per_probe():
     assert ("meshhealth_webhook_cert_expiry_timestamp_seconds", "empty") not in samples
     assert samples[("meshhealth_webhook_endpoints_probed", "")][1] == 5.0
     assert sum(1 for x in result.samples if x.metric == "meshhealth_webhook_target_broken") == 1
+
+
+def test_wh02_ready_endpoints_add_up_over_endpoint_slices():
+    two = [slice_(["10.244.0.5"]), dataclasses.replace(slice_(["10.244.0.6", "10.244.0.7"]), name="istiod-x2")]
+    samples = RUN["WH02"](world(endpointslices=two), settings(), NOW).samples
+    assert {s.value for s in samples if s.metric == "meshhealth_webhook_ready_endpoints"} == {3}
+
+
+def test_wh05_leftover_reported_whatever_the_failure_policy():
+    snap = world(namespaces=[ns("default")], services=[], endpointslices=[], validating_webhooks=[validator(policy="Ignore")],
+                 mutating_webhooks=[])  # fmt: skip
+    [f] = findings("WH05", snap)
+    assert f.name == "istio-validator-istio-system" and f.message.endswith("failurePolicy Ignore")

@@ -147,3 +147,41 @@ def test_tr02_threshold_enabled_setting(value, enabled):
     key = "cluster.routing.allocation.disk.threshold_enabled"
     document = {"persistent": {key: value}} if value is not None else {}
     assert ClusterSettings.parse(document).enabled() is enabled
+
+
+def test_tr02_settings_values_of_lists_are_joined():
+    from exporter.sources.elasticsearch.parse import flatten
+
+    assert flatten({"a": {"b": ["x", 1]}, "c.d": "e"}) == {"a.b": "x,1", "c.d": "e"}
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [("2048", 2048), ("2", 2), ("1", 0), ("0.5", 50 * GIB)],
+)
+def test_tr02_bare_numbers_above_one_are_bytes(raw, expected):
+    document = {"persistent": {"cluster.routing.allocation.disk.watermark.low": raw}}
+    assert free_bytes_threshold(ClusterSettings.parse(document), "low", 100 * GIB) == expected
+
+
+def test_tr02_zero_headroom_is_applied():
+    document = {"persistent": {"cluster.routing.allocation.disk.watermark.flood_stage.max_headroom": "0b"},
+                "defaults": {"cluster.routing.allocation.disk.watermark.flood_stage": "95%"}}  # fmt: skip
+    assert free_bytes_threshold(ClusterSettings.parse(document), "flood_stage", 100 * GIB) == 0
+
+
+def test_tr02_junk_nodes_and_paths_first_and_paths_need_both_numbers():
+    stats = {"nodes": {"0": "junk", "a": {"name": "n", "fs": {"data": [
+        "junk", {"path": "/x", "total_in_bytes": 100}, {"path": "/y", "available_in_bytes": 5},
+        {"path": "/z", "total_in_bytes": 100, "available_in_bytes": 50}]}}}}  # fmt: skip
+    assert [(d.path, d.available) for d in least_available_paths(stats)] == [("/z", 50)]
+
+
+def test_tr07_year_9999_with_an_impossible_day_is_undated():
+    assert parse_index("jaeger-span-9999-13-01", "", "-") == ("span", None)
+
+
+def test_tr05_cat_indices_of_no_answer_and_junk_rows_first():
+    assert parse_cat_indices(None, "", "-") == []
+    rows = ["junk", {"index": None}, {"index": "jaeger-span-2026-11-21"}]
+    assert [i.name for i in parse_cat_indices(rows, "", "-")] == ["jaeger-span-2026-11-21"]

@@ -52,3 +52,8 @@ def test_cp03_cp08_only_the_wanted_families_and_their_suffixed_samples():
 )
 def test_mh02_dp03_version_from_the_pilot_build_info(body, version):
     assert parse_metrics(body).version() == version
+
+
+def test_only_known_suffixes_of_wanted_families_are_kept():
+    m = parse_metrics("istio_build_ignore 1\npilot_xds_bucketX 2\npilot_xds 3\n")
+    assert sorted(m.samples) == ["pilot_xds"]

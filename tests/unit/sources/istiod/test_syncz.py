@@ -61,3 +61,9 @@ def test_identical_statuses_are_shared_and_stale_ones_keep_their_nonces():
     assert all(t is synced[0] for t in synced)
     [stale] = [t for t in proxies[2].types if t.type == "EDS"]
     assert (stale.status, stale.sent, stale.acked, stale.sent_time) == ("STALE", "e9", "e8", 1795255201.0)
+
+
+def test_dp02_pod_key_splits_at_the_last_dot_and_type_urls_without_dots():
+    [p] = parse_syncz([{"proxy": "web.v2-7d9f.shop", "resources": {"custom": {"sent": "a", "acked": "a"}}}])
+    assert p.pod_key() == ("shop", "web.v2-7d9f")
+    assert [t.type for t in p.types] == ["custom"]
