@@ -82,8 +82,7 @@ def _s(value: Any) -> str:
     return value if isinstance(value, str) else ""
 
 
-def parse_entry(entry: dict[str, Any], shared: Shared | None = None) -> ProxySync:
-    shared = {} if shared is None else shared
+def parse_entry(entry: dict[str, Any], shared: Shared) -> ProxySync:
     resources = entry.get("resources")
     types: list[TypeStatus] = []
     if isinstance(resources, dict) and resources:  # 1.23+: per type URL, with lastError

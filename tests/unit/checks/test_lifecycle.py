@@ -204,3 +204,15 @@ def test_ns03_failed_and_skipped_pods_first_then_counted_workloads():
     result = check_expected_in_mesh(snapshot(pods=pods), s, 0.0)
     assert [f.name for f in result.findings] == ["nginx-a", "nginx-b"]
     assert [x.value for x in result.samples] == [2.0]
+
+
+def test_ns03_a_pod_of_another_namespace_does_not_end_the_scan():
+    def pod(name, namespace):
+        return PodInfo(namespace, name, (("app", "nginx"),), (), "ReplicaSet", name.rsplit("-", 1)[0], "n", "",
+                       False, 0.0, False, "Running", ("nginx",), (), (), (), 30)  # fmt: skip
+
+    s = settings(
+        checks={"NS03": {"expected_in_mesh": [{"name": "gw", "namespaces": ["ingress"], "selector": "app=nginx"}]}}
+    )
+    result = check_expected_in_mesh(snapshot(pods=[pod("nginx-o-1", "other"), pod("nginx-a-1", "ingress")]), s, 0.0)
+    assert [f.name for f in result.findings] == ["nginx-a"]

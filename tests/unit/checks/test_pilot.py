@@ -17,6 +17,7 @@ from exporter.checks.pilot import (
     check_root_cert,
     quantile,
 )
+from exporter.sources.istiod.metrics import parse_metrics
 from tests.unit.helpers import settings
 from tests.unit.sources.istiod.test_source import NEW_METRICS, OLD_METRICS, snap_of
 
@@ -268,3 +269,10 @@ def test_cp11_exact_bounds_and_messages(left, severity, message):
     result = check_root_cert(snap, settings(), 1000.0)
     assert [x.labels for x in result.samples] == [(("istiod", "istiod-b"),)]
     assert [(f.severity.label, f.message) for f in result.findings] == ([(severity, message)] if severity else [])
+
+
+def test_cp11_a_replica_without_the_cert_gauge_does_not_hide_the_next():
+    snap = snap_of({"istiod-a": [], "istiod-b": []}, metrics="citadel_server_root_cert_expiry_seconds 3600\n")
+    first = dataclasses.replace(snap.replicas[0], metrics=parse_metrics("go_goroutines 1\n"))
+    result = check_root_cert(dataclasses.replace(snap, replicas=(first, snap.replicas[1])), settings(), 1000.0)
+    assert [f.name for f in result.findings] == ["istiod-b"]

@@ -323,3 +323,26 @@ def test_tr07_past_bound_is_exclusive():
     moment = datetime(2026, 11, 21, tzinfo=UTC)
     s = settings(checks={"TR07": {"past_days": 10}})
     assert implausible(_index("x", date=datetime(2026, 11, 11, tzinfo=UTC)), moment, s) is False
+
+
+def test_tr04_grace_counts_from_utc_midnight_in_any_local_time_zone(monkeypatch):
+    import time
+
+    monkeypatch.setenv("TZ", "Asia/Tokyo")
+    time.tzset()
+    try:
+        now = MIDNIGHT + 600  # 09:10 in Tokyo: still within the grace after UTC midnight
+        result = check_write_index(es(now, indices=()), settings(), now)
+        assert result.samples[0].value == 1.0 and result.findings == []
+    finally:
+        monkeypatch.delenv("TZ")
+        time.tzset()
+    hour = MIDNIGHT + 5 * 3600
+    s = settings(checks={"TR04": {"grace_seconds": 1830.25}})
+    assert check_write_index(es(hour + 1830.25, hourly=True, indices=()), s, hour + 1830.25).samples[0].value == 0.0
+
+
+def test_tr06_indices_without_an_age_never_count_even_with_a_tiny_retention():
+    s = settings(checks={"TR06": {"retention_days": 0.00001}})
+    result = check_retention(es(MIDNIGHT, indices=(_index("jaeger-span-000009"),)), s, MIDNIGHT)
+    assert result.findings == []

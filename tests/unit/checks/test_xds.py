@@ -7,6 +7,7 @@ import dataclasses
 import pytest
 
 from exporter.checks.xds import check_disconnected, check_rejected, check_stale, check_version_skew
+from exporter.sources.istiod.metrics import parse_metrics
 from exporter.sources.istiod.source import SidecarPod
 from tests.unit.helpers import settings
 from tests.unit.sources.istiod.test_source import OLD_METRICS, entry_1_23, snap_of
@@ -274,3 +275,11 @@ def test_dp03_replicas_without_metrics_unknown_versions_first_and_counts():
     assert [(x.labels[0], x.value) for x in result.samples] == [(("istiod", "istiod-b"), 2.0)]
     [f] = result.findings
     assert f.message.startswith("2 proxies on Istio 1.20.0, istiod istiod-b runs 1.29.2")
+
+
+def test_dp03_a_replica_of_unknown_version_does_not_hide_the_next():
+    snap = snap_of({"istiod-a": [entry_1_23("a.shop", version="1.20.0")], "istiod-b": [entry_1_23("b.shop", version="1.20.0")]},
+                   metrics='istio_build{component="pilot",tag="1.29.2"} 1\n')  # fmt: skip
+    unknown = dataclasses.replace(snap.replicas[0], metrics=parse_metrics("go_goroutines 1\n"))
+    result = check_version_skew(dataclasses.replace(snap, replicas=(unknown, snap.replicas[1])), settings(), 1000.0)
+    assert [dict(x.labels)["istiod"] for x in result.samples] == ["istiod-b"]
