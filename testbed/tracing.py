@@ -55,6 +55,12 @@ class Elasticsearch:
             raise ComponentError(f"{self.flavour}: runner missing; run `bash testbed/build.sh elasticsearch`")
         self.process.start()
         self.process.wait_until(self._ready, timeout, "serving HTTP")
+        # Byte watermarks (free space), so that a healthy node does not depend on how full the host's disk is:
+        # the default 90 % high watermark is already reached on a large disk with 10 % free. Tests that need
+        # a watermark reached override these with transient settings and clear them afterwards.
+        prefix = "cluster.routing.allocation.disk.watermark"
+        self.request("PUT", "/_cluster/settings", {"persistent": {
+            f"{prefix}.low": "2gb", f"{prefix}.high": "1gb", f"{prefix}.flood_stage": "512mb"}})  # fmt: skip
         return self
 
     def set_watermarks(self, low: str | None, high: str | None, flood: str | None) -> None:
