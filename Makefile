@@ -93,7 +93,7 @@ test: $(STAMP) promtool lint testbed-build
 	$(BIN)/pytest
 
 # Every parser of upstream answers with 10,000 hypothesis examples each (make test runs 200 each).
-# Mutation testing of the checks and the upstream parsers against tests/unit (about 15 min on 2 cores; not in
+# Mutation testing of the checks and the upstream parsers against tests/unit (about 10 min on 2 cores; not in
 # make test). Fails below 90 % killed or on a survivor not listed in tests/mutation-equivalents.txt.
 mutation: $(STAMP)
 	$(BIN)/pip install --quiet 'mutmut>=3.8,<4'
