@@ -112,7 +112,9 @@ def webhook_world(*, service: bool = True, ready: bool = True, namespace: bool =
                 **webhooks(service=target, policy=policy))  # fmt: skip
 
 
-def crashlooping(now: float, name: str, node: str = "worker-3") -> Any:
+def crashlooping(
+    now: float, name: str, node: str = "worker-3", message: str = "iptables-restore: line 2 failed"
+) -> Any:
     obj = copy.deepcopy(INJECTED)
     obj["metadata"]["name"] = name
     obj["spec"]["nodeName"] = node
@@ -120,7 +122,7 @@ def crashlooping(now: float, name: str, node: str = "worker-3") -> Any:
     obj["status"]["initContainerStatuses"] = [{
         "name": "istio-init", "ready": False, "restartCount": 6,
         "state": {"waiting": {"reason": "CrashLoopBackOff", "message": "back-off 5m0s restarting failed container"}},
-        "lastState": {"terminated": {"exitCode": 1, "reason": "Error", "message": "iptables-restore: line 2 failed",
+        "lastState": {"terminated": {"exitCode": 1, "reason": "Error", "message": message,
                                      "finishedAt": iso(now - 300)}},
     }]  # fmt: skip
     return p.project_pod(obj)

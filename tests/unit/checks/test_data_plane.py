@@ -28,6 +28,7 @@ from exporter.sources.kube.projections import (
     project_pod,
     project_validating_webhooks,
 )
+from tests.scenarios.kube import crashlooping
 from tests.unit.helpers import deep_update, kube_object, settings, snapshot, uninjected
 
 NOW = parse_time("2024-03-02T12:00:00Z")
@@ -131,27 +132,18 @@ def test_dp05_failed_create_naming_istio_webhook():
     assert stale.findings == []
 
 
-def crashlooping(name, node="worker-3", message="iptables-restore: line 2 failed\n"):
-    obj = copy.deepcopy(INJECTED)
-    obj["metadata"]["name"] = name
-    obj["spec"]["nodeName"] = node
-    obj["status"]["phase"] = "Pending"
-    obj["status"]["initContainerStatuses"] = [{
-        "name": "istio-init", "ready": False, "restartCount": 6,
-        "state": {"waiting": {"reason": "CrashLoopBackOff", "message": "back-off 5m0s restarting failed container"}},
-        "lastState": {"terminated": {"exitCode": 1, "reason": "Error", "message": message,
-                                     "finishedAt": "2024-03-02T11:55:00Z"}},
-    }]  # fmt: skip
-    return project_pod(obj)
-
-
 NODE = project_node({"metadata": {"name": "worker-3"}, "status": {"nodeInfo": {
     "kernelVersion": "3.10.0-1160.el7.x86_64", "osImage": "CentOS Linux 7 (Core)",
     "containerRuntimeVersion": "docker://19.3.12"}}})  # fmt: skip
 
 
 def test_dp06_groups_by_node_with_node_details():
-    pods = [crashlooping("a"), crashlooping("b"), crashlooping("c", node="worker-1"), project_pod(INJECTED)]
+    pods = [
+        crashlooping(NOW, "a"),
+        crashlooping(NOW, "b"),
+        crashlooping(NOW, "c", node="worker-1"),
+        project_pod(INJECTED),
+    ]
     result = check_init_crashloops(snapshot(pods=pods, nodes=[NODE]), settings(), NOW)
     by_node = {f.name: f for f in result.findings}
     assert set(by_node) == {"worker-3", "worker-1"}
