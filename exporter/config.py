@@ -162,6 +162,11 @@ class IstioSettings(_Section):
             "poll this many seconds later (the same nonce still unacknowledged)"
         ),
     )
+    cluster_domain: str = Field(
+        "cluster.local",
+        min_length=1,
+        description="the cluster's DNS domain (Service hosts are <name>.<namespace>.svc.<domain>)",
+    )
     webhook_name_pattern: str = Field(
         "istio|sidecar-injector",
         description="regular expression; webhook configurations whose name or webhook names match are Istio's",
@@ -368,6 +373,27 @@ class NS01Settings(CheckSettings):
     )
 
 
+class CF11Settings(CheckSettings):
+    tcp_probe: bool = Field(
+        False,
+        description="also open a TCP connection to each tracing backend address (from the exporter's network, "
+        "which may differ from the proxies')",
+    )
+    probe_timeout_seconds: float = Field(1.0, gt=0, le=30, description="TCP connect timeout of the probe")
+
+
+class CF13Settings(CheckSettings):
+    gateway_selector: LabelSelector = Field(
+        "istio=ingressgateway", description="label selector of ingress gateway pods (their Services are checked)"
+    )
+
+
+class CF14Settings(CheckSettings):
+    max_sampling_percent: float = Field(
+        100.0, gt=0, le=100, description="report tracing sampling at or above this percentage"
+    )
+
+
 class ChecksSettings(_Section):
     """Per failure-mode ID: enable/disable, alert overrides and thresholds."""
 
@@ -409,6 +435,20 @@ class ChecksSettings(_Section):
     TR08: TR08Settings = Field(default_factory=TR08Settings)
     TR09: TR09Settings = Field(default_factory=TR09Settings)
     TM07: TM07Settings = Field(default_factory=TM07Settings)
+    CF01: CheckSettings = Field(default_factory=CheckSettings)
+    CF02: CheckSettings = Field(default_factory=CheckSettings)
+    CF03: CheckSettings = Field(default_factory=CheckSettings)
+    CF04: CheckSettings = Field(default_factory=CheckSettings)
+    CF05: CheckSettings = Field(default_factory=CheckSettings)
+    CF06: CheckSettings = Field(default_factory=CheckSettings)
+    CF07: CheckSettings = Field(default_factory=CheckSettings)
+    CF08: CheckSettings = Field(default_factory=CheckSettings)
+    CF09: CheckSettings = Field(default_factory=CheckSettings)
+    CF10: CheckSettings = Field(default_factory=CheckSettings)
+    CF11: CF11Settings = Field(default_factory=CF11Settings)
+    CF12: CheckSettings = Field(default_factory=CheckSettings)
+    CF13: CF13Settings = Field(default_factory=CF13Settings)
+    CF14: CF14Settings = Field(default_factory=CF14Settings)
     MH01: CheckSettings = Field(default_factory=CheckSettings, description="the exporter's own source health")
     MH02: CheckSettings = Field(default_factory=CheckSettings, description="istiod replicas the exporter cannot read")
 

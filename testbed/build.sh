@@ -65,6 +65,7 @@ for t in $targets; do
       build kube-apiserver k8s.io/kubernetes/cmd/kube-controller-manager kube-controller-manager "$K8S_LDFLAGS" ;;
     istiod)
       build istiod istio.io/istio/pilot/cmd/pilot-discovery pilot-discovery
+      build istiod istio.io/istio/istioctl/cmd/istioctl istioctl
       build sidecars . sidecars ;;
     jaeger)
       build jaeger github.com/jaegertracing/jaeger/cmd/collector jaeger-collector ;;

@@ -75,6 +75,7 @@ def install_istio_crds(cluster: KubeCluster, timeout: float = 60) -> list[str]:
 
 ISTIOD_BIN = BIN / "pilot-discovery"
 SIDECARS_BIN = BIN / "sidecars"
+ISTIOCTL_BIN = BIN / "istioctl"
 MESH_CONFIG = """defaultConfig:
   discoveryAddress: istiod.istio-system.svc:15012
   proxyMetadata: {}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from exporter.config import Settings
+from exporter.sources.kube import istio_projections as ip
 from exporter.sources.kube import projections as p
 from exporter.sources.kube.resources import ResourceSpec
 
@@ -45,3 +46,16 @@ def istio_configmaps(settings: Settings) -> ResourceSpec:
         p.project_istio_configmap,
         namespaces=tuple(settings.istio.control_plane_namespaces),
     )
+
+
+# Istio configuration (CF01-CF14), at whichever version the API server prefers.
+DESTINATION_RULES = ResourceSpec(
+    "destinationrules", "networking.istio.io", "destinationrules", ip.project_destination_rule
+)
+VIRTUAL_SERVICES = ResourceSpec("virtualservices", "networking.istio.io", "virtualservices", ip.project_virtual_service)
+GATEWAYS = ResourceSpec("gateways", "networking.istio.io", "gateways", ip.project_gateway)
+SERVICE_ENTRIES = ResourceSpec("serviceentries", "networking.istio.io", "serviceentries", ip.project_service_entry)
+PEER_AUTHENTICATIONS = ResourceSpec(
+    "peerauthentications", "security.istio.io", "peerauthentications", ip.project_peer_authentication
+)
+TELEMETRIES = ResourceSpec("telemetries", "telemetry.istio.io", "telemetries", ip.project_telemetry)

@@ -385,6 +385,7 @@ class ServicePort:
 class ServiceInfo:
     namespace: str
     name: str
+    labels: tuple[tuple[str, str], ...]
     type: str
     selector: tuple[tuple[str, str], ...]
     ports: tuple[ServicePort, ...]
@@ -409,6 +410,7 @@ def project_service(obj: dict[str, Any]) -> ServiceInfo:
     return ServiceInfo(
         namespace=str(meta.get("namespace") or ""),
         name=str(meta["name"]),
+        labels=_str_map(meta.get("labels")),
         type=str(spec.get("type") or "ClusterIP"),
         selector=_str_map(spec.get("selector")),
         ports=ports,

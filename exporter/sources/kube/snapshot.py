@@ -13,6 +13,7 @@ class KubeSnapshot:
 
     objects: Mapping[str, tuple[Any, ...]]
     failed: Mapping[str, str] = field(default_factory=dict)  # resource key -> why it could not be read
+    probes: Mapping[str, str] = field(default_factory=dict)  # "host:port" -> "" (connected) or why not (CF11)
 
     def get(self, key: str) -> tuple[Any, ...]:
         return self.objects.get(key, ())

@@ -1,4 +1,4 @@
-// Builds the testbed's istiod (pilot-discovery) from the Go module proxy: Istio 1.29.2.
+// Builds the testbed's istiod (pilot-discovery) and istioctl from the Go module proxy: Istio 1.29.2.
 module meshhealth.testbed/istiod
 
 go 1.25.7

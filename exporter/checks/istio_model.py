@@ -1,0 +1,274 @@
+"""How Istio resolves configuration, as pure functions over projected objects (no I/O).
+
+- host names: short names are relative to the object's namespace, names with a dot are taken as written,
+  wildcards match by suffix (``ResolveShortnameToFQDN`` and ``host.Name.Matches`` in Istio);
+- ``exportTo``: ``*`` (default), ``.`` (own namespace), ``~`` (nobody) or namespace names;
+- DestinationRule lookup for a client: client namespace, then the service's namespace, then the root
+  namespace, each time the most specific host match (``PushContext.destinationRule``);
+- PeerAuthentication: workload (selector) over namespace over mesh-wide (root namespace), ``UNSET`` inherits,
+  port-level settings override for their target port; nothing set means PERMISSIVE.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from functools import cached_property
+
+from exporter.sources.kube.istio_projections import DestinationRuleInfo, Labels, PeerAuthenticationInfo
+from exporter.sources.kube.projections import PodInfo, ServiceInfo, ServicePort
+
+# Istio's protocol names (pkg/config/protocol), as a port name prefix or appProtocol selects them.
+PROTOCOLS = {
+    "tcp": "TCP",
+    "udp": "UDP",
+    "grpc": "GRPC",
+    "grpc-web": "GRPC-Web",
+    "http": "HTTP",
+    "http_proxy": "HTTP_PROXY",
+    "http2": "HTTP2",
+    "https": "HTTPS",
+    "tls": "TLS",
+    "mongo": "Mongo",
+    "redis": "Redis",
+    "mysql": "MySQL",
+}
+HTTP_PROTOCOLS = frozenset({"HTTP", "HTTP2", "GRPC", "GRPC-Web", "HTTP_PROXY"})
+WELL_KNOWN_TCP_PORTS = frozenset({25, 53, 3306, 27017})  # SMTP, DNS, MySQL, MongoDB: TCP without a name
+UNSUPPORTED = "Unsupported"
+
+
+def port_protocol(port: ServicePort) -> str:
+    """The protocol Istio gives a Service port (``kube.ConvertProtocol``); ``Unsupported`` means unnamed: Istio
+    then treats it as opaque TCP (outbound sniffing aside), with no HTTP routing, retries or tracing."""
+    if port.protocol.upper() == "UDP":
+        return "UDP"
+    name = port.app_protocol or port.name
+    if port.app_protocol:
+        special = {"kubernetes.io/h2c": "HTTP2", "kubernetes.io/ws": "HTTP", "kubernetes.io/wss": "HTTPS"}
+        if name in special:
+            return special[name]
+    if name[:8].lower() == "grpc-web":
+        return "GRPC-Web"
+    prefix = name.split("-", 1)[0].lower()
+    found = PROTOCOLS.get(prefix)
+    if found is None:
+        return "TCP" if port.port in WELL_KNOWN_TCP_PORTS else UNSUPPORTED
+    return found
+
+
+def fqdn(host: str, namespace: str, domain: str) -> str:
+    """Istio's ``ResolveShortnameToFQDN``: a name without a dot is ``<name>.<namespace>.svc.<domain>``."""
+    if not host or host == "*" or "." in host or _is_ip(host):
+        return host
+    return f"{host}.{namespace}.svc.{domain}" if namespace else host
+
+
+def _is_ip(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
+
+
+def host_matches(pattern: str, host: str) -> bool:
+    """Does the (possibly wildcard) ``pattern`` cover ``host``? ``*.a.com`` covers ``b.a.com`` and ``*.b.a.com``."""
+    if pattern == host or pattern == "*":
+        return True
+    if pattern.startswith("*"):
+        suffix = pattern[1:]
+        return host.endswith(suffix) or (host.startswith("*") and host[1:].endswith(suffix))
+    return False
+
+
+def kube_service_of(host: str, domain: str) -> tuple[str, str] | None:
+    """(namespace, name) when ``host`` is a Kubernetes Service FQDN ``<name>.<namespace>.svc.<domain>``."""
+    suffix = f".svc.{domain}"
+    if not host.endswith(suffix):
+        return None
+    parts = host[: -len(suffix)].split(".")
+    if len(parts) != 2 or not all(parts):
+        return None
+    return parts[1], parts[0]
+
+
+def host_namespace(host: str, domain: str) -> str | None:
+    """The namespace a Kubernetes host names: ``r.ns.svc.<domain>`` and ``*.ns.svc.<domain>``."""
+    suffix = f".svc.{domain}"
+    if not host.endswith(suffix):
+        return None
+    parts = host[: -len(suffix)].split(".")
+    return parts[-1] if len(parts) == 2 and parts[-1] else None
+
+
+def visible(export_to: Sequence[str], owner_namespace: str, client_namespace: str, default: Sequence[str]) -> bool:
+    """Whether an object in ``owner_namespace`` with ``export_to`` applies to clients in ``client_namespace``."""
+    targets = export_to or default
+    for target in targets:
+        if target == "*" or target == client_namespace:
+            return True
+        if target == "." and owner_namespace == client_namespace:
+            return True
+    return False
+
+
+def labels_match(selector: Labels | Iterable[tuple[str, str]], labels: dict[str, str]) -> bool:
+    return all(labels.get(k) == v for k, v in selector)
+
+
+@dataclass(frozen=True)
+class DRMatch:
+    """The DestinationRules that apply to one (client namespace, host): all from one namespace, merged."""
+
+    namespace: str
+    rules: tuple[DestinationRuleInfo, ...]
+
+    @property
+    def subsets(self) -> set[str]:
+        return {s.name for dr in self.rules for s in dr.subsets}
+
+
+class DestinationRuleIndex:
+    """DestinationRules by namespace, looked up as istiod does for a client namespace and a host."""
+
+    def __init__(
+        self, rules: Iterable[DestinationRuleInfo], domain: str, root_namespace: str, default_export: Sequence[str]
+    ) -> None:
+        self.domain = domain
+        self.root = root_namespace
+        self.default_export = tuple(default_export)
+        self.by_namespace: dict[str, list[tuple[str, DestinationRuleInfo]]] = defaultdict(list)
+        for dr in rules:
+            if dr.host and dr.workload_selector is None:
+                self.by_namespace[dr.meta.namespace].append((fqdn(dr.host, dr.meta.namespace, domain), dr))
+
+    def _match(self, namespace: str, client: str, host: str) -> DRMatch | None:
+        candidates = [
+            (pattern, dr)
+            for pattern, dr in self.by_namespace.get(namespace, ())
+            if visible(dr.export_to, namespace, client, self.default_export) and host_matches(pattern, host)
+        ]
+        if not candidates:
+            return None
+        exact = [dr for pattern, dr in candidates if pattern == host]
+        if exact:
+            return DRMatch(namespace, tuple(exact))
+        best = max(len(pattern) for pattern, _ in candidates)  # the most specific wildcard
+        return DRMatch(namespace, tuple(dr for pattern, dr in candidates if len(pattern) == best))
+
+    def lookup(self, client_namespace: str, host: str, service_namespace: str | None) -> DRMatch | None:
+        found = self._match(client_namespace, client_namespace, host)
+        if found is None and service_namespace and service_namespace != client_namespace:
+            found = self._match(service_namespace, client_namespace, host)
+        if found is None and self.root not in (client_namespace, service_namespace):
+            found = self._match(self.root, client_namespace, host)
+        return found
+
+
+class PodIndex:
+    """Running pods by namespace, with an inverted label index so that selectors are set intersections."""
+
+    def __init__(self, pods: Iterable[PodInfo]) -> None:
+        self.pods: list[PodInfo] = [p for p in pods if not p.deleting and p.phase not in ("Succeeded", "Failed")]
+        self._by_label: dict[tuple[str, str, str], set[int]] = defaultdict(set)
+        self._by_namespace: dict[str, set[int]] = defaultdict(set)
+        self._all_namespaces: dict[tuple[str, str], set[int]] = defaultdict(set)
+        for i, pod in enumerate(self.pods):
+            self._by_namespace[pod.namespace].add(i)
+            for key, value in pod.labels:
+                self._by_label[(pod.namespace, key, value)].add(i)
+                self._all_namespaces[(key, value)].add(i)
+
+    def select(self, namespace: str | None, selector: Iterable[tuple[str, str]]) -> list[PodInfo]:
+        """Pods of ``namespace`` (every namespace: None) whose labels include ``selector`` (empty: all of them)."""
+        sets = [
+            self._by_label.get((namespace, k, v), set())
+            if namespace is not None
+            else self._all_namespaces.get((k, v), set())
+            for k, v in selector
+        ]
+        if not sets:
+            if namespace is None:
+                return list(self.pods)
+            return [self.pods[i] for i in sorted(self._by_namespace.get(namespace, ()))]
+        sets.sort(key=len)
+        chosen = set(sets[0]).intersection(*sets[1:])
+        return [self.pods[i] for i in sorted(chosen)]
+
+    def namespaces(self) -> set[str]:
+        return set(self._by_namespace)
+
+
+def service_pods(pods: PodIndex, service: ServiceInfo) -> list[PodInfo]:
+    """The pods a Service selects (a Service without a selector selects none: its endpoints are manual)."""
+    return pods.select(service.namespace, service.selector) if service.selector else []
+
+
+class ServiceIndex:
+    """Kubernetes Services by FQDN and by namespace."""
+
+    def __init__(self, services: Iterable[ServiceInfo], domain: str) -> None:
+        self.domain = domain
+        self.by_host: dict[str, ServiceInfo] = {}
+        self.by_namespace: dict[str, list[ServiceInfo]] = defaultdict(list)
+        for svc in services:
+            self.by_host[f"{svc.name}.{svc.namespace}.svc.{domain}"] = svc
+            self.by_namespace[svc.namespace].append(svc)
+
+    def matching(self, host: str) -> list[ServiceInfo]:
+        """Services an (optionally wildcard) host covers."""
+        if "*" not in host:
+            svc = self.by_host.get(host)
+            return [svc] if svc is not None else []
+        namespace = host_namespace(host, self.domain)
+        pool = (
+            self.by_namespace.get(namespace, []) if namespace else [s for ss in self.by_namespace.values() for s in ss]
+        )
+        return [s for s in pool if host_matches(host, f"{s.name}.{s.namespace}.svc.{self.domain}")]
+
+
+@dataclass(frozen=True)
+class MTLSMode:
+    mode: str  # STRICT, PERMISSIVE, DISABLE
+    source: str  # the PeerAuthentication that decided it, "namespace/name", or "default"
+
+
+class PeerAuthentications:
+    """Effective mTLS mode of a workload port, as istiod composes PeerAuthentications."""
+
+    def __init__(self, policies: Iterable[PeerAuthenticationInfo], root_namespace: str) -> None:
+        self.root = root_namespace
+        ordered = sorted(policies, key=lambda p: (p.meta.created or 0.0, p.meta.namespace, p.meta.name))
+        self.namespace_wide: dict[str, PeerAuthenticationInfo] = {}
+        self.workload: dict[str, list[PeerAuthenticationInfo]] = defaultdict(list)
+        for policy in ordered:
+            if policy.selector is None:
+                self.namespace_wide.setdefault(policy.meta.namespace, policy)  # the oldest wins
+            else:
+                self.workload[policy.meta.namespace].append(policy)
+
+    @cached_property
+    def mesh(self) -> PeerAuthenticationInfo | None:
+        return self.namespace_wide.get(self.root)
+
+    def mode(self, pod: PodInfo, target_port: int | None) -> MTLSMode:
+        result = MTLSMode("PERMISSIVE", "default")
+        layers = [self.mesh, self.namespace_wide.get(pod.namespace) if pod.namespace != self.root else None]
+        labels = dict(pod.labels)
+        layers.append(
+            next((p for p in self.workload.get(pod.namespace, ()) if labels_match(p.selector or (), labels)), None)
+        )
+        for policy in layers:
+            if policy is None:
+                continue
+            where = f"{policy.meta.namespace}/{policy.meta.name}"
+            if policy.mode != "UNSET":
+                result = MTLSMode(policy.mode, where)
+            if policy.selector is not None and target_port is not None:
+                port_mode = dict(policy.port_modes).get(target_port)
+                if port_mode and port_mode != "UNSET":
+                    result = MTLSMode(port_mode, f"{where} (port {target_port})")
+        return result
