@@ -188,6 +188,8 @@ def check_tls_conflicts(snapshot: KubeSnapshot, settings: Settings, now: float) 
             snapshot.get(r.DESTINATION_RULES.key), domain, root, default_export(snapshot, "DestinationRule")
         )
         for svc in sorted(snapshot.get(r.SERVICES.key), key=lambda s: (s.namespace, s.name)):
+            if is_control_plane(svc.labels):
+                continue  # gateways and istiod: their listeners are not governed by PeerAuthentication
             selected = service_pods(pods, svc)
             strict = next((p for p in selected if policies.mode(p, None).mode == "STRICT"), None)
             if strict is None:
