@@ -1,0 +1,81 @@
+"""Our configuration checks against ``istioctl analyze`` reading a real API server.
+
+Offline, istioctl skips its analyzers that need Services and Pods; here every corpus file set is applied to a
+kube-apiserver of its own (the mesh's testbed cluster is left alone) and istioctl analyzes the live objects,
+so IST0118, IST0145, IST0150, IST0173 and IST0174 are compared too (see ``tests/agreement.py``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from testbed.istio import install_istio_crds
+from testbed.kube import KubeCluster
+from testbed.processes import ComponentError
+from tests.agreement import ANALYZER_CODES, KNOWN_DIFFERENCES, all_file_sets, compare, istioctl
+from tests.scenarios import config as corpus
+
+pytestmark = pytest.mark.e2e
+
+PLURALS = {
+    "Namespace": "namespaces", "Node": "nodes", "Pod": "pods", "Service": "services", "ConfigMap": "configmaps",
+    "EndpointSlice": "endpointslices", "DestinationRule": "destinationrules", "VirtualService": "virtualservices",
+    "Gateway": "gateways", "ServiceEntry": "serviceentries", "PeerAuthentication": "peerauthentications",
+    "Telemetry": "telemetries",
+}  # fmt: skip
+
+
+def collection(doc: dict[str, Any]) -> str:
+    kind, api = doc["kind"], doc["apiVersion"]
+    plural = PLURALS[kind]
+    prefix = f"/api/{api}" if "/" not in api else f"/apis/{api}"
+    namespace = (doc.get("metadata") or {}).get("namespace")
+    return f"{prefix}/namespaces/{namespace}/{plural}" if namespace else f"{prefix}/{plural}"
+
+
+class LiveCorpus:
+    """Keeps the cluster's objects equal to one file set at a time (namespaces and pods are only ever added)."""
+
+    def __init__(self, cluster: KubeCluster) -> None:
+        self.cluster = cluster
+        self.applied: dict[str, dict[str, Any]] = {}
+
+    def show(self, file_set: str) -> None:
+        docs = corpus.documents(None if file_set == "base" else file_set)
+        wanted = {f"{collection(d)}/{d['metadata']['name']}": d for d in docs}
+        for path, doc in self.applied.items():
+            if path not in wanted and doc["kind"] not in ("Namespace", "Pod"):
+                self.cluster.admin.delete(path)
+        for kind in ("Namespace", "Node"):  # before what lives in them
+            for doc in (d for d in docs if d["kind"] == kind):
+                self.cluster.admin.apply(collection(doc), doc)
+        for doc in (d for d in docs if d["kind"] not in ("Namespace", "Node")):
+            doc = {**doc, "metadata": {k: v for k, v in doc["metadata"].items() if k != "creationTimestamp"}}
+            self.cluster.admin.apply(collection(doc), {k: v for k, v in doc.items() if k != "status"})
+        self.applied = wanted
+
+
+@pytest.fixture(scope="module")
+def live() -> Iterator[LiveCorpus]:
+    cluster = KubeCluster()
+    try:
+        cluster.start()
+        install_istio_crds(cluster)
+    except ComponentError as err:
+        cluster.stop()
+        pytest.fail(str(err), pytrace=False)
+    yield LiveCorpus(cluster)
+    cluster.stop()
+
+
+@pytest.mark.parametrize("file_set", all_file_sets())
+def test_istioctl_analyze_on_a_live_cluster_agrees_on_every_shared_code(file_set: str, live: LiveCorpus,
+                                                                         tmp_path: Path) -> None:  # fmt: skip
+    live.show(file_set)
+    theirs, skipped = istioctl(file_set, tmp_path, f"--kubeconfig={live.cluster.kubeconfig}")
+    assert not skipped & set(ANALYZER_CODES), skipped
+    compare(file_set, theirs, skipped, KNOWN_DIFFERENCES)
