@@ -69,6 +69,15 @@ def test_cp05_destination_rule_subset_without_pods(mesh: Mesh, tmp_path: Path) -
     found = wait_for(cluster_findings, 60, "CP05 finding for the v1-bug subset")
     assert found[0]["name"] == "outbound|8080|v1-bug|web.shop.svc.cluster.local" and found[0]["namespace"] == "shop"
     assert "pilot_eds_no_instances" in mesh.a.metrics()
+    # CF03 reaches istiod's conclusion from the Kubernetes objects alone: the same subsets of the same host.
+    empty_in_istiod = {
+        f["name"].split("|")[2]
+        for f in mesh.check(tmp_path, "CP05")
+        if f["name"].endswith("|web.shop.svc.cluster.local")
+    }
+    cf03 = mesh.check(tmp_path, "CF03")
+    assert [(f["namespace"], f["kind"], f["name"]) for f in cf03] == [("shop", "DestinationRule", "web")]
+    assert {m.split(" ")[1] for f in cf03 for m in [f["message"]]} == empty_in_istiod == {"v1-bug"}
     mesh.kube.admin.delete(f"{rules}/web")
     mesh.push()
     wait_for(lambda: not cluster_findings(), 60, "CP05 cleared")
@@ -108,6 +117,9 @@ def test_cp04_two_gateways_same_tls_host(mesh: Mesh, tmp_path: Path, exporter_fa
     found = wait_for(cp04, 60, "CP04 finding")
     assert found[0]["kind"] == "Gateway" and found[0]["name"] in ("gw-a", "gw-b")
     assert "pilot_total_rejected_configs" in mesh.a.metrics()
+    # CF08 names the same Gateway istiod rejected, from the Kubernetes objects alone.
+    cf08 = mesh.check(tmp_path, "CF08")
+    assert [(f["namespace"], f["kind"], f["name"]) for f in cf08] == [("istio-system", "Gateway", found[0]["name"])]
     mesh.kube.admin.delete(f"{gateways}/{found[0]['name']}")
     mesh.push()
     wait_for(lambda: cp04() == [], 60, "CP04 cleared after the conflict is removed")
