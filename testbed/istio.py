@@ -142,8 +142,8 @@ class Istiod:
 
 
 def prepare_control_plane(cluster: KubeCluster) -> None:
-    """The namespace and mesh ConfigMap istiod expects, and endpoints for the `kubernetes` Service (an API
-    server advertising a loopback address publishes none; a real cluster always has them)."""
+    """The namespace, Service and mesh ConfigMap of an installed istiod, and endpoints for the `kubernetes` Service
+    (an API server advertising a loopback address publishes none; a real cluster always has them)."""
     cluster.admin.apply("/apis/discovery.k8s.io/v1/namespaces/default/endpointslices", {
         "apiVersion": "discovery.k8s.io/v1", "kind": "EndpointSlice",
         "metadata": {"name": "kubernetes-testbed", "namespace": "default",
@@ -153,6 +153,13 @@ def prepare_control_plane(cluster: KubeCluster) -> None:
     cluster.admin.apply(
         "/api/v1/namespaces", {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "istio-system"}}
     )
+    cluster.admin.apply("/api/v1/namespaces/istio-system/services", {
+        "apiVersion": "v1", "kind": "Service",
+        "metadata": {"name": "istiod", "namespace": "istio-system", "labels": {"app": "istiod", "istio": "pilot"}},
+        "spec": {"selector": {"app": "istiod"}, "ports": [
+            {"name": "grpc-xds", "port": 15010}, {"name": "https-dns", "port": 15012},
+            {"name": "https-webhook", "port": 443, "targetPort": 15017},
+            {"name": "http-monitoring", "port": 15014}]}})  # fmt: skip
     cluster.admin.apply(
         "/api/v1/namespaces/istio-system/configmaps",
         {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "istio", "namespace": "istio-system"},

@@ -545,7 +545,7 @@ def check_discovery_address(snapshot: KubeSnapshot, settings: Settings, now: flo
     severity = alert_severity(settings, "CF10")
     services = {(s.namespace, s.name): s for s in snapshot.get(r.SERVICES.key)}
     findings = []
-    for mesh in _mesh_config_state(snapshot):
+    for mesh in meshes(snapshot):  # an unreadable mesh config is a finding here, not a blind spot
         if mesh.error:
             findings.append(Finding("CF10", severity, mesh.namespace, "ConfigMap", mesh.configmap, mesh.error))
             continue

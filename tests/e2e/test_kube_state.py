@@ -111,25 +111,25 @@ def test_wh01_wh02_webhook_service_missing_then_without_endpoints(kube: KubeClus
     kube.admin.apply(webhooks, validating_webhook("istiod-1-6-10"))
     assert check_findings(kube, tmp_path, "WH01") == [] and check_findings(kube, tmp_path, "WH02") == []
 
-    # after a revisioned install the webhook still names "istiod"
-    kube.admin.apply(webhooks, validating_webhook("istiod"))
+    # after a revisioned install the webhook still names the old revision's Service
+    kube.admin.apply(webhooks, validating_webhook("istiod-1-5-0"))
     [wh01] = check_findings(kube, tmp_path, "WH01")
     assert wh01["name"] == "istio-validator-e2e" and wh01["severity"] == "critical"
-    assert "Service istio-system/istiod" in wh01["message"] and "does not exist" in wh01["message"]
+    assert "Service istio-system/istiod-1-5-0" in wh01["message"] and "does not exist" in wh01["message"]
 
     # the Service is back but its only endpoint is not ready ("no endpoints available for service")
-    kube.admin.apply(services, service("istiod"))
-    kube.admin.apply(slices, endpoint_slice("istiod", ready=False))
+    kube.admin.apply(services, service("istiod-1-5-0"))
+    kube.admin.apply(slices, endpoint_slice("istiod-1-5-0", ready=False))
     assert check_findings(kube, tmp_path, "WH01") == []
     [wh02] = check_findings(kube, tmp_path, "WH02")
     assert "no ready endpoints" in wh02["message"]
 
     # failurePolicy Ignore hides it: WH04
-    kube.admin.apply(webhooks, validating_webhook("istiod", policy="Ignore"))
+    kube.admin.apply(webhooks, validating_webhook("istiod-1-5-0", policy="Ignore"))
     [wh04] = check_findings(kube, tmp_path, "WH04")
     assert "Istio config is not validated" in wh04["message"]
 
-    kube.admin.apply(slices, endpoint_slice("istiod", ready=True))
+    kube.admin.apply(slices, endpoint_slice("istiod-1-5-0", ready=True))
     for check in ("WH01", "WH02", "WH04"):
         assert check_findings(kube, tmp_path, check) == [], check
     kube.admin.delete(f"{webhooks}/istio-validator-e2e")

@@ -58,6 +58,13 @@ def _d(value: Any) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
+def _text(value: Any) -> str:
+    """A scalar as YAML wrote it (``15012`` or ``true`` become text); mappings and lists are not text."""
+    if value is None or isinstance(value, dict | list):
+        return ""
+    return str(value)
+
+
 def _port(value: Any) -> int:
     return value if isinstance(value, int) and not isinstance(value, bool) else 0
 
@@ -84,9 +91,8 @@ def parse_mesh_config(namespace: str, configmap: str, revision: str, text: str) 
     tracing = _d(default_config.get("tracing"))
     sampling = tracing.get("sampling")
     providers = []
-    for provider in (
-        _d(p) for p in doc.get("extensionProviders") or [] if isinstance(doc.get("extensionProviders"), list)
-    ):
+    listed = doc.get("extensionProviders")
+    for provider in (_d(p) for p in (listed if isinstance(listed, list) else [])):
         name = provider.get("name")
         for kind, body in provider.items():
             if kind != "name" and isinstance(body, dict) and isinstance(body.get("service"), str):
@@ -102,10 +108,10 @@ def parse_mesh_config(namespace: str, configmap: str, revision: str, text: str) 
         namespace=namespace,
         configmap=configmap,
         revision=revision,
-        root_namespace=str(doc.get("rootNamespace") or base.root_namespace),
+        root_namespace=_text(doc.get("rootNamespace")) or base.root_namespace,
         enable_auto_mtls=auto if isinstance(auto, bool) else True,
-        discovery_address=str(default_config.get("discoveryAddress") or ""),
-        zipkin_address=str(_d(tracing.get("zipkin")).get("address") or ""),
+        discovery_address=_text(default_config.get("discoveryAddress")),
+        zipkin_address=_text(_d(tracing.get("zipkin")).get("address")),
         sampling=float(sampling) if isinstance(sampling, int | float) and not isinstance(sampling, bool) else None,
         proxy_metadata=tuple(sorted((str(k), str(v)) for k, v in metadata.items())),
         extension_providers=tuple(providers),

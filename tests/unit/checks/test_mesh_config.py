@@ -1,0 +1,617 @@
+"""CF01-CF14 on the Bookinfo corpus with one change at a time: what each check reports, and where it stops."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import pytest
+
+from exporter.checks import mesh_config as cf
+from exporter.config import Settings
+from exporter.model import NotEvaluated, Severity
+from exporter.sources.kube.snapshot import KubeSnapshot
+from tests.scenarios import config as corpus
+
+NOW = 1_800_000_000.0
+
+
+def world(*changes: dict[str, Any], drop: tuple[tuple[str, str, str], ...] = (), variant: str | None = None,
+          probes: dict[str, str] | None = None) -> KubeSnapshot:  # fmt: skip
+    """The corpus (base or a variant) with objects added or replaced by (kind, namespace, name), or dropped."""
+    docs = {corpus._key(d): copy.deepcopy(d) for d in corpus.documents(variant)}
+    for key in drop:
+        docs.pop(key)
+    for doc in changes:
+        docs[corpus._key(doc)] = doc
+    objects: dict[str, list[Any]] = {key: [] for key, _ in corpus.PROJECTIONS.values()}
+    for doc in docs.values():
+        key, project = corpus.PROJECTIONS[doc["kind"]]
+        objects[key].append(project(doc))
+    return KubeSnapshot({k: tuple(v) for k, v in objects.items()}, probes=probes or {})
+
+
+def doc(kind: str, namespace: str, name: str, spec: dict[str, Any] | None = None, **top: Any) -> dict[str, Any]:
+    meta = {"name": name, "namespace": namespace} if namespace else {"name": name}
+    meta.update(top.pop("metadata", {}))
+    return {"kind": kind, "metadata": meta, **({"spec": spec} if spec is not None else {}), **top}
+
+
+def mesh(text: str) -> dict[str, Any]:
+    return doc("ConfigMap", "istio-system", "istio", data={"mesh": text})
+
+
+def run(check, snapshot: KubeSnapshot, settings: Settings | None = None):
+    return check(snapshot, settings or Settings(), NOW)
+
+
+def found(check, snapshot: KubeSnapshot, settings: Settings | None = None) -> list[tuple[str, str, str, str]]:
+    return [(f.namespace, f.kind, f.name, f.message) for f in run(check, snapshot, settings).findings]
+
+
+def counts(check, snapshot: KubeSnapshot) -> dict[str, float]:
+    return {dict(s.labels)["namespace"]: s.value for s in run(check, snapshot).samples}
+
+
+def dr(name: str, host: str, namespace: str = "bookinfo", **spec: Any) -> dict[str, Any]:
+    return doc("DestinationRule", namespace, name, {"host": host, **spec})
+
+
+def vs(name: str, namespace: str = "bookinfo", **spec: Any) -> dict[str, Any]:
+    return doc("VirtualService", namespace, name, spec)
+
+
+def svc(name: str, namespace: str = "bookinfo", labels: dict[str, str] | None = None, **spec: Any) -> dict[str, Any]:
+    return doc("Service", namespace, name, spec, metadata={"labels": labels or {}})
+
+
+def test_the_base_corpus_is_healthy_for_every_configuration_check():
+    for check in cf.CHECKS:
+        result = check.run(corpus.snapshot(), Settings(), NOW)
+        assert result.findings == [] and result.samples == [], check.id
+
+
+# --- CF01 ---
+
+
+def test_cf01_disable_toward_mesh_wide_strict_is_kia0208_and_counted_per_namespace():
+    snap = world(dr("ratings", "ratings", trafficPolicy={"tls": {"mode": "DISABLE"}}))
+    [(ns, kind, name, message)] = found(cf.check_tls_conflicts, snap)
+    assert (ns, kind, name) == ("bookinfo", "DestinationRule", "ratings")
+    assert message.startswith("spec.trafficPolicy.tls.mode=DISABLE toward ratings.bookinfo:9080, whose pods are STRICT")
+    assert "(istio-system/default)" in message and message.endswith("(KIA0208)")
+    assert counts(cf.check_tls_conflicts, snap) == {"bookinfo": 1}
+    assert run(cf.check_tls_conflicts, snap).findings[0].severity == Severity.WARNING
+
+
+def test_cf01_namespace_strict_is_kia0207_and_permissive_is_fine():
+    strict = doc("PeerAuthentication", "bookinfo", "default", {"mtls": {"mode": "STRICT"}})
+    rule = dr("ratings", "ratings", trafficPolicy={"tls": {"mode": "DISABLE"}})
+    [(*_, message)] = found(cf.check_tls_conflicts, world(strict, rule))
+    assert "(bookinfo/default)" in message and message.endswith("(KIA0207)")
+    permissive = doc("PeerAuthentication", "bookinfo", "default", {"mtls": {"mode": "PERMISSIVE"}})
+    assert found(cf.check_tls_conflicts, world(permissive, rule)) == []
+
+
+@pytest.mark.parametrize(("client", "server", "conflict"), [
+    ("DISABLE", "STRICT", True), ("SIMPLE", "STRICT", True), ("MUTUAL", "STRICT", True),
+    ("ISTIO_MUTUAL", "STRICT", False), ("ISTIO_MUTUAL", "DISABLE", True), ("DISABLE", "DISABLE", False),
+    ("ISTIO_MUTUAL", "PERMISSIVE", False), ("DISABLE", "PERMISSIVE", False), ("SIMPLE", "DISABLE", False),
+])  # fmt: skip
+def test_cf01_every_mode_pair(client, server, conflict):
+    policy = doc("PeerAuthentication", "istio-system", "default", {"mtls": {"mode": server}})
+    snap = world(policy, dr("ratings", "ratings", trafficPolicy={"tls": {"mode": client}}))
+    findings = [f for f in found(cf.check_tls_conflicts, snap) if f[2] == "ratings"]
+    assert bool(findings) is conflict
+    if conflict:
+        assert findings[0][3].endswith("(KIA0208)") is (client == "DISABLE")
+
+
+def test_cf01_port_level_settings_judge_their_port_and_the_workload_port_policy():
+    rule = dr(
+        "reviews",
+        "reviews",
+        trafficPolicy={"portLevelSettings": [{"port": {"number": 9080}, "tls": {"mode": "DISABLE"}}]},
+    )
+    [(*_, message)] = found(cf.check_tls_conflicts, world(rule))
+    assert message.startswith("spec.trafficPolicy.portLevelSettings[0].tls.mode=DISABLE toward reviews.bookinfo:9080")
+    other_port = dr(
+        "reviews",
+        "reviews",
+        trafficPolicy={"portLevelSettings": [{"port": {"number": 9999}, "tls": {"mode": "DISABLE"}}]},
+    )
+    found_other = found(cf.check_tls_conflicts, world(other_port))
+    assert len(found_other) == 1 and "reviews.bookinfo:9999" in found_other[0][3]  # no such Service port: all pods
+    relaxed = doc("PeerAuthentication", "bookinfo", "reviews", {"selector": {"matchLabels": {"app": "reviews"}},
+                  "mtls": {"mode": "STRICT"}, "portLevelMtls": {"9080": {"mode": "PERMISSIVE"}}})  # fmt: skip
+    assert found(cf.check_tls_conflicts, world(rule, relaxed)) == []
+
+
+def test_cf01_subset_settings_apply_to_the_subset_pods_only():
+    rule = dr("reviews", "reviews", subsets=[
+        {"name": "v1", "labels": {"version": "v1"}, "trafficPolicy": {"tls": {"mode": "DISABLE"}}},
+        {"name": "gone", "labels": {"version": "v9"}, "trafficPolicy": {"tls": {"mode": "DISABLE"}}},
+    ])  # fmt: skip
+    [(*_, message)] = found(cf.check_tls_conflicts, world(rule))
+    assert message.startswith("spec.subsets[0].trafficPolicy.tls.mode=DISABLE toward reviews.bookinfo:9080")
+
+
+def test_cf01_rules_for_hosts_without_pods_or_services_are_not_judged():
+    assert found(cf.check_tls_conflicts, world(dr("x", "unknown", trafficPolicy={"tls": {"mode": "DISABLE"}}))) == []
+    empty = svc("empty", selector={"app": "none"}, ports=[{"name": "http", "port": 80}])
+    assert (
+        found(cf.check_tls_conflicts, world(empty, dr("e", "empty", trafficPolicy={"tls": {"mode": "DISABLE"}}))) == []
+    )
+    assert found(cf.check_tls_conflicts, world(dr("nohost", "", trafficPolicy={"tls": {"mode": "DISABLE"}}))) == []
+
+
+def test_cf01_wildcard_rule_covers_every_service_of_the_namespace():
+    rule = dr("all", "*.bookinfo.svc.cluster.local", trafficPolicy={"tls": {"mode": "DISABLE"}})
+    assert len(found(cf.check_tls_conflicts, world(rule))) == 1  # one finding per rule and setting
+
+
+def test_cf01_auto_mtls_off_reports_strict_services_without_istio_mutual():
+    snap = world(variant="cf01-auto-mtls-off")
+    assert [(f[1], f[2]) for f in found(cf.check_tls_conflicts, snap)] == [("Service", "details")]
+    assert "enableAutoMtls is false in istio-system/istio" in found(cf.check_tls_conflicts, snap)[0][3]
+    permissive = doc("PeerAuthentication", "istio-system", "default", {"mtls": {"mode": "PERMISSIVE"}})
+    assert found(cf.check_tls_conflicts, world(permissive, variant="cf01-auto-mtls-off")) == []
+
+
+# --- CF02 ---
+
+
+def test_cf02_subset_missing_from_the_applicable_rule():
+    snap = world(variant="cf02-subset-v1-bug")
+    [(ns, kind, name, message)] = found(cf.check_undefined_subsets, snap)
+    assert (ns, kind, name) == ("bookinfo", "VirtualService", "reviews")
+    assert message == ("spec.http[0].route[0].destination.subset=v1-bug: DestinationRule bookinfo/reviews defines "
+                       "subsets v1, v2, v3, not v1-bug; requests get 503 NR (IST0101, KIA1107)")  # fmt: skip
+    assert counts(cf.check_undefined_subsets, snap) == {"bookinfo": 1}
+
+
+def test_cf02_no_rule_at_all_names_every_route():
+    findings = found(cf.check_undefined_subsets, world(variant="cf02-dr-deleted"))
+    assert [f[3].split(":")[0] for f in findings] == [
+        "spec.http[0].route[0].destination.subset=v2", "spec.http[1].route[0].destination.subset=v1",
+        "spec.http[1].route[1].destination.subset=v3"]  # fmt: skip
+    assert "no DestinationRule for reviews.bookinfo.svc.cluster.local applies in namespace bookinfo" in findings[0][3]
+
+
+def test_cf02_mirrors_and_tcp_routes_are_checked():
+    route = vs("mirror", hosts=["ratings"], http=[{"route": [{"destination": {"host": "ratings"}}],
+               "mirror": {"host": "ratings", "subset": "m1"}, "mirrors": [{"destination": {"host": "ratings", "subset": "m2"}}]}],
+               tcp=[{"route": [{"destination": {"host": "ratings", "subset": "t1"}}]}],
+               tls=[{"route": [{"destination": {"host": "ratings", "subset": "v1"}}]}])  # fmt: skip
+    paths = sorted(f[3].split("=")[0] for f in found(cf.check_undefined_subsets, world(route)))
+    assert paths == ["spec.http[0].mirror.subset", "spec.http[0].mirrors[0].destination.subset",
+                     "spec.tcp[0].route[0].destination.subset"]  # fmt: skip
+
+
+def test_cf02_root_namespace_and_other_namespace_rules():
+    route = vs("cross", namespace="frontend", hosts=["reviews.bookinfo.svc.cluster.local"],
+               http=[{"route": [{"destination": {"host": "reviews.bookinfo.svc.cluster.local", "subset": "v2"}}]}])  # fmt: skip
+    assert found(cf.check_undefined_subsets, world(route)) == []  # from the service's namespace
+    private = dr("reviews", "reviews", exportTo=["."], subsets=[{"name": "v2", "labels": {"version": "v2"}}])
+    assert [f[2] for f in found(cf.check_undefined_subsets, world(route, private)) if f[0] == "frontend"] == ["cross"]
+    root = dr("reviews-root", "reviews.bookinfo.svc.cluster.local", namespace="istio-system",
+              subsets=[{"name": "v2", "labels": {"version": "v2"}}])  # fmt: skip
+    assert [f for f in found(cf.check_undefined_subsets, world(route, private, root)) if f[0] == "frontend"] == []
+
+
+def test_cf02_service_entry_hosts_find_rules_in_the_entry_namespace():
+    entry = doc(
+        "ServiceEntry", "egress", "api", {"hosts": ["api.example.com"], "ports": [{"number": 443, "protocol": "TLS"}]}
+    )
+    rule = dr("api", "api.example.com", namespace="egress", subsets=[{"name": "blue", "labels": {"v": "b"}}])
+    route = vs(
+        "api",
+        hosts=["api.example.com"],
+        tls=[{"route": [{"destination": {"host": "api.example.com", "subset": "blue"}}]}],
+    )
+    assert found(cf.check_undefined_subsets, world(entry, rule, route)) == []
+    assert len(found(cf.check_undefined_subsets, world(rule, route))) == 1  # no entry: the rule's namespace is unknown
+
+
+# --- CF03 ---
+
+
+def test_cf03_subset_labels_matching_no_pod():
+    [(ns, kind, name, message)] = found(cf.check_empty_subsets, world(variant="cf03-subset-v1-bug"))
+    assert (ns, kind, name) == ("bookinfo", "DestinationRule", "reviews")
+    assert message.startswith("spec.subsets[2] v3 (version=v3-bug) selects none of the pods of reviews.bookinfo")
+    assert message.endswith("(IST0173, KIA0203)")
+
+
+def test_cf03_unknown_host():
+    [(*_, message)] = found(cf.check_empty_subsets, world(variant="cf03-unknown-host"))
+    assert (
+        message
+        == "spec.host=ratingz: ratingz.bookinfo.svc.cluster.local is no Service or ServiceEntry (IST0174, KIA0202)"
+    )
+
+
+def test_cf03_pods_of_another_service_or_finished_pods_do_not_count():
+    rule = dr(
+        "ratings", "ratings", subsets=[{"name": "v2", "labels": {"version": "v2"}}]
+    )  # reviews has v2, ratings not
+    assert len(found(cf.check_empty_subsets, world(rule))) == 1
+    done = doc("Pod", "bookinfo", "ratings-v2-done", {"containers": [{"name": "ratings"}]}, status={"phase": "Succeeded"},
+               metadata={"labels": {"app": "ratings", "version": "v2"}})  # fmt: skip
+    assert len(found(cf.check_empty_subsets, world(rule, done))) == 1
+    pending = doc("Pod", "bookinfo", "ratings-v2-new", {"containers": [{"name": "ratings"}]}, status={"phase": "Pending"},
+                  metadata={"labels": {"app": "ratings", "version": "v2"}})  # fmt: skip
+    assert found(cf.check_empty_subsets, world(rule, pending)) == []
+
+
+def test_cf03_skips_what_labels_cannot_decide():
+    wildcard = dr("all", "*.bookinfo.svc.cluster.local", subsets=[{"name": "x", "labels": {"version": "none"}}])
+    no_labels = dr("ratings", "ratings", subsets=[{"name": "all"}])
+    manual = svc("manual", ports=[{"name": "http", "port": 80}])  # no selector: manual endpoints
+    manual_rule = dr("manual", "manual", subsets=[{"name": "x", "labels": {"version": "none"}}])
+    static = doc("ServiceEntry", "bookinfo", "ext", {"hosts": ["ext.example.com"]})
+    static_rule = dr("ext", "ext.example.com", subsets=[{"name": "x", "labels": {"version": "none"}}])
+    assert found(cf.check_empty_subsets, world(wildcard, no_labels, manual, manual_rule, static, static_rule)) == []
+
+
+def test_cf03_service_entry_with_workload_selector():
+    entry = doc(
+        "ServiceEntry", "bookinfo", "vm", {"hosts": ["vm.internal"], "workloadSelector": {"labels": {"app": "ratings"}}}
+    )
+    good = dr("vm", "vm.internal", subsets=[{"name": "v1", "labels": {"version": "v1"}}])
+    bad = dr("vm", "vm.internal", subsets=[{"name": "v7", "labels": {"version": "v7"}}])
+    assert found(cf.check_empty_subsets, world(entry, good)) == []
+    assert len(found(cf.check_empty_subsets, world(entry, bad))) == 1
+
+
+# --- CF04 ---
+
+
+def test_cf04_unnamed_port_in_a_mesh_namespace():
+    [(ns, kind, name, message)] = found(cf.check_unnamed_ports, world(variant="cf04-port-web"))
+    assert (ns, kind, name) == ("bookinfo", "Service", "details")
+    assert (
+        message
+        == "spec.ports[0].name=web (port 9080) names no protocol: Istio treats it as plain TCP (IST0118, KIA0601)"
+    )
+    assert run(cf.check_unnamed_ports, world(variant="cf04-port-web")).findings[0].severity == Severity.INFO
+
+
+def test_cf04_app_protocol_and_unnamed_ports():
+    bad_app = svc("a", selector={"app": "a"}, ports=[{"name": "http", "port": 80, "appProtocol": "web"}])
+    unnamed = svc("b", selector={"app": "b"}, ports=[{"port": 8081}])
+    messages = sorted(f[3] for f in found(cf.check_unnamed_ports, world(bad_app, unnamed)))
+    assert messages[0].startswith("spec.ports[0].appProtocol=web (port 80)") and messages[0].endswith(
+        "(IST0118, KIA0602)"
+    )
+    assert messages[1].startswith("spec.ports[0].name=(none) (port 8081)")
+
+
+def test_cf04_leaves_out_non_mesh_namespaces_istio_services_and_external_names():
+    outside = svc("x", namespace="legacy", ports=[{"name": "web", "port": 80}])
+    istio = svc("y", labels={"istio": "ingressgateway"}, ports=[{"name": "web", "port": 80}])
+    helm = svc("z", labels={"release": "istio"}, ports=[{"name": "web", "port": 80}])
+    managed = svc(
+        "w", labels={"gateway.istio.io/managed": "istio.io-mesh-controller"}, ports=[{"name": "web", "port": 80}]
+    )
+    external = svc("e", type="ExternalName", externalName="db.example.com", ports=[{"name": "web", "port": 80}])
+    assert found(cf.check_unnamed_ports, world(outside, istio, helm, managed, external)) == []
+
+
+def test_cf04_mesh_namespaces_come_from_labels_or_sidecars():
+    revision = doc("Namespace", "", "rev", metadata={"labels": {"istio.io/rev": "canary"}})
+    disabled = doc(
+        "Namespace", "", "off", metadata={"labels": {"istio.io/rev": "canary", "istio-injection": "disabled"}}
+    )
+    sidecar_ns = doc(
+        "Pod", "sc", "p", {"containers": [{"name": "app"}, {"name": "istio-proxy"}]}, status={"phase": "Running"}
+    )
+    services = [svc("s", namespace=ns, ports=[{"name": "web", "port": 80}]) for ns in ("rev", "off", "sc")]
+    assert sorted(f[0] for f in found(cf.check_unnamed_ports, world(revision, disabled, sidecar_ns, *services))) == [
+        "rev",
+        "sc",
+    ]
+
+
+# --- CF05 ---
+
+
+def test_cf05_same_target_port_two_protocols():
+    [(ns, kind, name, message)] = found(cf.check_protocol_conflicts, world(variant="cf05-protocol-conflict"))
+    assert (ns, kind, name) == ("bookinfo", "Service", "reviews-tcp")
+    assert "target port 9080" in message and "HTTP in reviews:9080; TCP in reviews-tcp:9081" in message
+
+
+def test_cf05_same_protocol_other_ports_udp_and_external_names_are_fine():
+    same = svc(
+        "reviews-http", selector={"app": "reviews"}, ports=[{"name": "http-alt", "port": 80, "targetPort": 9080}]
+    )
+    other = svc("reviews-admin", selector={"app": "reviews"}, ports=[{"name": "tcp-admin", "port": 9090}])
+    udp = svc("reviews-udp", selector={"app": "reviews"}, ports=[{"name": "x", "port": 9080, "protocol": "UDP"}])
+    assert found(cf.check_protocol_conflicts, world(same, other, udp)) == []
+    unnamed = svc("reviews-raw", selector={"app": "reviews"}, ports=[{"port": 9081, "targetPort": 9080}])
+    [(*_, message)] = found(cf.check_protocol_conflicts, world(unnamed))
+    assert "HTTP in reviews:9080; auto-detected in reviews-raw:9081" in message
+
+
+# --- CF06 ---
+
+
+def test_cf06_rule_outside_host_and_root_namespace():
+    [(ns, kind, name, message)] = found(cf.check_misplaced_rules, world(variant="cf06-dr-misplaced"))
+    assert (ns, kind, name) == ("testing", "DestinationRule", "ratings-outlier")
+    assert "applies only to clients in testing" in message and "then bookinfo, then istio-system" in message
+
+
+def test_cf06_root_namespace_host_namespace_unknown_hosts_and_workload_rules_are_fine():
+    root = dr("r", "ratings.bookinfo.svc.cluster.local", namespace="istio-system")
+    external = dr("e", "api.example.com", namespace="testing")
+    scoped = dr(
+        "s", "ratings.bookinfo.svc.cluster.local", namespace="testing", workloadSelector={"matchLabels": {"a": "b"}}
+    )
+    assert found(cf.check_misplaced_rules, world(root, external, scoped)) == []
+    entry = doc("ServiceEntry", "egress", "api", {"hosts": ["api.example.com"]})
+    assert [f[2] for f in found(cf.check_misplaced_rules, world(entry, external))] == ["e"]
+
+
+# --- CF07 ---
+
+
+@pytest.mark.parametrize(("route", "expected"), [
+    ({"fault": {"abort": {"httpStatus": 500}}, "retries": {"attempts": 3}}, "with retries:"),
+    ({"fault": {"abort": {"httpStatus": 500}}, "timeout": "2s"}, "with timeout 2s:"),
+    ({"fault": {"abort": {"httpStatus": 500}}, "retries": {"attempts": 0}}, None),
+    ({"fault": {}, "retries": {"attempts": 3}}, None),
+    ({"retries": {"attempts": 3}, "timeout": "1s"}, None),
+])  # fmt: skip
+def test_cf07_fault_with_retries_or_timeout(route, expected):
+    snap = world(vs("ratings", hosts=["ratings"], http=[{**route, "route": [{"destination": {"host": "ratings"}}]}]))
+    findings = found(cf.check_fault_with_retries, snap)
+    assert [expected in f[3] for f in findings] == ([True] if expected else [])
+
+
+# --- CF08 ---
+
+
+def gw(
+    name: str, servers: list[dict[str, Any]], created: str, selector: dict[str, str] | None = None
+) -> dict[str, Any]:
+    return doc("Gateway", "bookinfo", name, {"selector": selector or {"istio": "ingressgateway"}, "servers": servers},
+               metadata={"creationTimestamp": created})  # fmt: skip
+
+
+def tls_server(host: str, port: int = 8443, bind: str | None = None, tls: bool = True) -> dict[str, Any]:
+    server: dict[str, Any] = {"port": {"number": port, "name": "https", "protocol": "HTTPS"}, "hosts": [host]}
+    if tls:
+        server["tls"] = {"mode": "SIMPLE", "credentialName": "c"}
+    if bind:
+        server["bind"] = bind
+    return server
+
+
+def test_cf08_the_newer_gateway_is_reported():
+    [(ns, kind, name, message)] = found(cf.check_gateway_conflicts, world(variant="cf08-two-gateways-tls"))
+    assert (ns, kind, name) == ("bookinfo", "Gateway", "bookinfo-tls-copy")
+    assert message.startswith("spec.servers[0] port 8443 host bookinfo.example.com is already served with TLS by Gateway "
+                              "bookinfo/bookinfo-tls spec.servers[0]")  # fmt: skip
+    old = gw("z-old", [tls_server("a.example.com")], "2025-01-01T00:00:00Z")
+    new = gw("a-new", [tls_server("a.example.com")], "2026-01-01T00:00:00Z")
+    assert [f[2] for f in found(cf.check_gateway_conflicts, world(old, new))] == ["a-new"]
+
+
+def test_cf08_different_port_bind_host_or_plain_servers_do_not_conflict():
+    first = gw("a", [tls_server("a.example.com")], "2025-01-01T00:00:00Z")
+    for second in (
+        gw("b", [tls_server("a.example.com", port=9443)], "2026-01-01T00:00:00Z"),
+        gw("b", [tls_server("a.example.com", bind="10.0.0.1")], "2026-01-01T00:00:00Z"),
+        gw("b", [tls_server("b.example.com")], "2026-01-01T00:00:00Z"),
+        gw("b", [tls_server("a.example.com", tls=False)], "2026-01-01T00:00:00Z"),
+        gw("b", [tls_server("*/a.example.com")], "2026-01-01T00:00:00Z"),  # istiod compares host strings
+        gw("b", [tls_server("a.example.com")], "2026-01-01T00:00:00Z", selector={"istio": "egressgateway"}),
+    ):
+        assert found(cf.check_gateway_conflicts, world(first, second)) == [], second
+
+
+def test_cf08_gateways_without_pods_conflict_when_their_selectors_are_equal():
+    a = gw("a", [tls_server("a.example.com")], "2025-01-01T00:00:00Z", selector={"istio": "edge"})
+    b = gw("b", [tls_server("a.example.com")], "2026-01-01T00:00:00Z", selector={"istio": "edge"})
+    assert [f[2] for f in found(cf.check_gateway_conflicts, world(a, b))] == ["b"]
+
+
+def test_cf08_one_gateway_with_a_duplicate_of_its_own_is_not_a_conflict_between_gateways():
+    same = gw("a", [tls_server("a.example.com"), tls_server("a.example.com")], "2025-01-01T00:00:00Z")
+    assert found(cf.check_gateway_conflicts, world(same)) == []
+
+
+# --- CF09 ---
+
+
+def entry(**spec: Any) -> dict[str, Any]:
+    base = {"hosts": ["db.example.com"], "ports": [{"number": 5432, "name": "tcp", "protocol": "TCP"}]}
+    return doc("ServiceEntry", "bookinfo", "db", {**base, **spec})
+
+
+def test_cf09_tcp_entry_without_address():
+    [(ns, kind, name, message)] = found(cf.check_entries_without_address, world(variant="cf09-serviceentry-tcp"))
+    assert (ns, kind, name) == ("bookinfo", "ServiceEntry", "orders-db")
+    assert (
+        message.startswith("spec.ports[0] 5432/TCP with no spec.addresses and DNS capture is off")
+        and "(IST0134)" in message
+    )
+
+
+def test_cf09_addresses_allocation_http_ports_and_dns_auto_allocation_are_fine():
+    assert found(cf.check_entries_without_address, world(entry(addresses=["10.1.2.3"]))) == []
+    allocated = {**entry(), "status": {"addresses": [{"value": "240.240.0.1"}]}}
+    assert found(cf.check_entries_without_address, world(allocated)) == []
+    http = entry(ports=[{"number": 80, "name": "http", "protocol": "HTTP"}])
+    assert found(cf.check_entries_without_address, world(http)) == []
+    unset = entry(ports=[{"number": 5432, "name": "pg"}])
+    assert len(found(cf.check_entries_without_address, world(unset))) == 1
+    capture = "defaultConfig:\n  proxyMetadata:\n    ISTIO_META_DNS_CAPTURE: 'true'\n"
+    [(*_, message)] = found(cf.check_entries_without_address, world(entry(), mesh(capture)))
+    assert "DNS capture is on without address auto-allocation" in message
+    for key in ("ISTIO_META_DNS_AUTO_ALLOCATE", "PILOT_ENABLE_IP_AUTOALLOCATE"):
+        both = capture + f"    {key}: 'true'\n"
+        assert found(cf.check_entries_without_address, world(entry(), mesh(both))) == []
+    allocate_only = "defaultConfig:\n  proxyMetadata:\n    ISTIO_META_DNS_AUTO_ALLOCATE: 'true'\n"
+    assert len(found(cf.check_entries_without_address, world(entry(), mesh(allocate_only)))) == 1
+
+
+# --- CF10 ---
+
+
+def test_cf10_bad_discovery_address():
+    [(ns, kind, name, message)] = found(cf.check_discovery_address, world(variant="cf10-discovery-address"))
+    assert (ns, kind, name) == ("istio-system", "ConfigMap", "istio")
+    assert message == ("defaultConfig.discoveryAddress=istiod/istio-system.svc:15012: is not host:port; proxies get no "
+                       "configuration from istiod")  # fmt: skip
+    assert (
+        run(cf.check_discovery_address, world(variant="cf10-discovery-address")).findings[0].severity
+        == Severity.CRITICAL
+    )
+
+
+@pytest.mark.parametrize(("address", "why"), [
+    ("istiod.istio-system.svc:15012", None),
+    ("istiod.istio-system:15012", None),
+    ("istiod.istio-system.svc.cluster.local:15012", None),
+    ("istiod.istio-system.svc:15013", "Service istio-system/istiod has no port 15013 (it has 15010, 15012, 443, 15014)"),
+    ("istiod-canary.istio-system.svc:15012", "Service istio-system/istiod-canary does not exist"),
+    ("istiod.istio-system.svc", "is not host:port"),
+    ("istiod.istio-system.svc:0", "is not host:port"),
+    ("istiod.istio-system.svc:70000", "is not host:port"),
+    (":15012", "is not host:port"),
+    ("istiod..svc:15012", "is not host:port"),
+    ("10.96.0.10:15012", None),  # an IP: not judged
+    ("istiod.example.com:15012", None),  # outside the cluster: not judged
+])  # fmt: skip
+def test_cf10_address_forms(address, why):
+    findings = found(cf.check_discovery_address, world(mesh(f"defaultConfig:\n  discoveryAddress: {address}\n")))
+    assert [f[3].split(": ", 1)[1].split(";")[0] for f in findings] == ([why] if why else [])
+
+
+def test_cf10_default_address_and_revisions():
+    assert found(cf.check_discovery_address, world(mesh("enableAutoMtls: true\n"))) == []
+    no_istiod = world(mesh("enableAutoMtls: true\n"), drop=(("Service", "istio-system", "istiod"),))
+    assert "defaultConfig.discoveryAddress=istiod.istio-system.svc:15012: Service istio-system/istiod does not exist" in (
+        found(cf.check_discovery_address, no_istiod)[0][3])  # fmt: skip
+    canary = doc("ConfigMap", "istio-system", "istio-canary", data={"mesh": "rootNamespace: istio-system\n"})
+    assert [f[2] for f in found(cf.check_discovery_address, world(canary))] == ["istio-canary"]  # istiod-canary missing
+
+
+def test_cf10_unreadable_mesh_config_is_a_finding():
+    [(*_, message)] = found(cf.check_discovery_address, world(mesh("defaultConfig: [unclosed\n")))
+    assert message.startswith("mesh config is not YAML")
+    assert found(cf.check_discovery_address, world(mesh("- a list\n")))[0][3] == "mesh config is not a YAML mapping"
+
+
+# --- CF11 ---
+
+
+def test_cf11_missing_backend_service():
+    [(ns, kind, name, message)] = found(cf.check_tracing_backends, world(variant="cf11-zipkin-missing"))
+    assert (ns, kind, name) == ("istio-system", "ConfigMap", "istio")
+    assert message == ("defaultConfig.tracing.zipkin.address=zipkin.tracing.svc:9411: Service tracing/zipkin does not "
+                       "exist; proxies send no traces there")  # fmt: skip
+
+
+def test_cf11_extension_providers_ports_endpoints_and_external_hosts():
+    providers = """extensionProviders:
+- name: otel
+  opentelemetry: {service: otel-collector.istio-system.svc.cluster.local, port: 4318}
+- name: sky
+  skywalking: {service: istio-system/zipkin.istio-system.svc.cluster.local, port: 9411}
+- name: saas
+  datadog: {service: trace.example.com, port: 8126}
+- name: logs
+  envoyFileAccessLog: {path: /dev/stdout}
+"""
+    messages = [f[3] for f in found(cf.check_tracing_backends, world(mesh(providers)))]
+    assert messages == ["extensionProviders[otel].opentelemetry=otel-collector.istio-system.svc.cluster.local:4318: "
+                        "Service istio-system/otel-collector has no port 4318 (it has 4317); proxies send no traces there"]  # fmt: skip
+    no_endpoints = world(drop=(("EndpointSlice", "istio-system", "zipkin-1"),))
+    assert "Service istio-system/zipkin has no ready endpoints" in found(cf.check_tracing_backends, no_endpoints)[0][3]
+
+
+def test_cf11_tcp_probe_results_count_only_when_the_probe_is_on():
+    snap = world(probes={"zipkin.istio-system.svc:9411": "connection refused"})
+    assert found(cf.check_tracing_backends, snap) == []
+    settings = Settings.model_validate({"checks": {"CF11": {"tcp_probe": True}}})
+    [(*_, message)] = found(cf.check_tracing_backends, snap, settings)
+    assert "TCP connect failed: connection refused" in message
+    ok = world(probes={"zipkin.istio-system.svc:9411": ""})
+    assert found(cf.check_tracing_backends, ok, settings) == []
+
+
+def test_cf11_and_cf14_are_not_evaluated_when_no_mesh_config_can_be_read():
+    broken = world(mesh("{"))
+    for check in (cf.check_tracing_backends, cf.check_full_sampling):
+        with pytest.raises(NotEvaluated, match="mesh config is not YAML"):
+            run(check, broken)
+
+
+# --- CF12 ---
+
+
+def test_cf12_external_name_tcp():
+    [(ns, kind, name, message)] = found(cf.check_externalname_tcp, world(variant="cf12-externalname-tcp"))
+    assert (ns, kind, name) == ("bookinfo", "Service", "mysqldb")
+    assert message.startswith("spec.ports[0] (tcp 3306) is TCP toward mysql.example.com") and message.endswith(
+        "(IST0150)"
+    )
+
+
+def test_cf12_http_ports_and_non_mesh_namespaces_are_fine():
+    http = svc("api", type="ExternalName", externalName="api.example.com", ports=[{"name": "http", "port": 80}])
+    legacy = svc("db", namespace="legacy", type="ExternalName", externalName="db.example.com", ports=[{"port": 5432}])
+    no_ports = svc("x", type="ExternalName", externalName="x.example.com")
+    assert found(cf.check_externalname_tcp, world(http, legacy, no_ports)) == []
+    second = svc("mixed", type="ExternalName", externalName="m.example.com",
+                 ports=[{"name": "http", "port": 80}, {"name": "mongo", "port": 27017}])  # fmt: skip
+    assert found(cf.check_externalname_tcp, world(second))[0][3].startswith("spec.ports[1] (mongo 27017)")
+
+
+# --- CF13 ---
+
+
+def test_cf13_local_policy_with_uncovered_nodes():
+    [(ns, kind, name, message)] = found(cf.check_local_traffic_gateways, world(variant="cf13-local-gateway"))
+    assert (ns, kind, name) == ("istio-system", "Service", "istio-ingressgateway")
+    assert "gateway pods on 2 nodes of 3: clients on the other 1 (e.g. node-3)" in message
+
+
+def test_cf13_covered_nodes_cluster_policy_and_other_services_are_fine():
+    local = next(d for d in corpus.documents("cf13-local-gateway") if d["kind"] == "Service")
+    assert found(cf.check_local_traffic_gateways, world(local)) == []  # two nodes, two gateway pods
+    cluster = copy.deepcopy(local)
+    cluster["spec"]["externalTrafficPolicy"] = "Cluster"
+    node = doc("Node", "", "node-3")
+    assert found(cf.check_local_traffic_gateways, world(cluster, node)) == []
+    app = svc("web", type="LoadBalancer", externalTrafficPolicy="Local", selector={"app": "productpage"},
+              ports=[{"name": "http", "port": 80}])  # fmt: skip
+    assert found(cf.check_local_traffic_gateways, world(app, node)) == []
+    settings = Settings.model_validate({"checks": {"CF13": {"gateway_selector": "app=productpage"}}})
+    assert len(found(cf.check_local_traffic_gateways, world(app, node), settings)) == 1
+
+
+# --- CF14 ---
+
+
+def test_cf14_full_sampling_in_mesh_config_and_telemetry():
+    findings = found(cf.check_full_sampling, world(variant="cf14-full-sampling"))
+    assert [(f[1], f[2]) for f in findings] == [("ConfigMap", "istio"), ("Telemetry", "mesh-default")]
+    assert findings[0][3] == "defaultConfig.tracing.sampling=100: every proxy traces 100 % of requests"
+
+
+def test_cf14_threshold_is_inclusive_and_configurable():
+    at = world(mesh("defaultConfig:\n  tracing:\n    sampling: 50\n"))
+    assert found(cf.check_full_sampling, at) == []
+    settings = Settings.model_validate({"checks": {"CF14": {"max_sampling_percent": 50}}})
+    assert len(found(cf.check_full_sampling, at, settings)) == 1
+    below = world(mesh("defaultConfig:\n  tracing:\n    sampling: 49.9\n"))
+    assert found(cf.check_full_sampling, below, settings) == []
+    scoped = doc("Telemetry", "bookinfo", "t", {"selector": {"matchLabels": {"app": "reviews"}},
+                 "tracing": [{"randomSamplingPercentage": 50}]})  # fmt: skip
+    [(*_, message)] = found(cf.check_full_sampling, world(scoped), settings)
+    assert message == "spec.tracing[0].randomSamplingPercentage=50: the selected workloads traces 50 % of requests"
