@@ -108,6 +108,7 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.bench_kube_projection
 	$(BIN)/python -m bench.bench_istiod
 	$(BIN)/python -m bench.bench_elasticsearch
+	$(BIN)/python -m bench.bench_mesh_config
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache *.egg-info

@@ -182,8 +182,9 @@ class PodIndex:
                 self._by_label[(pod.namespace, key, value)].add(i)
                 self._all_namespaces[(key, value)].add(i)
 
-    def select(self, namespace: str | None, selector: Iterable[tuple[str, str]]) -> list[PodInfo]:
-        """Pods of ``namespace`` (every namespace: None) whose labels include ``selector`` (empty: all of them)."""
+    def select_ids(self, namespace: str | None, selector: Iterable[tuple[str, str]]) -> list[int]:
+        """Positions in ``pods`` of the pods of ``namespace`` (every namespace: None) whose labels include
+        ``selector`` (empty: all of them), in order."""
         sets = [
             self._by_label.get((namespace, k, v), set())
             if namespace is not None
@@ -191,12 +192,14 @@ class PodIndex:
             for k, v in selector
         ]
         if not sets:
-            if namespace is None:
-                return list(self.pods)
-            return [self.pods[i] for i in sorted(self._by_namespace.get(namespace, ()))]
+            return (
+                sorted(self._by_namespace.get(namespace, ())) if namespace is not None else list(range(len(self.pods)))
+            )
         sets.sort(key=len)
-        chosen = set(sets[0]).intersection(*sets[1:])
-        return [self.pods[i] for i in sorted(chosen)]
+        return sorted(set(sets[0]).intersection(*sets[1:]))
+
+    def select(self, namespace: str | None, selector: Iterable[tuple[str, str]]) -> list[PodInfo]:
+        return [self.pods[i] for i in self.select_ids(namespace, selector)]
 
     def namespaces(self) -> set[str]:
         return set(self._by_namespace)

@@ -79,7 +79,7 @@ def default_export(snapshot: KubeSnapshot, kind: str) -> tuple[str, ...]:
 
 
 def pod_index(snapshot: KubeSnapshot) -> PodIndex:
-    return PodIndex(snapshot.get(r.PODS.key))
+    return snapshot.derived("pod_index", lambda snap: PodIndex(snap.get(r.PODS.key)))
 
 
 def mesh_namespaces(snapshot: KubeSnapshot, pods: PodIndex) -> set[str]:
@@ -324,24 +324,24 @@ def check_protocol_conflicts(snapshot: KubeSnapshot, settings: Settings, now: fl
     """CF05: Services selecting the same pods declare one target port with different protocols (CP06's cause)."""
     severity = alert_severity(settings, "CF05")
     pods = pod_index(snapshot)
-    selected: dict[int, list[ServiceInfo]] = defaultdict(list)  # pod (by identity) -> services
-    by_id: dict[int, PodInfo] = {}
+    first: dict[int, ServiceInfo] = {}  # pod position -> the first Service selecting it
+    shared: dict[int, list[ServiceInfo]] = {}  # pods selected by several Services (few: no list per pod)
     for svc in snapshot.get(r.SERVICES.key):
-        if svc.type == "ExternalName":
+        if svc.type == "ExternalName" or not svc.selector:
             continue
-        for pod in service_pods(pods, svc):
-            selected[id(pod)].append(svc)
-            by_id[id(pod)] = pod
+        for i in pods.select_ids(svc.namespace, svc.selector):
+            if i in first:
+                shared.setdefault(i, [first[i]]).append(svc)
+            else:
+                first[i] = svc
     findings = []
     seen: set[tuple[str, ...]] = set()
-    for key, svcs in selected.items():
-        if len(svcs) < 2:
-            continue
+    for i, svcs in shared.items():
         group = tuple(sorted(f"{s.namespace}/{s.name}" for s in svcs))
         if group in seen:
             continue
         seen.add(group)
-        pod = by_id[key]
+        pod = pods.pods[i]
         ports: dict[str, dict[str, list[str]]] = defaultdict(lambda: defaultdict(list))
         for svc in sorted(svcs, key=lambda s: s.name):
             for port in svc.ports:
