@@ -27,6 +27,8 @@ from exporter.sources.kube.snapshot import KubeSnapshot
 from testbed.istio import ISTIOCTL_BIN
 from tests.scenarios.config import PROJECTIONS
 
+CONTAINERS = [{"name": "app", "image": "app:1"}, {"name": "istio-proxy", "image": "proxyv2:1"}]
+MESH = "defaultConfig:\n  discoveryAddress: istiod.istio-system.svc:15012\nrootNamespace: istio-system\n"
 PER_NAMESPACE = {"services": 50, "virtualservices": 20, "destinationrules": 20, "pods": 200}
 NAMESPACES_PER_SCALE = 100
 
@@ -43,8 +45,7 @@ def namespace_objects(ns: str, broken: bool) -> list[dict[str, Any]]:
             objs.append({"apiVersion": "v1", "kind": "Pod",
                          "metadata": {"name": f"{name}-v{p % 2 + 1}-{p}", "namespace": ns,
                                       "labels": {"app": name, "version": f"v{p % 2 + 1}", "pod-template-hash": "abc"}},
-                         "spec": {"nodeName": f"node-{p}", "containers": [{"name": "app", "image": "app:1"},
-                                                                         {"name": "istio-proxy", "image": "proxyv2:1"}]},
+                         "spec": {"nodeName": f"node-{p}", "containers": CONTAINERS},
                          "status": {"phase": "Running"}})  # fmt: skip
     for r in range(PER_NAMESPACE["destinationrules"]):
         subsets = [{"name": "v1", "labels": {"version": "v1"}}, {"name": "v2", "labels": {"version": "v2"}}]
@@ -52,7 +53,8 @@ def namespace_objects(ns: str, broken: bool) -> list[dict[str, Any]]:
             subsets.append({"name": "v3", "labels": {"version": "v3-bug"}})
         objs.append({"apiVersion": "networking.istio.io/v1", "kind": "DestinationRule",
                      "metadata": {"name": f"svc-{r}", "namespace": ns},
-                     "spec": {"host": f"svc-{r}", "trafficPolicy": {"tls": {"mode": "ISTIO_MUTUAL"}}, "subsets": subsets}})  # fmt: skip
+                     "spec": {"host": f"svc-{r}", "trafficPolicy": {"tls": {"mode": "ISTIO_MUTUAL"}},
+                              "subsets": subsets}})  # fmt: skip
     for v in range(PER_NAMESPACE["virtualservices"]):
         subset = "v9" if broken and v == 1 else "v1"
         objs.append({"apiVersion": "networking.istio.io/v1", "kind": "VirtualService",
@@ -64,7 +66,8 @@ def namespace_objects(ns: str, broken: bool) -> list[dict[str, Any]]:
                  "spec": {"selector": {"istio": "ingressgateway"}, "servers": [
                      {"port": {"number": 443, "name": "https", "protocol": "HTTPS"}, "hosts": [f"{ns}.example.com"],
                       "tls": {"mode": "SIMPLE", "credentialName": f"{ns}-cert"}}]}})  # fmt: skip
-    objs.append({"apiVersion": "networking.istio.io/v1", "kind": "ServiceEntry", "metadata": {"name": "db", "namespace": ns},
+    objs.append({"apiVersion": "networking.istio.io/v1", "kind": "ServiceEntry",
+                 "metadata": {"name": "db", "namespace": ns},
                  "spec": {"hosts": [f"db.{ns}.example.com"], "addresses": ["240.0.0.1/32"],
                           "ports": [{"number": 5432, "name": "tcp-pg", "protocol": "TCP"}]}})  # fmt: skip
     objs.append({"apiVersion": "security.istio.io/v1", "kind": "PeerAuthentication",
@@ -76,7 +79,7 @@ def mesh_objects(scale: int) -> list[dict[str, Any]]:
     objs: list[dict[str, Any]] = [
         {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "istio-system"}},
         {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "istio", "namespace": "istio-system"},
-         "data": {"mesh": "defaultConfig:\n  discoveryAddress: istiod.istio-system.svc:15012\nrootNamespace: istio-system\n"}},
+         "data": {"mesh": MESH}},
         {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "istiod", "namespace": "istio-system",
                                                              "labels": {"app": "istiod", "istio": "pilot"}},
          "spec": {"selector": {"app": "istiod"}, "ports": [{"name": "https-dns", "port": 15012}]}},
