@@ -29,8 +29,13 @@ def build_sources(settings: Settings, checks: list[CheckDef], *, watch: bool) ->
     kube_specs = [spec for c in checks for spec in c.resources(settings)]
     kube: SourceState | None = None
     if kube_specs and settings.sources.kubernetes.enabled:
+        cf11 = settings.checks.CF11
         kube_source = KubeSource(
-            settings.kubernetes, kube_specs, watch=watch, max_backoff=settings.sources.kubernetes.max_backoff_seconds
+            settings.kubernetes,
+            kube_specs,
+            watch=watch,
+            max_backoff=settings.sources.kubernetes.max_backoff_seconds,
+            tracing_probe_timeout=cf11.probe_timeout_seconds if cf11.enabled and cf11.tcp_probe else None,
         )
         kube = SourceState(kube_source, settings.sources.kubernetes)
         states.append(kube)

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 from typing import Any
 
 from exporter.catalog.mesh_config import (
@@ -52,7 +51,7 @@ from exporter.sources.kube.istio_projections import (
     ServiceEntryInfo,
     TLSSetting,
 )
-from exporter.sources.kube.meshconfig import MeshConfig, mesh_configs
+from exporter.sources.kube.meshconfig import MeshConfig, mesh_configs, parse_address, tracing_addresses
 from exporter.sources.kube.projections import PodInfo, ServiceInfo
 from exporter.sources.kube.snapshot import KubeSnapshot
 
@@ -493,23 +492,6 @@ def check_entries_without_address(snapshot: KubeSnapshot, settings: Settings, no
 # --- CF10 / CF11 addresses in the mesh config --------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Address:
-    host: str
-    port: int
-
-
-def parse_address(value: str) -> Address | None:
-    """``host:port`` with a DNS name or IP host; None when it is not one."""
-    host, sep, port = value.rpartition(":")
-    host = host.strip("[]")
-    if not sep or not port.isdigit() or not 0 < int(port) < 65536 or not host:
-        return None
-    if any(c in host for c in "/ @?#") or host.startswith(".") or host.endswith(".") or ".." in host:
-        return None
-    return Address(host, int(port))
-
-
 def cluster_service(host: str, domain: str) -> tuple[str, str] | None:
     """(namespace, name) for in-cluster forms ``name.ns``, ``name.ns.svc`` and ``name.ns.svc.<domain>``."""
     found = kube_service_of(host, domain)
@@ -562,21 +544,6 @@ def check_discovery_address(snapshot: KubeSnapshot, settings: Settings, now: flo
         message = f"defaultConfig.discoveryAddress={value}: {why}; proxies get no configuration from istiod"
         findings.append(Finding("CF10", severity, mesh.namespace, "ConfigMap", mesh.configmap, message))
     return _finish(CF10_BAD_DISCOVERY_ADDRESS, findings)
-
-
-TRACING_PROVIDERS = frozenset({"zipkin", "opentelemetry", "skywalking", "datadog", "lightstep", "stackdriver"})
-
-
-def tracing_addresses(mesh: MeshConfig) -> list[tuple[str, str]]:
-    """(field, host:port) of every tracing backend the mesh config names."""
-    out = []
-    if mesh.zipkin_address:
-        out.append(("defaultConfig.tracing.zipkin.address", mesh.zipkin_address))
-    for i, provider in enumerate(mesh.extension_providers):
-        if provider.kind in TRACING_PROVIDERS:
-            host = provider.service.split("/", 1)[-1]  # "namespace/host" form
-            out.append((f"extensionProviders[{provider.name or i}].{provider.kind}", f"{host}:{provider.port}"))
-    return out
 
 
 def check_tracing_backends(snapshot: KubeSnapshot, settings: Settings, now: float) -> CheckResult:

@@ -128,3 +128,35 @@ def mesh_configs(configmaps: Iterable[ConfigMapInfo]) -> list[MeshConfig]:
         if revision is not None and text is not None:
             out.append(parse_mesh_config(cm.namespace, cm.name, revision, text))
     return sorted(out, key=lambda m: (m.namespace, m.configmap))
+
+
+@dataclass(frozen=True)
+class Address:
+    host: str
+    port: int
+
+
+def parse_address(value: str) -> Address | None:
+    """``host:port`` with a DNS name or IP host; None when it is not one."""
+    host, sep, port = value.rpartition(":")
+    host = host.strip("[]")
+    if not sep or not port.isdigit() or not 0 < int(port) < 65536 or not host:
+        return None
+    if any(c in host for c in "/ @?#") or host.startswith(".") or host.endswith(".") or ".." in host:
+        return None
+    return Address(host, int(port))
+
+
+TRACING_PROVIDERS = frozenset({"zipkin", "opentelemetry", "skywalking", "datadog", "lightstep", "stackdriver"})
+
+
+def tracing_addresses(mesh: MeshConfig) -> list[tuple[str, str]]:
+    """(field, host:port) of every tracing backend the mesh config names."""
+    out = []
+    if mesh.zipkin_address:
+        out.append(("defaultConfig.tracing.zipkin.address", mesh.zipkin_address))
+    for i, provider in enumerate(mesh.extension_providers):
+        if provider.kind in TRACING_PROVIDERS:
+            host = provider.service.split("/", 1)[-1]  # "namespace/host" form
+            out.append((f"extensionProviders[{provider.name or i}].{provider.kind}", f"{host}:{provider.port}"))
+    return out

@@ -12,6 +12,7 @@ from exporter.sources.errors import SourceError
 from exporter.sources.kube.client import KubeHttp
 from exporter.sources.kube.discovery import discover
 from exporter.sources.kube.informer import Informer
+from exporter.sources.kube.reachability import probe_tracing_backends
 from exporter.sources.kube.resources import ResourceSpec
 from exporter.sources.kube.snapshot import KubeSnapshot
 
@@ -43,8 +44,10 @@ class KubeSource:
         watch: bool = True,
         connect: Connector = KubeHttp.connect,
         max_backoff: float = 60.0,
+        tracing_probe_timeout: float | None = None,
     ) -> None:
         self._max_backoff = max_backoff
+        self._tracing_probe_timeout = tracing_probe_timeout  # CF11's TCP probe; None: off
         self._settings = settings
         self._specs = merge_specs(specs)
         self._watch = watch
@@ -110,7 +113,10 @@ class KubeSource:
             if inf.spec.key in objects:
                 objects[inf.spec.key].extend(inf.items.values())
         reasons = {key: f"{err.reason}: {err.message}" for key, err in failed.items()}
-        return KubeSnapshot({key: tuple(items) for key, items in objects.items()}, reasons)
+        probes: dict[str, str] = {}
+        if self._tracing_probe_timeout is not None and "istio_configmaps" in objects:
+            probes = await probe_tracing_backends(objects["istio_configmaps"], self._tracing_probe_timeout)
+        return KubeSnapshot({key: tuple(items) for key, items in objects.items()}, reasons, probes)
 
     def resource_stats(self) -> list[ResourceStats]:
         """Per resource key: readable or not, and list/watch/projection counters over its informers."""

@@ -363,3 +363,38 @@ async def test_per_resource_state_and_counters_are_exported(api):
     assert 'meshhealth_kube_resource_up{resource="namespaces"} 1.0' in body
     assert 'meshhealth_kube_objects{resource="namespaces"} 3.0' in body
     assert 'meshhealth_kube_lists_total{resource="namespaces",result="success"} 1.0' in body
+
+
+def test_cf11_tcp_probe_is_handed_to_the_source_only_when_switched_on():
+    from exporter.app import build_sources
+    from exporter.checks import ALL_CHECKS
+    from tests.unit.helpers import settings
+
+    [kube, *_] = build_sources(settings(), list(ALL_CHECKS), watch=True)
+    assert kube.source._tracing_probe_timeout is None
+    on = settings(checks={"CF11": {"tcp_probe": True, "probe_timeout_seconds": 0.5}})
+    [kube, *_] = build_sources(on, list(ALL_CHECKS), watch=True)
+    assert kube.source._tracing_probe_timeout == 0.5
+    off = settings(checks={"CF11": {"tcp_probe": True, "enabled": False}})
+    [kube, *_] = build_sources(off, list(ALL_CHECKS), watch=True)
+    assert kube.source._tracing_probe_timeout is None
+
+
+async def test_refresh_carries_the_tcp_probe_results(api, monkeypatch):
+    from exporter.sources.kube import source as source_module
+
+    seen = []
+
+    async def fake_probe(configmaps, seconds):
+        seen.append((list(configmaps), seconds))
+        return {"zipkin.tracing:9411": "connection refused"}
+
+    monkeypatch.setattr(source_module, "probe_tracing_backends", fake_probe)
+    spec = ResourceSpec("istio_configmaps", "", "namespaces", project_namespace)  # any readable resource will do
+    source = source_with(api, [spec], watch=False)
+    source._tracing_probe_timeout = 0.5
+    try:
+        snap = await source.refresh()
+    finally:
+        await source.close()
+    assert snap.probes == {"zipkin.tracing:9411": "connection refused"} and seen[0][1] == 0.5
