@@ -13,26 +13,17 @@ from testbed.istio import (
     Sidecars,
     create_running_pod,
     create_service,
-    install_istio_crds,
     prepare_control_plane,
 )
 from testbed.kube import KubeCluster
 from testbed.processes import ComponentError
-from tests.e2e.helpers import Mesh
+from tests.e2e.helpers import Mesh, running_cluster
 from tests.support import wait_for
 
 
 @pytest.fixture(scope="session")
 def kube() -> Iterator[KubeCluster]:
-    cluster = KubeCluster()
-    try:
-        cluster.start()
-        install_istio_crds(cluster)
-    except ComponentError as err:
-        cluster.stop()
-        pytest.fail(str(err), pytrace=False)
-    yield cluster
-    cluster.stop()
+    yield from running_cluster()
 
 
 @pytest.fixture(scope="session")

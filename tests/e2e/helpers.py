@@ -6,11 +6,15 @@ import itertools
 import json
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from testbed.istio import Istiod, Sidecars, create_service
+import pytest
+
+from testbed.istio import Istiod, Sidecars, create_service, install_istio_crds
 from testbed.kube import KubeCluster
+from testbed.processes import ComponentError
 
 
 def config_file(tmp_path: Path, **checks: Any) -> Path:
@@ -77,3 +81,17 @@ class Mesh:
                     if status.get("sent") != status.get("acked") or status.get("lastError"):
                         return False
         return True
+
+
+def running_cluster() -> Iterator[KubeCluster]:
+    """A fresh apiserver with Istio's CRDs for a fixture to yield; a component that does not start fails the test
+    with the tail of its log (never a skip)."""
+    cluster = KubeCluster()
+    try:
+        cluster.start()
+        install_istio_crds(cluster)
+    except ComponentError as err:
+        cluster.stop()
+        pytest.fail(str(err), pytrace=False)
+    yield cluster
+    cluster.stop()

@@ -13,10 +13,9 @@ from typing import Any
 
 import pytest
 
-from testbed.istio import install_istio_crds
 from testbed.kube import KubeCluster
-from testbed.processes import ComponentError
 from tests.agreement import ANALYZER_CODES, KNOWN_DIFFERENCES, all_file_sets, compare, istioctl
+from tests.e2e.helpers import running_cluster
 from tests.scenarios import config as corpus
 
 pytestmark = pytest.mark.e2e
@@ -61,15 +60,8 @@ class LiveCorpus:
 
 @pytest.fixture(scope="module")
 def live() -> Iterator[LiveCorpus]:
-    cluster = KubeCluster()
-    try:
-        cluster.start()
-        install_istio_crds(cluster)
-    except ComponentError as err:
-        cluster.stop()
-        pytest.fail(str(err), pytrace=False)
-    yield LiveCorpus(cluster)
-    cluster.stop()
+    for cluster in running_cluster():
+        yield LiveCorpus(cluster)
 
 
 @pytest.mark.parametrize("file_set", all_file_sets())
