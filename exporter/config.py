@@ -367,6 +367,17 @@ class TR09Settings(CheckSettings):
     queue_fill_ratio: float = Field(0.8, gt=0, le=1, description="alert when the collector queue is this full")
 
 
+class TrafficSettings(CheckSettings):
+    ratio: float = Field(
+        0.05, gt=0, le=1, description="alert when this share of a service's requests shows the symptom"
+    )
+    min_requests_per_second: float = Field(
+        1.0,
+        ge=0,
+        description="only services with more requests per second than this (one failure at night does not page)",
+    )
+
+
 class NS01Settings(CheckSettings):
     terminating_threshold_seconds: float = Field(
         900.0, gt=0, description="a namespace Terminating longer than this is stuck"
@@ -434,6 +445,13 @@ class ChecksSettings(_Section):
     TR07: TR07Settings = Field(default_factory=TR07Settings)
     TR08: TR08Settings = Field(default_factory=TR08Settings)
     TR09: TR09Settings = Field(default_factory=TR09Settings)
+    TM01: CheckSettings = Field(
+        default_factory=CheckSettings, description="no istio_requests_total while proxies are connected"
+    )
+    TM03: TrafficSettings = Field(default_factory=TrafficSettings, description="503 UH ratio")
+    TM04: TrafficSettings = Field(default_factory=TrafficSettings, description="NR ratio")
+    TM05: TrafficSettings = Field(default_factory=TrafficSettings, description="UF/URX/UC ratio")
+    TM06: TrafficSettings = Field(default_factory=lambda: TrafficSettings(ratio=0.01), description="UPE ratio")
     TM07: TM07Settings = Field(default_factory=TM07Settings)
     CF01: CheckSettings = Field(default_factory=CheckSettings)
     CF02: CheckSettings = Field(default_factory=CheckSettings)

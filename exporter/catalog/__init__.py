@@ -11,6 +11,7 @@ from exporter.catalog import (
     mesh_config,
     pilot,
     tracing,
+    traffic,
     webhooks,
     xds,
 )
@@ -26,6 +27,7 @@ CATALOG: tuple[FailureMode, ...] = (
     *lifecycle.SECTION,
     *components.SECTION,
     *tracing.SECTION,
+    *traffic.SECTION,
     *exporter_health.SECTION,
 )
 

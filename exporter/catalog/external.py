@@ -17,4 +17,7 @@ EXTERNAL_METRICS: dict[str, str] = {
     # namespace jaeger)
     "jaeger_bulk_index_errors_total": "jaeger v1.76.0 spanstoremetrics write_metrics.go Errors",
     "jaeger_bulk_index_attempts_total": "jaeger v1.76.0 spanstoremetrics write_metrics.go Attempts",
+    # Istio's standard request metric, reported by every proxy (labels reporter, destination_service,
+    # destination_service_namespace, response_code, response_flags, ...: istio.io docs reference/config/metrics)
+    "istio_requests_total": "istio 1.29.2 istioctl/pkg/metrics/metrics.go reqTot; Envoy istio_stats filter",
 }

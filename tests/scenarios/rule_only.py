@@ -1,6 +1,7 @@
 """Scenarios of alerts that no check's samples drive: the exporter's own health (MH01), rendered from
-source and check states, and the rule-only TR09 on the Jaeger collector's metrics, shaped as Jaeger
-v1.76 exposes them (names listed in exporter/catalog/external.py)."""
+source and check states; the rule-only TR09 on the Jaeger collector's metrics, shaped as Jaeger
+v1.76 exposes them; and the traffic alerts TM01, TM03-TM06 on istio_requests_total with the labels Istio's
+proxies report (names listed in exporter/catalog/external.py)."""
 
 from __future__ import annotations
 
@@ -51,10 +52,75 @@ def _jaeger(received: float = 100, dropped: float = 0, queue: float = 10, bulk_e
     }
 
 
+def _istio_labels(reporter: str, code: str, flags: str, client: str = "productpage-v1") -> tuple[tuple[str, str], ...]:
+    """Labels of istio_requests_total as Istio's proxies report them (istio.io docs, reference/config/metrics)."""
+    labels = {
+        "connection_security_policy": "mutual_tls" if reporter == "destination" else "unknown",
+        "destination_app": "reviews", "destination_canonical_revision": "v1", "destination_canonical_service": "reviews",
+        "destination_cluster": "Kubernetes", "destination_principal": "spiffe://cluster.local/ns/bookinfo/sa/reviews",
+        "destination_service": "reviews.bookinfo.svc.cluster.local", "destination_service_name": "reviews",
+        "destination_service_namespace": "bookinfo", "destination_version": "v1", "destination_workload": "reviews-v1",
+        "destination_workload_namespace": "bookinfo", "grpc_response_status": "", "instance": "10.244.1.7:15090",
+        "job": "kubernetes-pods", "reporter": reporter, "request_protocol": "http", "response_code": code,
+        "response_flags": flags, "source_app": client.rsplit("-", 1)[0], "source_canonical_revision": "v1",
+        "source_canonical_service": client.rsplit("-", 1)[0], "source_cluster": "Kubernetes",
+        "source_principal": "spiffe://cluster.local/ns/bookinfo/sa/bookinfo-productpage", "source_version": "v1",
+        "source_workload": client, "source_workload_namespace": "bookinfo",
+    }  # fmt: skip
+    return tuple(sorted(labels.items()))
+
+
+def _traffic(ok_per_minute: float, failed: dict[tuple[str, str], float] | None = None) -> Phase:
+    """Requests per minute to reviews as both proxies report them: successes, and failures by (code, flags). A
+    failure the client's proxy produces (UH, NR, UF, ...) never reaches the server, so only ``source`` counts it."""
+    phase: Phase = {}
+    for reporter in ("source", "destination"):
+        phase[("istio_requests_total", _istio_labels(reporter, "200", "-"))] = (1000.0, ok_per_minute)
+    for (code, flags), per_minute in (failed or {}).items():
+        phase[("istio_requests_total", _istio_labels("source", code, flags))] = (50.0, per_minute)
+    return phase
+
+
+def _proxies(connected: float) -> Phase:
+    labels = (("istiod", "istiod-1-29-2-7c9f6b9d8-abcde"), ("proxy_type", "sidecar"), ("revision", "default"),
+              ("status", "SYNCED"), ("type", "CDS"))  # fmt: skip
+    return {("meshhealth_xds_proxies", labels): (connected, 0.0)}
+
+
 SCENARIOS = [
     SeriesScenario("MH01", "source-down", lambda: _exporter(True, True), lambda: _exporter(False, True)),
     SeriesScenario("MH01", "check-not-evaluated", lambda: _exporter(True, True), lambda: _exporter(True, False)),
     SeriesScenario("TR09", "dropping-spans", _jaeger, lambda: _jaeger(dropped=30)),
     SeriesScenario("TR09", "queue-full", _jaeger, lambda: _jaeger(queue=1900)),
     SeriesScenario("TR09", "bulk-index-errors", _jaeger, lambda: _jaeger(bulk_errors=1)),
+    # telemetry gone while proxies stay connected
+    SeriesScenario("TM01", "telemetry-missing", lambda: {**_proxies(12), **_traffic(600)}, lambda: _proxies(12)),
+    # 600 requests a minute = 10/s; 10 % failing
+    SeriesScenario("TM03", "no-healthy-upstream", lambda: _traffic(600), lambda: _traffic(540, {("503", "UH"): 60})),
+    # a night with 1 request a minute, all failing, stays silent (below min_requests_per_second); then real traffic
+    SeriesScenario(
+        "TM03",
+        "quiet-night-then-outage",
+        lambda: _traffic(0, {("503", "UH"): 1}),
+        lambda: _traffic(300, {("503", "UH"): 300}),
+    ),
+    # no istio_requests_total at all (the metric appears with the first request): silent, then failing
+    SeriesScenario("TM03", "metric-absent-then-outage", dict, lambda: _traffic(540, {("503", "UH"): 60})),
+    SeriesScenario("TM04", "no-route", lambda: _traffic(600), lambda: _traffic(540, {("404", "NR"): 60})),
+    SeriesScenario(
+        "TM05",
+        "upstream-connect-failure",
+        lambda: _traffic(600),
+        lambda: _traffic(500, {("503", "UF,URX"): 60, ("503", "UC"): 40}),
+    ),
+    # UH alone is TM03's, not TM05's; combined flags count for each symptom
+    SeriesScenario(
+        "TM05",
+        "retries-exhausted-not-uh",
+        lambda: _traffic(600, {("503", "UH"): 1}),
+        lambda: _traffic(540, {("503", "URX"): 60}),
+    ),
+    SeriesScenario(
+        "TM06", "upstream-protocol-error", lambda: _traffic(600), lambda: _traffic(570, {("502", "UPE"): 30})
+    ),
 ]

@@ -55,13 +55,16 @@ def _phases(scenario: Scenario | SeriesScenario, settings: Settings, now: float)
 
 
 def _values(healthy: tuple[float, float] | None, unhealthy: tuple[float, float] | None, change: int, end: int) -> str:
-    """promtool's expanding notation: absent ('_') or start+step per minute, healthy then unhealthy."""
+    """promtool's expanding notation: absent ('_'), a staleness marker where a series stops, or start+step per
+    minute, healthy then unhealthy."""
     out = []
     if healthy is None:
         out.append(f"_x{change}")
     else:
         out.append(f"{number(healthy[0])}+{number(healthy[1])}x{change - 1}")
-    if unhealthy is None:
+    if unhealthy is None and healthy is not None:
+        out.append(f"stale _x{end - change}")  # the exporter stopped emitting it: Prometheus marks it stale at once
+    elif unhealthy is None:
         out.append(f"_x{end - change + 1}")
     else:
         growing = healthy is not None and unhealthy[1] > 0  # a counter goes on from where it was

@@ -31,10 +31,21 @@ def test_tr09_rule_only_alerts_read_jaeger_metrics_listed_with_their_source():
     assert not any(c.id == "TR09" for c in ALL_CHECKS)
 
 
+def test_traffic_alerts_are_rule_only_on_istios_request_metric_with_a_traffic_guard():
+    """TM01 and TM03-TM06 have no check; TM03-TM06 divide by the request rate and need a minimum rate."""
+    for id in ("TM01", "TM03", "TM04", "TM05", "TM06"):
+        assert not any(c.id == id for c in ALL_CHECKS), id
+        [alert] = BY_ID[id].alerts
+        assert "istio_requests_total" in alert.expr and "istio_requests_total" in EXTERNAL_METRICS
+        if id != "TM01":
+            assert "${min_requests_per_second}" in alert.expr and "${ratio}" in alert.expr, id
+            assert BY_ID[id].thresholds == ("ratio", "min_requests_per_second")
+
+
 def test_every_alert_names_only_metrics_we_emit_or_listed_external_ones():
     ours = {exposed_name(m) for m in METRICS.values()}
     for fm in BY_ID.values():
         for alert in fm.alerts:
-            metrics = set(re.findall(r"\b((?:meshhealth|jaeger)_[a-z0-9_]+)", alert.expr))
+            metrics = set(re.findall(r"\b((?:meshhealth|jaeger|istio)_[a-z0-9_]+)", alert.expr))
             assert metrics, alert.name
             assert metrics <= ours | set(EXTERNAL_METRICS), (alert.name, metrics - ours - set(EXTERNAL_METRICS))
