@@ -79,8 +79,7 @@ def host_matches(pattern: str, host: str) -> bool:
     if pattern == host or pattern == "*":
         return True
     if pattern.startswith("*"):
-        suffix = pattern[1:]
-        return host.endswith(suffix) or (host.startswith("*") and host[1:].endswith(suffix))
+        return host.endswith(pattern[1:])  # also a narrower wildcard: "*.b.a.com" ends with ".a.com"
     return False
 
 
@@ -101,7 +100,7 @@ def host_namespace(host: str, domain: str) -> str | None:
     if not host.endswith(suffix):
         return None
     parts = host[: -len(suffix)].split(".")
-    return parts[-1] if len(parts) == 2 and parts[-1] else None
+    return parts[1] if len(parts) == 2 and parts[0] and parts[1] else None
 
 
 def visible(export_to: Sequence[str], owner_namespace: str, client_namespace: str, default: Sequence[str]) -> bool:
@@ -137,7 +136,6 @@ class DestinationRuleIndex:
     def __init__(
         self, rules: Iterable[DestinationRuleInfo], domain: str, root_namespace: str, default_export: Sequence[str]
     ) -> None:
-        self.domain = domain
         self.root = root_namespace
         self.default_export = tuple(default_export)
         self.by_namespace: dict[str, list[tuple[str, DestinationRuleInfo]]] = defaultdict(list)

@@ -413,6 +413,11 @@ def check_fault_with_retries(snapshot: KubeSnapshot, settings: Settings, now: fl
 # --- CF08 Gateways with the same TLS host on one port ------------------------------------------------------
 
 
+def is_gateway_pod(pod: PodInfo) -> bool:
+    """A gateway runs the proxy as its only container (a sidecar runs beside the application)."""
+    return pod.containers == ("istio-proxy",)
+
+
 def _gateway_order(gw: GatewayInfo) -> tuple[float, str, str]:
     return (gw.meta.created or 0.0, gw.meta.name, gw.meta.namespace)
 
@@ -425,7 +430,8 @@ def check_gateway_conflicts(snapshot: KubeSnapshot, settings: Settings, now: flo
     pods = pod_index(snapshot)
     groups: dict[tuple[str, ...], list[GatewayInfo]] = {}
     for gw in gateways:
-        chosen = pods.select(None, gw.selector) if gw.selector else []
+        # an empty selector applies the Gateway to every gateway workload (pods running only istio-proxy)
+        chosen = pods.select(None, gw.selector) if gw.selector else [p for p in pods.pods if is_gateway_pod(p)]
         keys = {f"{p.namespace}/{p.name}" for p in chosen} or {"selector:" + _selector_text(gw.selector)}
         for key in keys:
             groups.setdefault((key,), []).append(gw)

@@ -157,6 +157,6 @@ def tracing_addresses(mesh: MeshConfig) -> list[tuple[str, str]]:
         out.append(("defaultConfig.tracing.zipkin.address", mesh.zipkin_address))
     for i, provider in enumerate(mesh.extension_providers):
         if provider.kind in TRACING_PROVIDERS:
-            host = provider.service.split("/", 1)[-1]  # "namespace/host" form
+            host = provider.service.split("/", 1)[-1] or provider.service  # "namespace/host" form
             out.append((f"extensionProviders[{provider.name or i}].{provider.kind}", f"{host}:{provider.port}"))
     return out

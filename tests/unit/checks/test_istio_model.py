@@ -263,3 +263,25 @@ def test_oldest_namespace_policy_wins_and_root_namespace_pods_use_the_mesh_polic
     assert (
         PeerAuthentications([port_only_namespace], "istio-system").mode(pod("w", "shop", {}), 8080).mode == "PERMISSIVE"
     )
+
+
+def test_edges_of_names_indexes_and_layers():
+    assert port_protocol(port("http-web-x")) == "HTTP"
+    assert host_namespace(".ns.svc.cluster.local", D) is None and host_namespace("r..svc.cluster.local", D) is None
+    pods = PodIndex([pod("a", "shop", {"app": "web"})])
+    assert pods.select("empty", []) == [] and pods.select("empty", [("app", "web")]) == []
+    assert ServiceIndex([], D).matching("*.empty.svc.cluster.local") == []
+    # an exact host beats a wildcard of the same length
+    same_length = [dr("w", "x", "*.x.svc.cluster.local", ["w"]), dr("e", "x", "a.x.svc.cluster.local", ["e"])]
+    index = DestinationRuleIndex(same_length, D, "root", ("*",))
+    assert index.lookup("x", "a.x.svc.cluster.local", "x").subsets == {"e"}
+    root_wildcard = DestinationRuleIndex(
+        [dr("r", "root", "*.x.svc.cluster.local", ["r"], export=["frontend"])], D, "root", ("*",)
+    )
+    assert root_wildcard.lookup("frontend", "a.x.svc.cluster.local", "x").namespace == "root"
+    assert root_wildcard.lookup("other", "a.x.svc.cluster.local", "x") is None
+    web = pod("w", "shop", {"app": "web"})
+    assert PeerAuthentications([], "istio-system").mode(web, None).source == "default"
+    unset_port = pa("web", "shop", "STRICT", selector={"app": "web"}, ports={8080: "UNSET"})
+    assert PeerAuthentications([unset_port], "istio-system").mode(web, 8080) == PeerAuthentications(
+        [unset_port], "istio-system").mode(web, None)  # fmt: skip

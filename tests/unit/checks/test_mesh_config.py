@@ -582,7 +582,7 @@ def test_cf13_local_policy_with_uncovered_nodes():
 
 
 def test_cf13_covered_nodes_cluster_policy_and_other_services_are_fine():
-    local = next(d for d in corpus.documents("cf13-local-gateway") if d["kind"] == "Service")
+    local = next(d for d in corpus.documents("cf13-local-gateway") if d["metadata"]["name"] == "istio-ingressgateway")
     assert found(cf.check_local_traffic_gateways, world(local)) == []  # two nodes, two gateway pods
     cluster = copy.deepcopy(local)
     cluster["spec"]["externalTrafficPolicy"] = "Cluster"
@@ -615,3 +615,267 @@ def test_cf14_threshold_is_inclusive_and_configurable():
                  "tracing": [{"randomSamplingPercentage": 50}]})  # fmt: skip
     [(*_, message)] = found(cf.check_full_sampling, world(scoped), settings)
     assert message == "spec.tracing[0].randomSamplingPercentage=50: the selected workloads traces 50 % of requests"
+
+
+# --- where several objects meet: order, merging, mesh-config defaults and revisions ---
+
+
+def pod_doc(name: str, namespace: str, labels: dict[str, str], node: str = "node-1", gateway: bool = False):
+    containers = [{"name": "istio-proxy"}] if gateway else [{"name": "app"}, {"name": "istio-proxy"}]
+    return doc("Pod", namespace, name, {"nodeName": node, "containers": containers}, status={"phase": "Running"},
+               metadata={"labels": labels})  # fmt: skip
+
+
+def test_root_namespace_comes_from_the_default_revisions_readable_mesh_config():
+    misplaced = dr("r", "ratings.bookinfo.svc.cluster.local", namespace="testing")
+    canary = doc("ConfigMap", "aaa", "istio-canary", data={"mesh": "rootNamespace: canary-root\n"})
+    default = mesh("rootNamespace: mesh-root\n")
+    [(*_, message)] = found(cf.check_misplaced_rules, world(misplaced, canary, default))
+    assert "then bookinfo, then mesh-root," in message
+    broken = mesh("rootNamespace: [\n")
+    [(*_, message)] = found(cf.check_misplaced_rules, world(misplaced, canary, broken))
+    assert "then bookinfo, then canary-root," in message
+    assert (
+        found(
+            cf.check_misplaced_rules,
+            world(dr("r", "ratings.bookinfo.svc.cluster.local", namespace="mesh-root"), default),
+        )
+        == []
+    )
+
+
+def test_mesh_wide_default_export_of_destination_rules_is_honoured():
+    route = vs("cross", namespace="frontend", hosts=["reviews.bookinfo.svc.cluster.local"],
+               http=[{"route": [{"destination": {"host": "reviews.bookinfo.svc.cluster.local", "subset": "v2"}}]}])  # fmt: skip
+    private = mesh("defaultDestinationRuleExportTo: ['.']\n")
+    assert [f[2] for f in found(cf.check_undefined_subsets, world(route, private)) if f[0] == "frontend"] == ["cross"]
+    assert [f for f in found(cf.check_undefined_subsets, world(route)) if f[0] == "frontend"] == []
+    no_mesh = world(route, drop=(("ConfigMap", "istio-system", "istio"),))
+    assert [f for f in found(cf.check_undefined_subsets, no_mesh) if f[0] == "frontend"] == []
+    local = dr("reviews-local", "reviews.bookinfo.svc.cluster.local", namespace="frontend", exportTo=["."],
+               subsets=[{"name": "v2", "labels": {"version": "v2"}}])  # fmt: skip
+    assert [f for f in found(cf.check_undefined_subsets, world(route, local, private)) if f[0] == "frontend"] == []
+
+
+def test_cf02_messages_name_every_merged_rule_and_rules_without_subsets():
+    extra = dr(
+        "reviews-extra", "reviews.bookinfo.svc.cluster.local", subsets=[{"name": "v9", "labels": {"version": "v9"}}]
+    )
+    route = vs("reviews", hosts=["reviews"], http=[{"route": [{"destination": {"host": "reviews", "subset": "v7"}}]}])
+    [(*_, message)] = found(cf.check_undefined_subsets, world(extra, route))
+    assert "DestinationRule bookinfo/reviews, bookinfo/reviews-extra defines subsets v1, v2, v3, v9, not v7" in message
+    bare = dr("reviews", "reviews")
+    [(*_, message)] = found(cf.check_undefined_subsets, world(bare, route))
+    assert "DestinationRule bookinfo/reviews defines subsets none, not v7" in message
+
+
+def test_cf01_later_pods_rules_and_services_are_still_judged():
+    lenient = doc("PeerAuthentication", "bookinfo", "reviews-v1", {"selector": {"matchLabels": {"version": "v1"}},
+                  "mtls": {"mode": "PERMISSIVE"}})  # fmt: skip
+    rule = dr("reviews", "reviews", trafficPolicy={"tls": {"mode": "SIMPLE"}})
+    nohost = dr("a-nohost", "", trafficPolicy={"tls": {"mode": "DISABLE"}})
+    [(*_, message)] = found(cf.check_tls_conflicts, world(lenient, nohost, rule))
+    assert message == ("spec.trafficPolicy.tls.mode=SIMPLE toward reviews.bookinfo:9080, whose pods are STRICT "
+                       "(istio-system/default): requests fail with 503 UF/UC")  # fmt: skip
+    portless = svc("portless", selector={"app": "ratings"})
+    [(*_, message)] = found(
+        cf.check_tls_conflicts, world(portless, dr("p", "portless", trafficPolicy={"tls": {"mode": "DISABLE"}}))
+    )
+    assert message.startswith("spec.trafficPolicy.tls.mode=DISABLE toward portless.bookinfo, whose pods")
+    named = svc("named", selector={"app": "ratings"}, ports=[{"name": "http", "port": 80, "targetPort": "http-web"}])
+    rule = dr("n", "named", trafficPolicy={"portLevelSettings": [{"port": {"number": 80}, "tls": {"mode": "DISABLE"}}]})
+    assert len(found(cf.check_tls_conflicts, world(named, rule))) == 1  # a named target port cannot crash the check
+
+
+def test_cf01_selectorless_and_other_namespace_services_select_no_pods():
+    manual = svc("manual", ports=[{"name": "http", "port": 9080}])
+    elsewhere = svc("ratings", namespace="other", selector={"app": "ratings"}, ports=[{"name": "http", "port": 9080}])
+    rules = [dr("m", "manual", trafficPolicy={"tls": {"mode": "DISABLE"}}),
+             dr("o", "ratings.other.svc.cluster.local", trafficPolicy={"tls": {"mode": "DISABLE"}})]  # fmt: skip
+    assert found(cf.check_tls_conflicts, world(manual, elsewhere, *rules)) == []
+
+
+def test_cf01_auto_mtls_off_judges_every_service_and_honours_root_and_private_rules():
+    auto_off = mesh("enableAutoMtls: false\nrootNamespace: istio-system\n")
+    plain_reviews = dr("reviews", "reviews", subsets=[{"name": "v1", "labels": {"version": "v1"}}])
+    first = svc("a-first", labels={"istio": "pilot"}, selector={"app": "reviews"}, ports=[{"name": "http", "port": 1}])
+    empty = svc("a-empty", selector={"app": "nothing"}, ports=[{"name": "http", "port": 1}])
+    names = [f[2] for f in found(cf.check_tls_conflicts, world(auto_off, plain_reviews, first, empty))]
+    assert names == ["reviews"]  # details, productpage, ratings have ISTIO_MUTUAL; a-first and a-empty are skipped
+    root_rule = dr("reviews-root", "reviews.bookinfo.svc.cluster.local", namespace="istio-system",
+                   trafficPolicy={"tls": {"mode": "ISTIO_MUTUAL"}})  # fmt: skip
+    no_local = world(auto_off, root_rule, drop=(("DestinationRule", "bookinfo", "reviews"),))
+    assert "reviews" not in [f[2] for f in found(cf.check_tls_conflicts, no_local)]
+    hidden = mesh("enableAutoMtls: false\ndefaultDestinationRuleExportTo: ['.']\n")
+    hidden_root = world(hidden, root_rule, drop=(("DestinationRule", "bookinfo", "reviews"),))
+    assert "reviews" in [f[2] for f in found(cf.check_tls_conflicts, hidden_root)]
+    private_local = dr("reviews", "reviews", exportTo=["."], trafficPolicy={"tls": {"mode": "ISTIO_MUTUAL"}})
+    assert "reviews" not in [f[2] for f in found(cf.check_tls_conflicts, world(auto_off, private_local))]
+
+
+def test_service_entry_hosts_short_names_and_the_first_namespace_of_a_shared_host():
+    z = doc("ServiceEntry", "z-egress", "api", {"hosts": ["api.example.com"]})
+    a = doc("ServiceEntry", "a-egress", "api", {"hosts": ["api.example.com"]})
+    rule = dr("api", "api.example.com", namespace="a-egress")
+    assert found(cf.check_misplaced_rules, world(z, a, rule)) == []  # owned by a-egress (first by namespace)
+    short = doc(
+        "ServiceEntry", "bookinfo", "vm", {"hosts": ["legacy"], "workloadSelector": {"labels": {"app": "ratings"}}}
+    )
+    assert (
+        found(
+            cf.check_empty_subsets,
+            world(short, dr("legacy", "legacy", subsets=[{"name": "v1", "labels": {"version": "v1"}}])),
+        )
+        == []
+    )
+
+
+def test_cf03_every_rule_and_subset_is_judged_and_only_in_the_services_namespace():
+    wildcard = dr("a-all", "*.bookinfo.svc.cluster.local")
+    unknown = [dr("b-x", "x"), dr("b-y", "y")]
+    manual = svc("manual", ports=[{"name": "http", "port": 80}])
+    manual_rule = dr("c-manual", "manual", subsets=[{"name": "x", "labels": {"version": "none"}}])
+    two = dr(
+        "ratings", "ratings", subsets=[{"name": "all"}, {"name": "bad", "labels": {"version": "v9", "track": "x"}}]
+    )
+    findings = found(cf.check_empty_subsets, world(wildcard, *unknown, manual, manual_rule, two))
+    assert [f[2] for f in findings] == ["b-x", "b-y", "ratings"]
+    assert "spec.subsets[1] bad (track=x,version=v9) selects none" in findings[2][3]
+    other = doc("Pod", "other", "ratings-v9", {"containers": [{"name": "ratings"}]}, status={"phase": "Running"},
+                metadata={"labels": {"app": "ratings", "version": "v9", "track": "x"}})  # fmt: skip
+    assert [f[2] for f in found(cf.check_empty_subsets, world(two, other))] == ["ratings"]
+
+
+def test_cf04_injection_label_alone_and_every_port_of_a_service():
+    enabled = doc("Namespace", "", "inj", metadata={"labels": {"istio-injection": "enabled"}})
+    ports = svc("s", namespace="inj", ports=[{"name": "http", "port": 80}, {"name": "web", "port": 81}])
+    assert [f[3].split(" ")[0] for f in found(cf.check_unnamed_ports, world(enabled, ports))] == [
+        "spec.ports[1].name=web"
+    ]
+
+
+def test_cf05_groups_order_udp_and_service_kinds():
+    no_selector = svc("a-manual", ports=[{"name": "tcp", "port": 9080}])
+    external = svc("a-ext", type="ExternalName", externalName="x.example.com", selector={"app": "reviews"},
+                   ports=[{"name": "tcp", "port": 9080}])  # fmt: skip
+    other_ns = svc("reviews-tcp", namespace="other", selector={"app": "reviews"}, ports=[{"name": "tcp", "port": 9080}])
+    assert found(cf.check_protocol_conflicts, world(no_selector, external, other_ns)) == []
+    udp_first = svc("reviews-tcp", selector={"app": "reviews"},
+                    ports=[{"name": "dns", "port": 53, "protocol": "UDP"}, {"name": "tcp", "port": 9081, "targetPort": 9080}])  # fmt: skip
+    alt = svc("reviews-alt", selector={"app": "reviews"}, ports=[{"name": "http-alt", "port": 80, "targetPort": 9080}])
+    ratings_tcp = svc("ratings-tcp", selector={"app": "ratings"}, ports=[{"name": "tcp", "port": 9080}])
+    findings = found(cf.check_protocol_conflicts, world(external, udp_first, alt, ratings_tcp))
+    assert [f[2] for f in findings] == ["ratings-tcp", "reviews-tcp"]
+    assert "HTTP in reviews:9080, reviews-alt:80; TCP in reviews-tcp:9081" in findings[1][3]
+    fine_first = svc(
+        "reviews-admin",
+        selector={"app": "reviews"},
+        ports=[{"name": "tcp-admin", "port": 1, "targetPort": 1}, {"name": "tcp", "port": 9081, "targetPort": 9080}],
+    )
+    assert len(found(cf.check_protocol_conflicts, world(fine_first))) == 1
+
+
+def test_cf06_and_cf07_judge_objects_after_a_skipped_one():
+    scoped = dr(
+        "a-scoped",
+        "ratings.bookinfo.svc.cluster.local",
+        namespace="testing",
+        workloadSelector={"matchLabels": {"a": "b"}},
+    )
+    misplaced = dr("b-misplaced", "ratings.bookinfo.svc.cluster.local", namespace="testing")
+    assert [f[2] for f in found(cf.check_misplaced_rules, world(scoped, misplaced))] == ["b-misplaced"]
+    route = vs("ratings", hosts=["ratings"], http=[{"route": [{"destination": {"host": "ratings"}}]},
+               {"fault": {"abort": {"httpStatus": 500}}, "timeout": "1s", "route": [{"destination": {"host": "ratings"}}]}])  # fmt: skip
+    assert [f[3].split(".fault")[0] for f in found(cf.check_fault_with_retries, world(route))] == ["spec.http[1]"]
+
+
+def test_cf08_selectors_that_pick_the_same_pods_and_servers_after_skipped_ones():
+    by_app = gw("a", [tls_server("a.example.com")], "2025-01-01T00:00:00Z", selector={"app": "istio-ingressgateway"})
+    by_istio = gw("b", [tls_server("a.example.com")], "2026-01-01T00:00:00Z")
+    assert [f[2] for f in found(cf.check_gateway_conflicts, world(by_app, by_istio))] == ["b"]
+    everyone = gw("c", [tls_server("a.example.com")], "2026-01-01T00:00:00Z", selector={})
+    everyone["spec"].pop("selector")
+    assert [f[2] for f in found(cf.check_gateway_conflicts, world(by_app, everyone))] == [
+        "c"
+    ]  # an empty selector: every gateway
+    no_gateway_pods = world(by_app, everyone, drop=(("Pod", "istio-system", "istio-ingressgateway-5d9c8b7f6-k2x4q"),
+                                                    ("Pod", "istio-system", "istio-ingressgateway-5d9c8b7f6-m7r2t")))  # fmt: skip
+    assert found(cf.check_gateway_conflicts, no_gateway_pods) == []  # not the same selector, no pod: nothing applied
+    later = gw("d", [tls_server("x.example.com", tls=False), tls_server("z.example.com"), tls_server("z.example.com"),
+                     tls_server("a.example.com")], "2026-01-01T00:00:00Z")  # fmt: skip
+    [(*_, message)] = found(cf.check_gateway_conflicts, world(by_app, later))
+    assert message.startswith("spec.servers[3] port 8443 host a.example.com")
+
+
+def test_cf09_entries_after_fine_ones():
+    fine = doc("ServiceEntry", "bookinfo", "a-fine", {"hosts": ["f.example.com"], "addresses": ["10.0.0.1"],
+               "ports": [{"number": 5432, "protocol": "TCP"}]})  # fmt: skip
+    web = doc(
+        "ServiceEntry", "bookinfo", "b-web", {"hosts": ["w.example.com"], "ports": [{"number": 80, "protocol": "HTTP"}]}
+    )
+    capture = mesh("defaultConfig:\n  proxyMetadata:\n    ISTIO_META_DNS_CAPTURE: 'true'\n")
+    [(*_, message)] = found(cf.check_entries_without_address, world(fine, web, entry(), capture))
+    assert message.startswith("spec.ports[0] 5432/TCP with no spec.addresses and DNS capture is on without address "
+                              "auto-allocation: proxies")  # fmt: skip
+
+
+def test_cf10_every_mesh_config_and_every_address_form():
+    broken = mesh("a: [\n")
+    canary = doc("ConfigMap", "istio-system", "istio-canary", data={"mesh": "defaultConfig: {discoveryAddress: x}\n"})
+    findings = run(cf.check_discovery_address, world(broken, canary)).findings
+    assert [(f.check, f.severity, f.namespace, f.kind, f.name) for f in findings] == [
+        ("CF10", Severity.CRITICAL, "istio-system", "ConfigMap", "istio"),
+        ("CF10", Severity.CRITICAL, "istio-system", "ConfigMap", "istio-canary")]  # fmt: skip
+    for address, why in [("istiod-x.istio-system:15012", "Service istio-system/istiod-x does not exist"),
+                         ("istiod-x.istio-system.svc.cluster.local:15012", "Service istio-system/istiod-x does not exist")]:  # fmt: skip
+        [(*_, message)] = found(
+            cf.check_discovery_address, world(mesh(f"defaultConfig: {{discoveryAddress: '{address}'}}\n"))
+        )
+        assert why in message
+    portless = svc(
+        "istiod", namespace="istio-system", labels={"app": "istiod", "istio": "pilot"}, selector={"app": "istiod"}
+    )
+    [(*_, message)] = found(cf.check_discovery_address, world(portless))
+    assert "Service istio-system/istiod has no port 15012 (it has none)" in message
+
+
+def test_cf11_every_config_and_address_and_all_endpoint_slices():
+    broken = mesh("a: [\n")
+    canary = doc(
+        "ConfigMap",
+        "istio-system",
+        "istio-canary",
+        data={"mesh": "defaultConfig: {tracing: {zipkin: {address: 'zipkin.tracing:9411'}}}\n"},
+    )
+    [(*_, name, _)] = found(cf.check_tracing_backends, world(broken, canary))
+    assert name == "istio-canary"
+    with pytest.raises(NotEvaluated, match=r"istio-system/istio: mesh config is not YAML.*; istio-system/istio-canary"):
+        run(
+            cf.check_tracing_backends,
+            world(broken, doc("ConfigMap", "istio-system", "istio-canary", data={"mesh": "["})),
+        )
+    two = mesh("defaultConfig: {tracing: {zipkin: {address: 'zipkin.istio-system.svc:9411'}}}\n"
+               "extensionProviders: [{name: bad, zipkin: {service: 'zipkin/', port: 9411}}]\n")  # fmt: skip
+    [(*_, message)] = found(cf.check_tracing_backends, world(two))
+    assert message == "extensionProviders[bad].zipkin=zipkin/:9411: is not host:port; proxies send no traces there"
+    empty_slice = doc("EndpointSlice", "istio-system", "zipkin-2", metadata={"labels": {"kubernetes.io/service-name": "zipkin"}},
+                      addressType="IPv4", endpoints=[])  # fmt: skip
+    assert found(cf.check_tracing_backends, world(empty_slice)) == []  # another slice still has a ready endpoint
+
+
+def test_cf12_and_cf13_objects_after_skipped_ones_and_message_defaults():
+    http = svc("a-http", type="ExternalName", externalName="api.example.com", ports=[{"name": "http", "port": 80}])
+    bare = svc("b-bare", type="ExternalName", ports=[{"port": 5432}])
+    [(*_, message)] = found(cf.check_externalname_tcp, world(http, bare))
+    assert message.startswith("spec.ports[0] ((unnamed) 5432) is TCP toward (no externalName): proxies")
+    local = next(d for d in corpus.documents("cf13-local-gateway") if d["metadata"]["name"] == "istio-ingressgateway")
+    node_port = copy.deepcopy(local)
+    node_port["spec"]["type"] = "NodePort"
+    assert len(found(cf.check_local_traffic_gateways, world(node_port, doc("Node", "", "node-3")))) == 1
+    internal_pod = pod_doc("internal-gw-1", "istio-system", {"istio": "ingressgateway", "gw": "internal"}, gateway=True)
+    internal = svc("z-internal", namespace="istio-system", type="LoadBalancer", externalTrafficPolicy="Local",
+                   selector={"gw": "internal"}, ports=[{"name": "https", "port": 443}])  # fmt: skip
+    app = svc("a-app", namespace="istio-system", type="LoadBalancer", externalTrafficPolicy="Local",
+              selector={"app": "zipkin"}, ports=[{"name": "http", "port": 80}])  # fmt: skip
+    findings = found(cf.check_local_traffic_gateways, world(app, local, internal_pod, internal))
+    assert [f[2] for f in findings] == ["z-internal"]  # the main gateway Service covers both nodes
