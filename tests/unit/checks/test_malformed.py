@@ -32,7 +32,7 @@ def mangle(obj, rng):
             if rng.random() < 0.3:
                 del node[key]
             else:
-                node[key] = rng.choice(JUNK)
+                node[key] = copy.deepcopy(rng.choice(JUNK))  # a shared junk object could come to hold itself
         nodes = [n for n in _walk(obj)]
     return obj
 

@@ -376,7 +376,8 @@ def test_cf07_fault_with_retries_or_timeout(route, expected):
 def gw(
     name: str, servers: list[dict[str, Any]], created: str, selector: dict[str, str] | None = None
 ) -> dict[str, Any]:
-    return doc("Gateway", "bookinfo", name, {"selector": selector or {"istio": "ingressgateway"}, "servers": servers},
+    selector = {"istio": "ingressgateway"} if selector is None else selector
+    return doc("Gateway", "bookinfo", name, {"selector": selector, "servers": servers},
                metadata={"creationTimestamp": created})  # fmt: skip
 
 
@@ -879,3 +880,76 @@ def test_cf12_and_cf13_objects_after_skipped_ones_and_message_defaults():
               selector={"app": "zipkin"}, ports=[{"name": "http", "port": 80}])  # fmt: skip
     findings = found(cf.check_local_traffic_gateways, world(app, local, internal_pod, internal))
     assert [f[2] for f in findings] == ["z-internal"]  # the main gateway Service covers both nodes
+
+
+def _in_domain(value: Any, domain: str) -> Any:
+    if isinstance(value, str):
+        return value.replace("cluster.local", domain)
+    if isinstance(value, list):
+        return [_in_domain(v, domain) for v in value]
+    if isinstance(value, dict):
+        return {k: _in_domain(v, domain) for k, v in value.items()}
+    return value
+
+
+@pytest.mark.parametrize("variant", [None, *corpus.variants()])
+def test_every_check_reaches_the_same_conclusion_in_another_cluster_domain(variant):
+    docs = corpus.documents(variant)
+    short = doc("ServiceEntry", "bookinfo", "vm", {"hosts": ["legacy"], "workloadSelector": {"labels": {"app": "x"}}})
+    routed = vs("legacy", hosts=["legacy"], http=[{"route": [{"destination": {"host": "legacy", "subset": "v1"}}]}])
+    elsewhere = dr("reviews-far", "reviews", namespace="testing", subsets=[{"name": "v1", "labels": {"version": "v1"}}])
+    extra = [short, routed, elsewhere]
+    domain = "corp.internal"
+    settings = Settings.model_validate({"istio": {"cluster_domain": domain}})
+    for check in cf.CHECKS:
+        default = check.run(world(*extra, variant=variant), Settings(), NOW).findings
+        moved = check.run(world(*_in_domain([*docs, *extra], domain), variant=variant), settings, NOW).findings
+        expected = [(f.namespace, f.kind, f.name, f.message.replace("cluster.local", domain)) for f in default]
+        assert [(f.namespace, f.kind, f.name, f.message) for f in moved] == expected, (check.id, variant)
+
+
+def test_cf01_a_rule_without_host_does_not_stop_the_ones_after_it():
+    hostless = doc("DestinationRule", "bookinfo", "a-nohost", {"trafficPolicy": {"tls": {"mode": "DISABLE"}}})
+    bad = dr("z-ratings", "ratings", trafficPolicy={"tls": {"mode": "DISABLE"}})
+    assert [f[2] for f in found(cf.check_tls_conflicts, world(hostless, bad))] == ["z-ratings"]
+
+
+def test_cf03_a_rule_for_endpoints_without_labels_does_not_stop_the_ones_after_it():
+    manual = svc("manual", ports=[{"name": "http", "port": 80}])
+    manual_rule = dr("a-manual", "manual", subsets=[{"name": "x", "labels": {"version": "none"}}])
+    bad = dr("z-ratings", "ratings", subsets=[{"name": "bad", "labels": {"version": "v9"}}])
+    assert [f[2] for f in found(cf.check_empty_subsets, world(manual, manual_rule, bad))] == ["z-ratings"]
+
+
+def test_cf08_an_empty_selector_means_gateway_pods_not_application_pods():
+    everywhere = gw("a", [tls_server("a.example.com")], "2025-01-01T00:00:00Z", selector={})
+    app = gw("b", [tls_server("a.example.com")], "2026-01-01T00:00:00Z", selector={"app": "productpage"})
+    assert found(cf.check_gateway_conflicts, world(everywhere, app)) == []
+    named = gw("b", [tls_server("a.example.com")], "2026-01-01T00:00:00Z", selector={"istio": "ingressgateway"})
+    assert [f[2] for f in found(cf.check_gateway_conflicts, world(everywhere, named))] == ["b"]
+
+
+def test_cf13_local_services_without_selector_are_not_judged():
+    node = doc("Node", "", "node-3")
+    manual = svc("edge", namespace="istio-system", labels={"istio": "ingressgateway"}, type="LoadBalancer",
+                 externalTrafficPolicy="Local", ports=[{"name": "https", "port": 443}])  # fmt: skip
+    assert found(cf.check_local_traffic_gateways, world(manual, node)) == []
+    internal = svc("edge", namespace="istio-system", labels={"istio": "ingressgateway"}, type="ClusterIP",
+                   externalTrafficPolicy="Local", selector={"istio": "ingressgateway"},
+                   ports=[{"name": "https", "port": 443}])  # fmt: skip
+    assert found(cf.check_local_traffic_gateways, world(internal, node)) == []  # only node ports are local
+
+
+def test_short_service_entry_and_rule_hosts_resolve_in_a_custom_cluster_domain():
+    settings = Settings.model_validate({"istio": {"cluster_domain": "corp.internal"}})
+    entry = doc("ServiceEntry", "vm", "legacy", {"hosts": ["legacy"], "workloadSelector": {"labels": {"app": "x"}}})
+    rule = dr("legacy", "legacy", namespace="vm", subsets=[{"name": "v1", "labels": {"version": "v1"}}])
+    route = vs("to-legacy", hosts=["legacy.vm.svc.corp.internal"],
+               http=[{"route": [{"destination": {"host": "legacy.vm.svc.corp.internal", "subset": "v1"}}]}])  # fmt: skip
+    assert found(cf.check_undefined_subsets, world(entry, rule, route), settings) == []
+    assert found(cf.check_misplaced_rules, world(entry, rule, route), settings) == []
+    # the entry in vm owns legacy.vm.svc.<domain>: a rule for it elsewhere is misplaced, however it names the host
+    elsewhere = dr("legacy", "legacy.vm.svc.corp.internal", namespace="testing")
+    assert [f[:3] for f in found(cf.check_misplaced_rules, world(entry, elsewhere), settings)] == [
+        ("testing", "DestinationRule", "legacy")
+    ]
