@@ -109,6 +109,20 @@ MH01 = FailureMode(
             ),
         ),
         Alert(
+            # absent() as kubernetes-mixin's *Down alerts: without it, an exporter that dies or is no longer
+            # scraped resolves every alert above and below, which looks like a healthy mesh
+            name="MeshHealthExporterAbsent",
+            expr="absent(meshhealth_build_info)",
+            for_="15m",
+            severity=Severity.WARNING,
+            summary="Prometheus has no data from mesh-health-exporter.",
+            description=(
+                "No meshhealth_build_info series for 15 minutes: the exporter is down or no longer scraped, and "
+                "every mesh-health alert has resolved for lack of data, not because the mesh is healthy. Check the "
+                "exporter's pod, its ServiceMonitor or scrape job, and the Prometheus targets page."
+            ),
+        ),
+        Alert(
             name="MeshHealthCheckNotEvaluated",
             expr="meshhealth_check_up == 0",
             for_="15m",
@@ -148,7 +162,9 @@ MH01 = FailureMode(
     runbook=Runbook(
         meaning=(
             "The exporter has not been able to refresh a source (Kubernetes API, istiod, Elasticsearch) "
-            "for 10 minutes. `meshhealth_source_error_info` and the status page (`/`) carry the error."
+            "for 10 minutes. `meshhealth_source_error_info` and the status page (`/`) carry the error. "
+            "`MeshHealthExporterAbsent`: Prometheus has no series of the exporter at all (the pod is down, "
+            "crash-looping, or its target is no longer scraped)."
         ),
         impact=(
             "Checks that depend on the source are not evaluated; after `stale_after_seconds` their "
@@ -158,10 +174,13 @@ MH01 = FailureMode(
 curl -s http://<exporter>:9745/metrics | grep -E 'meshhealth_source_(up|error_info)'
 kubectl logs deploy/mesh-health-exporter | tail -50
 kubectl auth can-i list pods --as=system:serviceaccount:<ns>:mesh-health-exporter -A
+kubectl get pods,servicemonitor -l app.kubernetes.io/name=mesh-health-exporter -A   # exporter absent
 ```""",
         mitigation="""- `forbidden`: the ClusterRole lacks a resource; upgrade the chart or grant get/list/watch.
 - `timeout` / `connection`: network policy or the target is overloaded; raise `timeout_seconds`.
-- `too_large`: raise `kubernetes.max_response_bytes` (or the source's limit).""",
+- `too_large`: raise `kubernetes.max_response_bytes` (or the source's limit).
+- Exporter absent: check the pod's events and logs, and that the ServiceMonitor's labels match the
+  Prometheus `serviceMonitorSelector` (Prometheus's targets page lists the job).""",
     ),
 )
 

@@ -26,12 +26,15 @@ CHECKS = {c.id: c for c in ALL_CHECKS}
 
 Key = tuple[str, tuple[tuple[str, str], ...]]
 
-# The world outside the check under test is healthy: the mesh serves traffic, so alerts that join our metrics
-# with the absence of Istio's (TM01) stay quiet unless a scenario is about them.
-BACKGROUND_SERIES = [
+# The world outside the check under test is healthy: the exporter is scraped and the mesh serves traffic, so
+# alerts on the absence of a series (MeshHealthExporterAbsent, TM01) stay quiet unless a scenario is about them.
+BUILD_INFO: Key = ("meshhealth_build_info", (("python_version", "3.11.2"), ("version", "1.0.0")))
+# series -> (first value, increase per minute)
+BACKGROUND_SERIES = {
+    'meshhealth_build_info{python_version="3.11.2",version="1.0.0"}': (1, 0),
     'istio_requests_total{destination_service="reviews.bookinfo.svc.cluster.local",job="kubernetes-pods",'
-    'reporter="destination",response_code="200",response_flags="-"}',
-]
+    'reporter="destination",response_code="200",response_flags="-"}': (0, 600),
+}
 
 
 def rendered_samples(outcome: CheckOutcome, settings: Settings) -> dict[Key, float]:
@@ -132,7 +135,9 @@ def run_scenario(scenario: Scenario, settings: Settings, workdir: Path, promtool
     first, second = rendered_samples(before, settings), rendered_samples(after, settings)
     series = [{"series": series_name(k), "values": _values(first.get(k), second.get(k), until)}
               for k in sorted(set(first) | set(second))]  # fmt: skip
-    series += [{"series": name, "values": f"0+600x{until}"} for name in BACKGROUND_SERIES]
+    series += [
+        {"series": name, "values": f"{start}+{step}x{until}"} for name, (start, step) in BACKGROUND_SERIES.items()
+    ]
     tests = [{"eval_time": f"{min(HEALTHY_MINUTES + f + 2, until)}m", "alertname": name, "exp_alerts": []}
              for name, f in sorted(fors.items())]  # fmt: skip
     (workdir / "rules.yaml").write_text(rules)

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from exporter.evaluate import CheckOutcome
 from exporter.metrics.render import build_families, render
 from exporter.model import CheckResult, SourceView
-from tests.scenarios.promtool import Key, parse_body
+from tests.scenarios.promtool import BUILD_INFO, Key, parse_body
 
 # series -> (first value, increase per minute): counters grow, gauges keep their value
 Phase = dict[Key, tuple[float, float]]
@@ -34,8 +34,10 @@ def _exporter(source_up: bool, check_up: bool) -> Phase:
                         "" if source_up else "timeout", "" if source_up else "GET /api/v1/pods timed out")  # fmt: skip
     outcome = CheckOutcome("DP02", check_up, CheckResult(), "" if check_up else "no Kubernetes data")
     body = render(build_families([source], [outcome], 100), process_metrics=False).text.decode()
-    return {k: (v, 0.0) for k, v in parse_body(body).items() if k[0].startswith(("meshhealth_source_up",
-                                                                                 "meshhealth_check_up"))}  # fmt: skip
+    phase: Phase = {k: (v, 0.0) for k, v in parse_body(body).items() if k[0].startswith(("meshhealth_source_up",
+                                                                                        "meshhealth_check_up"))}  # fmt: skip
+    phase[BUILD_INFO] = (1.0, 0.0)
+    return phase
 
 
 _JOB = (("instance", "10.0.3.4:14269"), ("job", "jaeger-collector"))
@@ -90,6 +92,8 @@ def _proxies(connected: float) -> Phase:
 SCENARIOS = [
     SeriesScenario("MH01", "source-down", lambda: _exporter(True, True), lambda: _exporter(False, True)),
     SeriesScenario("MH01", "check-not-evaluated", lambda: _exporter(True, True), lambda: _exporter(True, False)),
+    # the exporter stops answering: every one of its series goes stale at once
+    SeriesScenario("MH01", "exporter-absent", lambda: _exporter(True, True), dict),
     SeriesScenario("TR09", "dropping-spans", _jaeger, lambda: _jaeger(dropped=30)),
     SeriesScenario("TR09", "queue-full", _jaeger, lambda: _jaeger(queue=1900)),
     SeriesScenario("TR09", "bulk-index-errors", _jaeger, lambda: _jaeger(bulk_errors=1)),
