@@ -487,6 +487,36 @@ class FindingsSettings(_Section):
     )
 
 
+# Kubernetes label keys (optional DNS-subdomain prefix, then a name) and values
+_K8S_LABEL_KEY = re.compile(r"([a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?")
+_K8S_LABEL_VALUE = re.compile(r"([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?")
+_K8S_NAME = re.compile(r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?")
+
+
+class PrometheusRuleSettings(_Section):
+    namespace: str = Field("", description="metadata.namespace of the generated PrometheusRule (empty: none)")
+    labels: dict[str, str] = Field(
+        default_factory=dict,
+        description="extra metadata.labels of the generated PrometheusRule, e.g. {release: kube-prometheus-stack} "
+        "for kube-prometheus-stack's default ruleSelector",
+    )
+
+    @field_validator("namespace")
+    @classmethod
+    def _namespace(cls, value: str) -> str:
+        if value and not _K8S_NAME.fullmatch(value):
+            raise ValueError(f"{value!r} is not a Kubernetes namespace name")
+        return value
+
+    @field_validator("labels")
+    @classmethod
+    def _labels(cls, value: dict[str, str]) -> dict[str, str]:
+        for key, label in value.items():
+            if not _K8S_LABEL_KEY.fullmatch(key) or not _K8S_LABEL_VALUE.fullmatch(label):
+                raise ValueError(f"{key}={label!r} is not a valid Kubernetes label")
+        return value
+
+
 class Settings(BaseSettings):
     """Everything the exporter can be told."""
 
@@ -519,6 +549,7 @@ class Settings(BaseSettings):
         "also that of the findings the alert fires for",
     )
     findings: FindingsSettings = Field(default_factory=FindingsSettings)
+    prometheus_rule: PrometheusRuleSettings = Field(default_factory=PrometheusRuleSettings)
     elasticsearch: ElasticsearchSettings = Field(default_factory=ElasticsearchSettings)
 
     @field_validator("metric_selector")

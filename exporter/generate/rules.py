@@ -22,6 +22,9 @@ _ENV = jinja2.Environment(
 _ENV.filters["q"] = lambda value: json.dumps(str(value), ensure_ascii=False)
 
 
+_RULE_LABELS = {"app.kubernetes.io/name": "mesh-health-exporter", "app.kubernetes.io/part-of": "mesh-health-exporter"}
+
+
 def _groups(settings: Settings) -> list[dict[str, Any]]:
     return [
         {"name": f"meshhealth.{slug(section)}", "alerts": alerts}
@@ -34,4 +37,8 @@ def render_rules_file(settings: Settings) -> str:
 
 
 def render_prometheus_rule(settings: Settings) -> str:
-    return _ENV.get_template("prometheusrule.yaml.j2").render(groups=_groups(settings))
+    return _ENV.get_template("prometheusrule.yaml.j2").render(
+        groups=_groups(settings),
+        namespace=settings.prometheus_rule.namespace,
+        labels=sorted((_RULE_LABELS | settings.prometheus_rule.labels).items()),
+    )

@@ -9,7 +9,7 @@ from exporter.catalog import CATALOG, METRICS
 from exporter.catalog.external import EXTERNAL_METRICS
 from exporter.catalog.model import exposed_name
 from exporter.checks import ALL_CHECKS
-from exporter.config import ChecksSettings, load_settings
+from exporter.config import ChecksSettings, ConfigError, load_settings
 from exporter.generate import generated_files, write_all
 from exporter.generate.alerts import effective_alerts
 
@@ -125,3 +125,22 @@ def test_overrides_change_rules_and_disable_alerts(tmp_path):
     prometheus_rule = yaml.safe_load((tmp_path / "alert_rules/prometheusrule.yaml").read_text())
     assert prometheus_rule["kind"] == "PrometheusRule"
     assert prometheus_rule["spec"]["groups"] == rules["groups"]
+
+
+def test_prometheus_rule_namespace_and_labels_for_a_rule_selector(tmp_path):
+    settings = load_settings(None, {"prometheus_rule": {"namespace": "monitoring", "labels": {
+        "release": "kube-prometheus-stack", "example.com/team": "mesh", "app.kubernetes.io/name": "mine"}}})  # fmt: skip
+    write_all(settings, tmp_path, project_tree=False)
+    rule = yaml.safe_load((tmp_path / "alert_rules/prometheusrule.yaml").read_text())
+    assert rule["metadata"]["namespace"] == "monitoring"
+    assert rule["metadata"]["labels"] == {"app.kubernetes.io/name": "mine", "app.kubernetes.io/part-of": "mesh-health-exporter",
+                                          "release": "kube-prometheus-stack", "example.com/team": "mesh"}  # fmt: skip
+    default = yaml.safe_load((tmp_path / "alert_rules/rules.yaml").read_text())
+    assert rule["spec"]["groups"] == default["groups"]
+
+
+@pytest.mark.parametrize("section", [{"namespace": "Monitoring"}, {"namespace": "a_b"}, {"labels": {"release": "a b"}},
+                                     {"labels": {"-x": "1"}}, {"labels": {"x": "-"}}])  # fmt: skip
+def test_prometheus_rule_settings_reject_what_kubernetes_would(section):
+    with pytest.raises(ConfigError, match="prometheus_rule"):
+        load_settings(None, {"prometheus_rule": section})
