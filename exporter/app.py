@@ -12,6 +12,7 @@ from exporter.checks import enabled_checks
 from exporter.checks.base import CheckDef
 from exporter.config import Settings
 from exporter.evaluate import CheckOutcome, FindingKey, evaluate, track_first_seen
+from exporter.loop_lag import LoopLag
 from exporter.metrics.render import RenderedMetrics, build_families, render
 from exporter.model import SourceView
 from exporter.scheduler import Scheduler, SourceState, refresh_once
@@ -84,6 +85,8 @@ class Exporter:
             build_families(self.sources(), [], settings.findings.max_series_per_check)
         )
         self._update_pending = False
+        self.loop_lag = LoopLag()
+        self._loop_lag_task: asyncio.Task[None] | None = None
 
     def sources(self) -> list[SourceView]:
         return [s.view() for s in self.states]
@@ -98,7 +101,9 @@ class Exporter:
         data = {s.source.name: s.fresh_data(now) for s in self.states}
         self.outcomes = evaluate(self.checks, data, self.settings, now)
         self.first_seen = track_first_seen(self.first_seen, self.outcomes, now)
-        families = build_families(self.sources(), self.outcomes, self.settings.findings.max_series_per_check)
+        families = build_families(
+            self.sources(), self.outcomes, self.settings.findings.max_series_per_check, self.loop_lag.longest()
+        )
         self.rendered = render(families)
         self.updated_at = now
 
@@ -109,9 +114,13 @@ class Exporter:
             asyncio.get_running_loop().call_soon(self.update)
 
     def start(self) -> None:
+        self._loop_lag_task = asyncio.get_running_loop().create_task(self.loop_lag.run(), name="loop-lag")
         self.scheduler.start()
 
     async def stop(self) -> None:
+        if self._loop_lag_task is not None:
+            self._loop_lag_task.cancel()
+            await asyncio.gather(self._loop_lag_task, return_exceptions=True)
         await self.scheduler.stop()
 
 

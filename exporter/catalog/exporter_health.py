@@ -75,6 +75,13 @@ KUBE_PROJECTION_ERRORS = MetricSpec(
     type="counter",
 )
 
+EVENT_LOOP_LAG = MetricSpec(
+    "meshhealth_event_loop_lag_seconds",
+    "Longest delay of the exporter's event loop in the last minute, as of the last refresh: scrapes and refreshes "
+    "wait that long.",
+    labels.none,
+)
+
 MH01 = FailureMode(
     id="MH01",
     title="A monitored source cannot be read",
@@ -90,6 +97,7 @@ MH01 = FailureMode(
         FINDING,
         FINDINGS_SUPPRESSED,
         BUILD,
+        EVENT_LOOP_LAG,
         KUBE_RESOURCE_UP,
         KUBE_OBJECTS,
         KUBE_LISTS,
@@ -156,6 +164,12 @@ MH01 = FailureMode(
             title="Refresh duration",
             description="Duration of the last refresh per source.",
             queries=(Query("meshhealth_source_refresh_duration_seconds", "{{source}} {{source_instance}}"),),
+            unit="s",
+        ),
+        Panel(
+            title="Event-loop lag",
+            description="Longest delay of the exporter's event loop in the last minute: scrapes wait that long.",
+            queries=(Query("meshhealth_event_loop_lag_seconds", "{{instance}}"),),
             unit="s",
         ),
     ),

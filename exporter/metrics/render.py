@@ -104,13 +104,22 @@ def _source_families(sources: Sequence[SourceView]) -> list[Metric]:
 
 
 def build_families(
-    sources: Sequence[SourceView], outcomes: Sequence[CheckOutcome], max_findings_per_check: int
+    sources: Sequence[SourceView],
+    outcomes: Sequence[CheckOutcome],
+    max_findings_per_check: int,
+    loop_lag: float | None = None,
 ) -> list[Metric]:
     build = InfoMetricFamily("meshhealth_build", health.BUILD.help)
     build.add_metric([], {"version": __version__, "python_version": platform.python_version()})
     samples = [s for o in outcomes if o.served for s in o.result.samples]
+    own: list[Metric] = []
+    if loop_lag is not None:
+        lag = _family(health.EVENT_LOOP_LAG)
+        lag.add_metric([], loop_lag)
+        own.append(lag)
     return [
         build,
+        *own,
         *_source_families(sources),
         *_finding_families(outcomes, max_findings_per_check),
         *_sample_families(samples),
