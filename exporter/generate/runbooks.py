@@ -7,6 +7,7 @@ import re
 import jinja2
 
 from exporter.catalog import CATALOG
+from exporter.catalog.for_reasons import FOR_REASONS
 from exporter.catalog.model import exposed_name
 from exporter.config import Settings
 from exporter.generate.alerts import effective_alerts
@@ -31,4 +32,4 @@ def render_runbooks(settings: Settings) -> str:
         names = [exposed_name(m) for m in fm.metrics]
         names += sorted({t for a in own for t in re.findall(r"\bmeshhealth_[a-z0-9_]+", a.expr)} - set(names))
         entries.append({"fm": fm, "alerts": own, "metrics": names})
-    return _ENV.get_template("runbooks.md.j2").render(entries=entries)
+    return _ENV.get_template("runbooks.md.j2").render(entries=entries, for_reasons=FOR_REASONS)

@@ -144,3 +144,17 @@ def test_prometheus_rule_namespace_and_labels_for_a_rule_selector(tmp_path):
 def test_prometheus_rule_settings_reject_what_kubernetes_would(section):
     with pytest.raises(ConfigError, match="prometheus_rule"):
         load_settings(None, {"prometheus_rule": section})
+
+
+def test_every_alert_shorter_than_the_mixins_15m_says_why():
+    from exporter.catalog.for_reasons import FOR_REASONS, MIXIN_FOR_SECONDS
+    from exporter.generate.alerts import duration_seconds
+
+    alerts = {a.name: a for fm in CATALOG for a in fm.alerts}
+    short = {name for name, a in alerts.items() if duration_seconds(a.for_) < MIXIN_FOR_SECONDS}
+    assert short - set(FOR_REASONS) == set(), "alerts waiting less than 15m without a reason"
+    assert set(FOR_REASONS) - short == set(), "reasons for alerts that do not wait less than 15m (or no longer exist)"
+    for name, reason in FOR_REASONS.items():
+        assert len(reason) > 30 and not reason.endswith("."), name
+    runbooks = Path("docs/runbooks.md").read_text()
+    assert "Why `for: 1m`: " + FOR_REASONS["MeshHealthProxyStale"] in runbooks
