@@ -142,8 +142,8 @@ class Istiod:
 
 
 def prepare_control_plane(cluster: KubeCluster) -> None:
-    """The namespace, Service and mesh ConfigMap of an installed istiod, and endpoints for the `kubernetes` Service
-    (an API server advertising a loopback address publishes none; a real cluster always has them)."""
+    """The namespace, Service (with endpoints) and mesh ConfigMap of an installed istiod, and endpoints for the
+    `kubernetes` Service (an API server advertising a loopback address publishes none; a real cluster has them)."""
     cluster.admin.apply("/apis/discovery.k8s.io/v1/namespaces/default/endpointslices", {
         "apiVersion": "discovery.k8s.io/v1", "kind": "EndpointSlice",
         "metadata": {"name": "kubernetes-testbed", "namespace": "default",
@@ -156,10 +156,22 @@ def prepare_control_plane(cluster: KubeCluster) -> None:
     cluster.admin.apply("/api/v1/namespaces/istio-system/services", {
         "apiVersion": "v1", "kind": "Service",
         "metadata": {"name": "istiod", "namespace": "istio-system", "labels": {"app": "istiod", "istio": "pilot"}},
-        "spec": {"selector": {"app": "istiod"}, "ports": [
+        "spec": {"ports": [
             {"name": "grpc-xds", "port": 15010}, {"name": "https-dns", "port": 15012},
             {"name": "https-webhook", "port": 443, "targetPort": 15017},
             {"name": "http-monitoring", "port": 15014}]}})  # fmt: skip
+    # istiod runs outside the cluster: its Service has no selector and one ready endpoint, as for an external
+    # control plane (without it, istiod counts its own four clusters in pilot_eds_no_instances)
+    cluster.admin.apply("/apis/discovery.k8s.io/v1/namespaces/istio-system/endpointslices", {
+        "apiVersion": "discovery.k8s.io/v1", "kind": "EndpointSlice",
+        "metadata": {"name": "istiod-testbed", "namespace": "istio-system",
+                     "labels": {"kubernetes.io/service-name": "istiod"}},
+        "addressType": "IPv4",
+        "ports": [{"name": "grpc-xds", "port": 15010, "protocol": "TCP"},
+                  {"name": "https-dns", "port": 15012, "protocol": "TCP"},
+                  {"name": "https-webhook", "port": 15017, "protocol": "TCP"},
+                  {"name": "http-monitoring", "port": 15014, "protocol": "TCP"}],
+        "endpoints": [{"addresses": ["10.0.0.2"], "conditions": {"ready": True}}]})  # fmt: skip
     cluster.admin.apply(
         "/api/v1/namespaces/istio-system/configmaps",
         {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "istio", "namespace": "istio-system"},
