@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from exporter import __version__
+from exporter.build import version_line
 from exporter.config import ConfigError, Settings, load_settings, missing_files
 from exporter.model import Severity
 
@@ -18,41 +18,78 @@ log = logging.getLogger("exporter")
 EXIT_OK, EXIT_FINDINGS, EXIT_CANNOT_RUN = 0, 1, 2
 
 
+class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
+    """Help with each option's default (options without one say theirs in the text)."""
+
+
 def _parser() -> argparse.ArgumentParser:
-    common = argparse.ArgumentParser(add_help=False)
+    version = version_line("mesh-health-exporter")
+    common = argparse.ArgumentParser(add_help=False, argument_default=argparse.SUPPRESS)
+    common.add_argument("--version", action="version", version=version, help="print version and revision, exit")
     common.add_argument("--config", type=Path, help="YAML configuration file (see docs/configuration.md)")
     common.add_argument("--kubeconfig", type=Path, help="kubeconfig path (kubernetes.kubeconfig)")
     common.add_argument("--context", help="kubeconfig context (kubernetes.context)")
-    common.add_argument("--log-level", choices=["debug", "info", "warning", "error"])
-    common.add_argument("--log-format", choices=["text", "json"])
+    common.add_argument(
+        "--log.level", "--log-level", dest="log_level", choices=["debug", "info", "warning", "error"],
+        help="log level (log_level; default info, for check: error)",
+    )  # fmt: skip
+    common.add_argument(
+        "--log.format", "--log-format", dest="log_format", choices=["text", "json"],
+        help="log line format (log_format; default text)",
+    )  # fmt: skip
 
     parser = argparse.ArgumentParser(
         prog="mesh-health-exporter",
         description="Prometheus exporter and alert-rule generator for Istio meshes and Jaeger tracing storage.",
     )
-    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    parser.add_argument("--version", action="version", version=version)
     sub = parser.add_subparsers(dest="command", required=True)
 
-    serve = sub.add_parser("serve", parents=[common], help="run the exporter until SIGTERM/SIGINT")
-    serve.add_argument("--listen-address", help="host:port (listen_address)")
-    serve.add_argument(
-        "--web.config.file",
-        dest="web_config_file",
-        type=Path,
-        help="exporter-toolkit web config file: TLS and basic auth",
-    )
+    def command(name: str, summary: str, description: str) -> argparse.ArgumentParser:
+        return sub.add_parser(
+            name, parents=[common], help=summary, description=description, formatter_class=_HelpFormatter
+        )
 
-    check = sub.add_parser("check", parents=[common], help="probe once, print findings, exit 0/1/2")
-    check.add_argument("--output", choices=["table", "json"], default="table")
+    serve = command(
+        "serve",
+        "run the exporter until SIGTERM/SIGINT",
+        "Probe the configured sources in the background and serve the derived metrics, a status page (/), "
+        "/healthz and /readyz. Stops within a few seconds of SIGTERM or SIGINT.",
+    )
+    serve.add_argument(
+        "--web.listen-address", "--listen-address", dest="listen_address", action="append", default=argparse.SUPPRESS,
+        help="host:port to listen on, repeatable (listen_address; default 0.0.0.0:9745)",
+    )  # fmt: skip
+    serve.add_argument(
+        "--web.telemetry-path", dest="telemetry_path", default=argparse.SUPPRESS,
+        help="path under which the metrics are served (telemetry_path; default /metrics)",
+    )  # fmt: skip
+    serve.add_argument(
+        "--web.config.file", dest="web_config_file", type=Path, default=argparse.SUPPRESS,
+        help="exporter-toolkit web config file: TLS and basic auth (web_config_file)",
+    )  # fmt: skip
+
+    check = command(
+        "check",
+        "probe once, print findings, exit 0/1/2",
+        "Probe every source once and print the findings. Exit 0: every source answered and every check was "
+        "evaluated, nothing at or above --fail-on; 1: such a finding; 2: a source down, a check not evaluated, "
+        "or bad configuration.",
+    )
+    check.add_argument("--output", choices=["table", "json"], default="table", help="report format")
     check.add_argument(
         "--fail-on",
         choices=["critical", "warning", "info", "never"],
         default="warning",
-        help="exit 1 when a finding of at least this severity exists (default: warning)",
+        help="exit 1 when a finding of at least this severity exists",
     )
 
-    generate = sub.add_parser(
-        "generate", parents=[common], help="write alert rules, dashboards and docs from the catalogue"
+    generate = command(
+        "generate",
+        "write alert rules, dashboards and docs from the catalogue",
+        "Render the Prometheus rules (plain file and PrometheusRule), promtool tests, Grafana dashboards, "
+        "runbooks and the configuration reference. Without --config the project tree is regenerated; with "
+        "--config the customised rules and dashboards are written to --output-dir.",
     )
     generate.add_argument(
         "--output-dir",
@@ -66,14 +103,14 @@ def _parser() -> argparse.ArgumentParser:
 def _overrides(args: argparse.Namespace) -> dict[str, Any]:
     out: dict[str, Any] = {}
     kube: dict[str, Any] = {}
-    if args.kubeconfig:
+    if getattr(args, "kubeconfig", None):
         kube["kubeconfig"] = args.kubeconfig
         kube["mode"] = "kubeconfig"
-    if args.context:
+    if getattr(args, "context", None):
         kube["context"] = args.context
     if kube:
         out["kubernetes"] = kube
-    for name in ("log_level", "log_format", "listen_address", "web_config_file"):
+    for name in ("log_level", "log_format", "listen_address", "telemetry_path", "web_config_file"):
         value = getattr(args, name, None)
         if value is not None:
             out[name] = value
@@ -128,7 +165,8 @@ def main(argv: list[str] | None = None) -> int:
     from exporter.logs import setup_logging
 
     try:
-        settings = load_settings(args.config, _overrides(args))
+        config = getattr(args, "config", None)
+        settings = load_settings(config, _overrides(args))
         from exporter.alerting import override_errors
 
         errors = override_errors(settings)
@@ -137,13 +175,13 @@ def main(argv: list[str] | None = None) -> int:
         if errors:
             raise ConfigError("invalid configuration: " + "; ".join(errors))
         # The check report states every source error itself; logs would only repeat them.
-        quiet = args.command == "check" and args.log_level is None
+        quiet = args.command == "check" and getattr(args, "log_level", None) is None
         setup_logging("error" if quiet else settings.log_level, settings.log_format)
         if args.command == "serve":
             return _serve(settings)
         if args.command == "check":
             return _check(settings, args.output, args.fail_on)
-        return _generate(settings, args.output_dir, customised=args.config is not None)
+        return _generate(settings, args.output_dir, customised=config is not None)
     except ConfigError as exc:
         print(f"mesh-health-exporter: {exc}", file=sys.stderr)
         return EXIT_CANNOT_RUN

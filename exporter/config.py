@@ -13,7 +13,7 @@ from typing import Annotated, Any, Literal
 import yaml
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator
 from pydantic.fields import FieldInfo
-from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, PydanticBaseSettingsSource, SettingsConfigDict
 
 ENV_PREFIX = "MESHHEALTH_"
 
@@ -44,6 +44,7 @@ LabelSelector = Annotated[str, AfterValidator(_label_selector)]
 SeverityName = Literal["critical", "warning", "info"]
 _MATCHER = r'\s*[a-zA-Z_][a-zA-Z0-9_]*\s*(=|!=|=~|!~)\s*"(?:[^"\\]|\\.)*"\s*'
 _MATCHERS = re.compile(rf"{_MATCHER}(,{_MATCHER})*")
+_LABEL_NAME = re.compile(r"[a-zA-Z_][a-zA-Z0-9_]*")
 
 
 class _Section(BaseModel):
@@ -524,7 +525,12 @@ class Settings(BaseSettings):
         env_prefix=ENV_PREFIX, env_nested_delimiter="__", extra="forbid", case_sensitive=False
     )
 
-    listen_address: str = Field("0.0.0.0:9745", description="host:port of the HTTP server")
+    listen_address: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: ["0.0.0.0:9745"],
+        description="host:port the HTTP server listens on; several as a list (or comma-separated in the "
+        "environment), as repeated --web.listen-address",
+    )
+    telemetry_path: str = Field("/metrics", description="path under which the metrics are served")
     web_config_file: Path | None = Field(
         None, description="exporter-toolkit web config file: TLS and basic auth (format below)"
     )
@@ -539,25 +545,70 @@ class Settings(BaseSettings):
         description="label matchers added to every meshhealth_* metric in the generated rules, e.g. "
         'job="mesh-health-exporter" when several exporters or environments share one Prometheus',
     )
+    istio_metric_selector: str = Field(
+        "",
+        description="label matchers added to every istio_* metric (Istio's standard metrics) in the generated "
+        'rules, e.g. job="envoy-stats" or job=~".*envoy-stats" for the PodMonitor of the Istio addons',
+    )
+    jaeger_metric_selector: str = Field(
+        "", description='label matchers added to every jaeger_* metric in the generated rules, e.g. job="jaeger"'
+    )
+    cluster_label: str = Field(
+        "cluster",
+        description="label that tells clusters apart in a shared Prometheus (external label or relabeling); every "
+        "aggregation and vector match of the generated rules and panels keeps it, and dashboards get a variable "
+        "for it (empty: none)",
+    )
     kubernetes: KubernetesSettings = Field(default_factory=KubernetesSettings)
     sources: SourcesSettings = Field(default_factory=SourcesSettings)
     istio: IstioSettings = Field(default_factory=IstioSettings)
     checks: ChecksSettings = Field(default_factory=ChecksSettings)
     alerts: dict[str, AlertOverride] = Field(
         default_factory=dict,
-        description="per alert name (e.g. MeshHealthIstiodOOMKilled): `severity` and `for`; the severity is "
-        "also that of the findings the alert fires for",
+        description="per alert name (e.g. MeshHealthIstiodOOMKilled), or name/severity for each variant of a graded "
+        "alert (e.g. MeshHealthRootCertExpiring/critical): `enabled`, `severity` and `for`; the severity is also "
+        "that of the findings the alert fires for",
     )
     findings: FindingsSettings = Field(default_factory=FindingsSettings)
     prometheus_rule: PrometheusRuleSettings = Field(default_factory=PrometheusRuleSettings)
     elasticsearch: ElasticsearchSettings = Field(default_factory=ElasticsearchSettings)
 
-    @field_validator("metric_selector")
+    @field_validator("metric_selector", "istio_metric_selector", "jaeger_metric_selector")
     @classmethod
     def _label_matchers(cls, value: str) -> str:
         value = value.strip()
         if value and not _MATCHERS.fullmatch(value):
             raise ValueError('not PromQL label matchers (e.g. job="mesh-health-exporter",cluster=~"prod-.*")')
+        return value
+
+    @field_validator("listen_address", mode="before")
+    @classmethod
+    def _addresses(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            value = [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("listen_address")
+    @classmethod
+    def _valid_addresses(cls, value: list[str]) -> list[str]:
+        if not value:
+            raise ValueError("at least one host:port")
+        for address in value:
+            _host_port(address)
+        return value
+
+    @field_validator("telemetry_path")
+    @classmethod
+    def _path(cls, value: str) -> str:
+        if not value.startswith("/") or value in ("/", "/healthz", "/readyz") or any(c in value for c in "?#{} "):
+            raise ValueError(f"{value!r}: a path such as /metrics (not /, /healthz or /readyz)")
+        return value
+
+    @field_validator("cluster_label")
+    @classmethod
+    def _label_name(cls, value: str) -> str:
+        if value and not _LABEL_NAME.fullmatch(value):
+            raise ValueError(f"{value!r} is not a Prometheus label name")
         return value
 
     @classmethod
@@ -571,11 +622,15 @@ class Settings(BaseSettings):
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         return (init_settings, env_settings, _FileSource(settings_cls))
 
-    def listen_host_port(self) -> tuple[str, int]:
-        host, sep, port = self.listen_address.rpartition(":")
-        if not sep or not port.isdigit() or not 0 <= int(port) <= 65535:
-            raise ConfigError(f"listen_address: {self.listen_address!r} is not host:port")
-        return host.strip("[]") or "0.0.0.0", int(port)  # noqa: S104
+    def listen_endpoints(self) -> list[tuple[str, int]]:
+        return [_host_port(address) for address in self.listen_address]
+
+
+def _host_port(address: str) -> tuple[str, int]:
+    host, sep, port = address.rpartition(":")
+    if not sep or not port.isdigit() or not 0 <= int(port) <= 65535:
+        raise ValueError(f"{address!r} is not host:port")
+    return host.strip("[]") or "0.0.0.0", int(port)  # noqa: S104
 
 
 class _FileSource(PydanticBaseSettingsSource):
@@ -639,7 +694,6 @@ def load_settings(config_file: Path | None = None, overrides: dict[str, Any] | N
     _FileSource.data = read_config_file(config_file) if config_file else {}
     try:
         settings = Settings(**(overrides or {}))
-        settings.listen_host_port()
     except ValidationError as exc:
         raise ConfigError(format_validation_error(exc)) from None
     finally:

@@ -38,7 +38,7 @@ secret=()  # networks that intercept TLS: the host's CA bundle, as a build secre
 ca=${PIP_CERT:-/etc/ssl/certs/ca-certificates.crt}
 [[ -s "$ca" ]] && secret=(--secret "id=pip-ca,src=$ca")
 $SUDO "${B[@]}" build -q --isolation chroot --pull=false "${secret[@]}" --build-arg "BASE=$BASE" \
-  -t localhost/mesh-health-exporter:test -f Containerfile . >"$CACHE/build.log" 2>&1 || { tail -30 "$CACHE/build.log"; exit 1; }
+  --build-arg "REVISION=$(git rev-parse HEAD 2>/dev/null || echo unknown)" -t localhost/mesh-health-exporter:test -f Containerfile . >"$CACHE/build.log" 2>&1 || { tail -30 "$CACHE/build.log"; exit 1; }
 echo "image: built localhost/mesh-health-exporter:test in $((SECONDS - start))s"
 ctr=$($SUDO "${B[@]}" from -q localhost/mesh-health-exporter:test)
 trap '$SUDO "${B[@]}" rm "$ctr" >/dev/null 2>&1 || true' EXIT

@@ -27,6 +27,9 @@ class Alertmanager:
             "route": {"receiver": "webhook", "group_by": ["alertname"], "group_wait": "1s", "group_interval": "1s",
                       "repeat_interval": "1h"},
             "receivers": [{"name": "webhook", "webhook_configs": [{"url": webhook_url, "send_resolved": True}]}],
+            # kube-prometheus-stack's stock rule: a critical alert silences the warning of the same name
+            "inhibit_rules": [{"source_matchers": ["severity = critical"],
+                               "target_matchers": ["severity =~ warning|info"], "equal": ["namespace", "alertname"]}],
         }  # fmt: skip
         workdir.mkdir(parents=True, exist_ok=True)
         (workdir / "alertmanager.yml").write_text(yaml.safe_dump(config))
@@ -42,6 +45,10 @@ class Alertmanager:
         self.process.start()
         self.process.wait_until(lambda: _ready(self.url), 60, "ready")
         return self
+
+    def alerts(self) -> list[dict[str, Any]]:
+        """Alerts as Alertmanager holds them, with ``status.state`` (active, suppressed) and ``inhibitedBy``."""
+        return list(_get(f"{self.url}/api/v2/alerts"))
 
     def stop(self) -> None:
         self.process.stop()

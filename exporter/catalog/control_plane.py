@@ -92,7 +92,7 @@ CP01 = FailureMode(
         Panel(
             title="istiod Deployments",
             description="istiod Deployments (all revisions) in the control-plane namespaces.",
-            queries=(Query("sum(meshhealth_istiod_deployments)"),),
+            queries=(Query("sum by () (meshhealth_istiod_deployments)"),),
             kind="stat",
         ),
     ),

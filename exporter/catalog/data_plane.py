@@ -145,10 +145,11 @@ DP06 = FailureMode(
     ),
     alerts=(
         Alert(
-            name="MeshHealthIstioInitCrashLooping",
+            name="MeshHealthIstioInitFailing",
             expr="meshhealth_istio_init_failing_pods >= ${min_pods_per_node}",
             for_="5m",
             severity=Severity.CRITICAL,
+            graded=True,
             summary="Istio init containers fail on a node.",
             description=(
                 "{{ $value }} pods on node {{ $labels.node }} fail in istio-init/istio-validation "
@@ -162,6 +163,7 @@ DP06 = FailureMode(
             ),
             for_="10m",
             severity=Severity.WARNING,
+            graded=True,
             summary="An Istio init container fails on a node.",
             description=(
                 "{{ $value }} pod(s) on node {{ $labels.node }} fail in istio-init/istio-validation "

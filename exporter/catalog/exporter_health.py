@@ -55,7 +55,7 @@ FINDINGS_SUPPRESSED = MetricSpec(
     "Findings not exported as meshhealth_finding series because of the per-check cap.",
     labels.check,
 )
-BUILD = MetricSpec("meshhealth_build", "Build information.", labels.version_python_version, type="info")
+BUILD = MetricSpec("meshhealth_build", "Build information.", labels.version_revision_python_version, type="info")
 KUBE_RESOURCE_UP = MetricSpec(
     "meshhealth_kube_resource_up",
     "1 if the Kubernetes resource is cached and current; 0 if it cannot be read (its checks are not evaluated).",

@@ -52,7 +52,7 @@ FOR_REASONS = {
     "MeshHealthOutboundListenerConflict": _R_ISTIOD,
     "MeshHealthSlowConfigConvergence": _R_ISTIOD,
     "MeshHealthDuplicateClustersOrDomains": _R_ISTIOD,
-    "MeshHealthRootCertExpiringSoon": (
+    "MeshHealthRootCertExpiring/critical": (
         "the expiry is days away by construction (critical_days): 10m only rules out a rotation in progress"
     ),
     "MeshHealthProxyStale": _R_SELF,
@@ -65,11 +65,11 @@ FOR_REASONS = {
         "FailedCreate events naming the webhook mean pods are not being created now; the events are recent "
         "by construction, so 1m only waits for a second refresh"
     ),
-    "MeshHealthIstioInitCrashLooping": (
+    "MeshHealthIstioInitFailing/critical": (
         "CrashLoopBackOff of istio-init on several pods of a node means a node-level cause, and new pods "
         "there do not start"
     ),
-    "MeshHealthIstioInitFailing": "one failing istio-init may be a transient image pull or node issue: 10m",
+    "MeshHealthIstioInitFailing/warning": "one failing istio-init may be a transient image pull or node issue: 10m",
     "MeshHealthSidecarProbesFailing": "probe failures during a rollout are normal: 10m",
     "MeshHealthDestinationRuleTLSConflict": _R_CONFIG,
     "MeshHealthVirtualServiceSubsetUndefined": _R_CONFIG,
@@ -101,10 +101,10 @@ FOR_REASONS = {
     "MeshHealthTracingComponentMissing": _R_MISSING,
     "MeshHealthTelemetryComponentDown": _R_DOWN,
     "MeshHealthTelemetryComponentMissing": _R_MISSING,
-    "MeshHealthElasticsearchRed": _R_RED,
+    "MeshHealthElasticsearchClusterHealth/critical": _R_RED,
     "MeshHealthElasticsearchUnreadable": _R_EXPORTER,
-    "MeshHealthElasticsearchFloodStage": _R_DISK,
-    "MeshHealthElasticsearchHighWatermark": "no new shards are allocated to the node; 5m rules out a merge or snapshot peak",
+    "MeshHealthElasticsearchDiskWatermark/critical": _R_DISK,
+    "MeshHealthElasticsearchDiskWatermark/warning": "no new shards are allocated to the node; 5m rules out a merge or snapshot peak",
     "MeshHealthJaegerIndicesReadOnly": _R_DISK,
     "MeshHealthJaegerIndexMissing": (
         "spans have nowhere to go; 10m covers index rollover and the midnight daily-index switch"

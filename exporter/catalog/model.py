@@ -64,6 +64,15 @@ class Alert:
     severity: Severity
     summary: str
     description: str  # Prometheus template ({{ $labels.x }}, {{ $value }})
+    # one of several alerts of a failure mode that share this name and differ in severity (warning, then
+    # critical), so Alertmanager's stock inhibit rule (equal: [namespace, alertname]) silences the warning
+    # while the critical variant fires
+    graded: bool = False
+
+    @property
+    def key(self) -> str:
+        """The name, or ``name/severity`` for a graded variant: how overrides and reasons refer to it."""
+        return f"{self.name}/{self.severity.label}" if self.graded else self.name
 
     def __post_init__(self) -> None:
         if not re.fullmatch(r"MeshHealth[A-Z][A-Za-z0-9]*", self.name) or len(self.name) > 40:
@@ -113,6 +122,15 @@ class FailureMode:
     panels: tuple[Panel, ...]
     runbook: Runbook
     thresholds: tuple[str, ...] = field(default=())  # names of the check settings used in exprs
+
+    def __post_init__(self) -> None:
+        by_name: dict[str, list[Alert]] = {}
+        for alert in self.alerts:
+            by_name.setdefault(alert.name, []).append(alert)
+        for name, variants in by_name.items():
+            graded = len(variants) > 1
+            if any(a.graded != graded for a in variants) or len({a.severity for a in variants}) != len(variants):
+                raise ValueError(f"{self.id}: alerts named {name} must be graded, with one severity each")
 
     @property
     def anchor(self) -> str:

@@ -46,10 +46,11 @@ TR01 = FailureMode(
     ),
     alerts=(
         Alert(
-            name="MeshHealthElasticsearchRed",
+            name="MeshHealthElasticsearchClusterHealth",
             expr='meshhealth_es_cluster_status{status="red"} == 1',
             for_="2m",
             severity=Severity.CRITICAL,
+            graded=True,
             summary="The Elasticsearch cluster holding traces is red.",
             description="Elasticsearch cluster {{ $labels.es_cluster }} is red: some primary shards are unassigned.",
         ),
@@ -62,10 +63,11 @@ TR01 = FailureMode(
             description="Elasticsearch cluster {{ $labels.es_cluster }} does not answer the exporter; its checks are blind.",
         ),
         Alert(
-            name="MeshHealthElasticsearchYellow",
+            name="MeshHealthElasticsearchClusterHealth",
             expr='meshhealth_es_cluster_status{status="yellow"} == 1',
             for_="15m",
             severity=Severity.WARNING,
+            graded=True,
             summary="The Elasticsearch cluster holding traces is yellow.",
             description="Elasticsearch cluster {{ $labels.es_cluster }} is yellow: replica shards are unassigned.",
         ),
@@ -132,18 +134,20 @@ TR02 = FailureMode(
     ),
     alerts=(
         Alert(
-            name="MeshHealthElasticsearchFloodStage",
-            expr='meshhealth_es_disk_available_bytes < on(es_cluster, node) meshhealth_es_disk_watermark_free_bytes{level="flood_stage"}',
+            name="MeshHealthElasticsearchDiskWatermark",
+            expr='meshhealth_es_disk_available_bytes < on (es_cluster, node) meshhealth_es_disk_watermark_free_bytes{level="flood_stage"}',
             for_="1m",
             severity=Severity.CRITICAL,
+            graded=True,
             summary="An Elasticsearch data disk is past the flood-stage watermark.",
             description="Node {{ $labels.node }} of {{ $labels.es_cluster }} has {{ $value | humanize1024 }}B available: past flood stage, indices become read-only.",
         ),
         Alert(
-            name="MeshHealthElasticsearchHighWatermark",
-            expr='meshhealth_es_disk_available_bytes < on(es_cluster, node) meshhealth_es_disk_watermark_free_bytes{level="high"}',
+            name="MeshHealthElasticsearchDiskWatermark",
+            expr='meshhealth_es_disk_available_bytes < on (es_cluster, node) meshhealth_es_disk_watermark_free_bytes{level="high"}',
             for_="5m",
             severity=Severity.WARNING,
+            graded=True,
             summary="An Elasticsearch data disk is past the high watermark.",
             description="Node {{ $labels.node }} of {{ $labels.es_cluster }} has {{ $value | humanize1024 }}B available: past the high watermark, shards move away.",
         ),
@@ -395,8 +399,8 @@ TR09 = FailureMode(
         Alert(
             name="MeshHealthJaegerDroppingSpans",
             expr=(
-                "sum by (job, instance) (rate(jaeger_collector_spans_dropped_total[5m])) "
-                "/ sum by (job, instance) (rate(jaeger_collector_spans_received_total[5m])) > ${drop_ratio}"
+                "sum by (namespace, job, instance) (rate(jaeger_collector_spans_dropped_total[5m])) "
+                "/ sum by (namespace, job, instance) (rate(jaeger_collector_spans_received_total[5m])) > ${drop_ratio}"
             ),
             for_="10m",
             severity=Severity.WARNING,
@@ -413,7 +417,7 @@ TR09 = FailureMode(
         ),
         Alert(
             name="MeshHealthJaegerBulkIndexErrors",
-            expr="sum by (job, instance) (increase(jaeger_bulk_index_errors_total[10m])) > 0",
+            expr="sum by (namespace, job, instance) (increase(jaeger_bulk_index_errors_total[10m])) > 0",
             for_="10m",
             severity=Severity.WARNING,
             summary="The Jaeger collector's bulk writes to Elasticsearch fail.",

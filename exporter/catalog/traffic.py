@@ -79,7 +79,7 @@ TM01 = FailureMode(
     alerts=(
         Alert(
             name="MeshHealthMeshTelemetryMissing",
-            expr=('sum(meshhealth_xds_proxies{type="CDS"}) > 0 unless on () count(istio_requests_total) > 0'),
+            expr='sum by () (meshhealth_xds_proxies{type="CDS"}) > 0 unless on () count by () (istio_requests_total) > 0',
             for_="15m",
             severity=Severity.WARNING,
             summary="Proxies are connected but Prometheus has no istio_requests_total.",
@@ -94,8 +94,8 @@ TM01 = FailureMode(
             title="Request metric series vs connected proxies",
             description="Series of istio_requests_total next to the proxies istiod serves.",
             queries=(
-                Query("count(istio_requests_total)", "istio_requests_total series"),
-                Query('sum(meshhealth_xds_proxies{type="CDS"})', "connected proxies"),
+                Query("count by () (istio_requests_total)", "istio_requests_total series"),
+                Query('sum by () (meshhealth_xds_proxies{type="CDS"})', "connected proxies"),
             ),
         ),
     ),

@@ -159,8 +159,8 @@ def _init_failure(pod: PodInfo) -> str | None:
     return None
 
 
-INIT_CRASHLOOPING = alert_ref("DP06", "MeshHealthIstioInitCrashLooping")
-INIT_FAILING = alert_ref("DP06", "MeshHealthIstioInitFailing")
+INIT_CRASHLOOPING = alert_ref("DP06", "MeshHealthIstioInitFailing/critical")
+INIT_FAILING = alert_ref("DP06", "MeshHealthIstioInitFailing/warning")
 PROBES_FAILING = alert_ref("DP07", "MeshHealthSidecarProbesFailing")
 REWRITE_OFF = alert_ref("DP07", "MeshHealthSidecarProbeRewriteOff")
 

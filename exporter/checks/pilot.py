@@ -192,8 +192,8 @@ def quantile(q: float, buckets: Sequence[tuple[float, float]]) -> float | None:
     return prev_le
 
 
-ROOT_CERT_EXPIRING = alert_ref("CP11", "MeshHealthRootCertExpiring")
-ROOT_CERT_SOON = alert_ref("CP11", "MeshHealthRootCertExpiringSoon")
+ROOT_CERT_EXPIRING = alert_ref("CP11", "MeshHealthRootCertExpiring/warning")
+ROOT_CERT_SOON = alert_ref("CP11", "MeshHealthRootCertExpiring/critical")
 
 
 def check_root_cert(snapshot: IstiodSnapshot, settings: Settings, now: float) -> CheckResult:

@@ -36,11 +36,11 @@ from exporter.sources.elasticsearch.parse import LEVELS, JaegerIndex, free_bytes
 from exporter.sources.elasticsearch.snapshot import ClusterData, ElasticsearchSnapshot
 
 STATUSES = ("green", "yellow", "red")
-RED = alert_ref("TR01", "MeshHealthElasticsearchRed")
-YELLOW = alert_ref("TR01", "MeshHealthElasticsearchYellow")
+RED = alert_ref("TR01", "MeshHealthElasticsearchClusterHealth/critical")
+YELLOW = alert_ref("TR01", "MeshHealthElasticsearchClusterHealth/warning")
 UNREADABLE = alert_ref("TR01", "MeshHealthElasticsearchUnreadable")
-FLOOD = alert_ref("TR02", "MeshHealthElasticsearchFloodStage")
-HIGH = alert_ref("TR02", "MeshHealthElasticsearchHighWatermark")
+FLOOD = alert_ref("TR02", "MeshHealthElasticsearchDiskWatermark/critical")
+HIGH = alert_ref("TR02", "MeshHealthElasticsearchDiskWatermark/warning")
 
 
 def _gib(n: float) -> str:

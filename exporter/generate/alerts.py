@@ -10,16 +10,18 @@ from exporter.catalog import CATALOG
 from exporter.catalog.model import Alert, FailureMode
 from exporter.config import CheckSettings, Settings
 from exporter.durations import parse_duration
+from exporter.generate.promql import Scope
 from exporter.model import Severity
 
-_OWN_METRIC = re.compile(r"\b(meshhealth_[a-zA-Z0-9_]+)(\{)?")
 
-
-def with_selector(expr: str, selector: str) -> str:
-    """``expr`` with ``selector`` added to every meshhealth_* metric (the chart does the same in Go)."""
-    if not selector:
-        return expr
-    return _OWN_METRIC.sub(lambda m: f"{m[1]}{{{selector}," if m[2] else f"{m[1]}{{{selector}}}", expr)
+def rule_scope(settings: Settings) -> Scope:
+    """Selectors and cluster label of the generated rules (the chart applies the same rewrites in Go)."""
+    return Scope(
+        meshhealth=settings.metric_selector,
+        istio=settings.istio_metric_selector,
+        jaeger=settings.jaeger_metric_selector,
+        cluster_label=settings.cluster_label,
+    )
 
 
 def duration_seconds(text: str) -> float:
@@ -58,20 +60,21 @@ def check_settings(settings: Settings, fm: FailureMode) -> CheckSettings:
 
 def effective_alerts(settings: Settings) -> list[EffectiveAlert]:
     out = []
+    scope = rule_scope(settings)
     for fm in CATALOG:
         cs = check_settings(settings, fm)
         if not cs.enabled:
             continue
         thresholds = {name: float(getattr(cs, name)) for name in fm.thresholds}
         for alert in fm.alerts:
-            override = settings.alerts.get(alert.name)
+            override = settings.alerts.get(alert.key)
             if override is not None and not override.enabled:
                 continue
             out.append(
                 EffectiveAlert(
                     failure_mode=fm,
                     alert=alert,
-                    expr=with_selector(alert.render_expr(thresholds), settings.metric_selector),
+                    expr=scope.apply(alert.render_expr(thresholds)),
                     for_=effective_for(settings, fm.id, alert),
                     severity=effective_severity(settings, fm.id, alert),
                     runbook_url=f"{settings.runbook_base_url}#{fm.anchor}",

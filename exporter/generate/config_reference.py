@@ -81,9 +81,12 @@ def render_config_reference() -> str:
         "# Configuration reference",
         "",
         "Options come from the YAML file given with `--config`, overridden by environment variables, "
-        "overridden by command-line flags (`--kubeconfig`, `--context`, `--listen-address`, "
-        "`--web.config.file`, `--log-level`, `--log-format`). Unknown options are errors. Lists in "
-        "environment variables are JSON: `MESHHEALTH_ISTIO__CONTROL_PLANE_NAMESPACES='[\"istio-system\"]'`.",
+        "overridden by command-line flags with exporter-toolkit's names (`--web.listen-address`, repeatable; "
+        "`--web.telemetry-path`, `--web.config.file`, `--log.level`, `--log.format`; the older "
+        "`--listen-address`, `--log-level` and `--log-format` still work) and `--kubeconfig`, `--context`. "
+        "`--version` on every command prints the version and source revision. Unknown options are errors. "
+        "Lists in environment variables are JSON: `MESHHEALTH_ISTIO__CONTROL_PLANE_NAMESPACES='[\"istio-system\"]'` "
+        "(`MESHHEALTH_LISTEN_ADDRESS` also takes comma-separated addresses).",
         "",
         "| option | type | default | environment variable | meaning |",
         "|---|---|---|---|---|",

@@ -30,6 +30,7 @@ def alerts_data(settings: Settings) -> dict[str, Any]:
             groups.setdefault(f"meshhealth.{slug(mode.section)}", []).append(
                 {
                     "alert": alert.name,
+                    "key": alert.key,
                     "check": mode.id,
                     "expr": alert.expr,
                     "thresholds": {name: float(getattr(defaults, name)) for name in mode.thresholds},
@@ -43,6 +44,7 @@ def alerts_data(settings: Settings) -> dict[str, Any]:
             )
     return {
         "runbook_base_url": settings.runbook_base_url,
+        "cluster_label": settings.cluster_label,
         "groups": [{"name": name, "rules": rules} for name, rules in groups.items()],
     }
 

@@ -18,6 +18,7 @@ from prometheus_client.metrics_core import (
 from prometheus_client.openmetrics import exposition as om_exposition
 
 from exporter import __version__
+from exporter.build import revision
 from exporter.catalog import METRICS
 from exporter.catalog import exporter_health as health
 from exporter.catalog.model import MetricSpec
@@ -110,7 +111,7 @@ def build_families(
     loop_lag: float | None = None,
 ) -> list[Metric]:
     build = InfoMetricFamily("meshhealth_build", health.BUILD.help)
-    build.add_metric([], {"version": __version__, "python_version": platform.python_version()})
+    build.add_metric([], {"version": __version__, "revision": revision(), "python_version": platform.python_version()})
     samples = [s for o in outcomes if o.served for s in o.result.samples]
     own: list[Metric] = []
     if loop_lag is not None:

@@ -60,6 +60,7 @@ async def status_page(request: web.Request) -> web.Response:
         exporter.updated_at,
         exporter.settings.runbook_base_url,
         exporter.first_seen,
+        exporter.settings.telemetry_path,
     )
     return web.Response(text=html, content_type="text/html")
 
@@ -90,7 +91,7 @@ def make_app(exporter: Exporter, web_config: WebConfig) -> web.Application:
             response.headers.update(extra_headers)
 
         app.on_response_prepare.append(add_headers)
-    app.router.add_get("/metrics", metrics)
+    app.router.add_get(exporter.settings.telemetry_path, metrics)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
     app.router.add_get("/", status_page)

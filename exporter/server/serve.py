@@ -20,17 +20,18 @@ SHUTDOWN_GRACE_SECONDS = 3.0
 
 
 async def serve(settings: Settings, web_config: WebConfig, stop: asyncio.Event | None = None) -> None:
-    host, port = settings.listen_host_port()
+    endpoints = settings.listen_endpoints()
     ssl_context = web_config.ssl_context()
     exporter = Exporter(settings)
     runner = web.AppRunner(make_app(exporter, web_config), handle_signals=False, access_log=None)
     await runner.setup()
-    site = web.TCPSite(runner, host, port, ssl_context=ssl_context, shutdown_timeout=SHUTDOWN_GRACE_SECONDS)
-    try:
-        await site.start()
-    except OSError as exc:
-        await runner.cleanup()
-        raise OSError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+    for host, port in endpoints:
+        site = web.TCPSite(runner, host, port, ssl_context=ssl_context, shutdown_timeout=SHUTDOWN_GRACE_SECONDS)
+        try:
+            await site.start()
+        except OSError as exc:
+            await runner.cleanup()
+            raise OSError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -38,10 +39,8 @@ async def serve(settings: Settings, web_config: WebConfig, stop: asyncio.Event |
             loop.add_signal_handler(sig, stop.set)
     scheme = "https" if ssl_context else "http"
     log.info(
-        "listening on %s://%s:%d (%d checks, sources: %s)",
-        scheme,
-        host,
-        port,
+        "listening on %s (%d checks, sources: %s)",
+        ", ".join(f"{scheme}://{host}:{port}{settings.telemetry_path}" for host, port in endpoints),
         len(exporter.checks),
         ", ".join(s.source.name for s in exporter.states) or "none",
     )

@@ -10,6 +10,7 @@ from typing import Any
 import jinja2
 
 from exporter import __version__
+from exporter.build import revision
 from exporter.catalog import BY_ID
 from exporter.evaluate import CheckOutcome, FindingKey, all_findings, finding_key
 from exporter.model import Severity, SourceView
@@ -44,6 +45,7 @@ def render_status_page(
     updated_at: float | None,
     runbook_base: str,
     first_seen: Mapping[FindingKey, float] | None = None,
+    telemetry_path: str = "/metrics",
 ) -> str:
     source_rows: list[dict[str, Any]] = [
         {
@@ -94,7 +96,8 @@ def render_status_page(
             parts.append(f"{len(not_evaluated)} of {len(checks)} checks not evaluated")
         banner = "Not monitoring: " + ", ".join(parts) + ". A missing finding below does not mean healthy."
     return _ENV.get_template("status.html.j2").render(
-        version=__version__,
+        version=f"{__version__} ({revision()})",
+        telemetry_path=telemetry_path,
         updated_at=_when(updated_at) if updated_at else "",
         sources=source_rows,
         checks=checks,

@@ -133,7 +133,10 @@ def test_tr02_tr03_flood_stage_read_only_alerts_and_recovery(
     tracing: Tracing, tmp_path: Path, exporter_factory
 ) -> None:
     fast = {"for": "2s"}
-    alerts = {"MeshHealthElasticsearchFloodStage": fast, "MeshHealthElasticsearchHighWatermark": fast}
+    alerts = {
+        "MeshHealthElasticsearchDiskWatermark/critical": fast,
+        "MeshHealthElasticsearchDiskWatermark/warning": fast,
+    }
     config = tracing.config(tmp_path / "pipeline.json", alerts, TR03={"alert_for": "2s"})
     subprocess.run([sys.executable, "-m", "exporter", "generate", "--config", str(config), "--output-dir", str(tmp_path)],
                    check=True, capture_output=True, timeout=120)  # fmt: skip
@@ -144,11 +147,12 @@ def test_tr02_tr03_flood_stage_read_only_alerts_and_recovery(
                             running.url.removeprefix("http://"), f"127.0.0.1:{alertmanager.port}").start()  # fmt: skip
     try:
 
-        def firing(name: str) -> list[dict[str, Any]]:
-            return [a for a in prometheus.alerts() if a["labels"]["alertname"] == name and a["state"] == "firing"]
+        def firing(name: str, severity: str | None = None) -> list[dict[str, Any]]:
+            return [a for a in prometheus.alerts() if a["labels"]["alertname"] == name and a["state"] == "firing"
+                    and severity in (None, a["labels"]["severity"])]  # fmt: skip
 
         time.sleep(3)
-        assert firing("MeshHealthJaegerIndicesReadOnly") == [] and firing("MeshHealthElasticsearchFloodStage") == []
+        assert firing("MeshHealthJaegerIndicesReadOnly") == [] and firing("MeshHealthElasticsearchDiskWatermark") == []
         # absolute free-byte watermarks larger than the disk: the node is past flood stage at once
         tracing.es.set_watermarks("100pb", "100pb", "100pb")
         index = f"jaeger-span-{TODAY}"
@@ -171,7 +175,18 @@ def test_tr02_tr03_flood_stage_read_only_alerts_and_recovery(
                                  if a["labels"]["es_cluster"] == "plain" and a["labels"]["family"] == "span"],
                         90, "read-only alert firing")  # fmt: skip
         assert ro["labels"]["severity"] == "critical"
-        wait_for(lambda: firing("MeshHealthElasticsearchFloodStage"), 60, "flood-stage alert firing")
+        # past both watermarks: both variants fire; Alertmanager's stock inhibit rule (equal: namespace,
+        # alertname) lets only the critical one through
+        wait_for(lambda: firing("MeshHealthElasticsearchDiskWatermark", "critical"), 60, "flood-stage alert firing")
+        wait_for(lambda: firing("MeshHealthElasticsearchDiskWatermark", "warning"), 60, "high-watermark alert firing")
+
+        def disk_alerts() -> dict[str, dict[str, Any]]:
+            return {a["labels"]["severity"]: a["status"] for a in alertmanager.alerts()
+                    if a["labels"]["alertname"] == "MeshHealthElasticsearchDiskWatermark"}  # fmt: skip
+
+        statuses = wait_for(lambda: (d := disk_alerts()).get("warning", {}).get("inhibitedBy") and d, 60,
+                            "warning inhibited by the critical variant")  # fmt: skip
+        assert statuses["critical"]["state"] == "active" and statuses["warning"]["state"] == "suppressed"
         wait_for(lambda: receiver.alerts("MeshHealthJaegerIndicesReadOnly", "firing"), 60, "Alertmanager notified")
 
         tracing.es.set_watermarks(None, None, None)  # restore; 7.4+ releases the block below the high watermark

@@ -142,6 +142,13 @@ def test_metric_selector_reaches_every_own_metric():
     assert 'meshhealth_xds_proxy_stale_seconds{job="mesh-health-exporter",env=~"prod-.*$"} > 600' in exprs
 
 
+def test_service_monitor_scrapes_the_configured_telemetry_path():
+    [monitor] = of_kind(render(VALUE_SETS["full-values"]), "ServiceMonitor")
+    assert monitor["spec"]["endpoints"][0]["path"] == "/probe/metrics"
+    [default] = of_kind(render({"serviceMonitor": {"enabled": True}}), "ServiceMonitor")
+    assert default["spec"]["endpoints"][0]["path"] == "/metrics"
+
+
 def normalized(rules: list[dict[str, Any]]) -> set[tuple[str, str, str]]:
     return {(g, r, v) for rule in rules for g in rule["apiGroups"] for r in rule["resources"] for v in rule["verbs"]}
 

@@ -17,6 +17,8 @@ def test_image_builds_and_runs_the_exporter():
                           check=False)  # fmt: skip
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     lines = proc.stdout.splitlines()
-    assert "mesh-health-exporter 0.1.0" in lines
+    head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True, check=True)
+    [version] = [line for line in lines if line.startswith("mesh-health-exporter 0.1.0 ")]
+    assert f"(revision {head.stdout.strip()[:12]}, python 3." in version
     assert any(line.startswith("usage: mesh-health-exporter check") for line in lines)
     assert "65532" in lines and "no pip, no compiler" in lines

@@ -83,12 +83,13 @@ class Run:
 
 
 def alert_fors(rules: str) -> dict[str, int]:
-    """Alert name -> `for` in minutes, from a rendered rules file."""
-    out = {}
+    """Alert name -> `for` in minutes (the longest of a graded alert's variants), from a rendered rules file."""
+    out: dict[str, int] = {}
     for group in yaml.safe_load(rules)["groups"]:
         for rule in group["rules"]:
             if "alert" in rule:
-                out[rule["alert"]] = int((parse_duration(rule.get("for", "0m")) or 0) // 60)
+                minutes = int((parse_duration(rule.get("for", "0m")) or 0) // 60)
+                out[rule["alert"]] = max(out.get(rule["alert"], 0), minutes)
     return out
 
 

@@ -73,21 +73,32 @@ def _values(healthy: tuple[float, float] | None, unhealthy: tuple[float, float] 
     return " ".join(out)
 
 
+QUIET = "_quiet_severity"  # internal: the variant that must not have fired at that time
+
+
 def _case(scenario: Scenario | SeriesScenario, settings: Settings) -> dict[str, Any]:
     alerts = [a for a in effective_alerts(settings) if a.failure_mode.id == scenario.check]
-    fors = {a.alert.name: int(duration_seconds(a.for_) // 60) for a in alerts}
-    change = max(30, max(fors.values()) + 5)  # a wrongly true alert has fired by the end of the healthy phase
-    end = change + max(fors.values()) + 5
+    variants: dict[str, list[tuple[int, str]]] = {}  # graded alerts share a name: one entry per severity
+    for a in alerts:
+        variants.setdefault(a.alert.name, []).append((int(duration_seconds(a.for_) // 60), a.severity.label))
+    longest = max(minutes for v in variants.values() for minutes, _ in v)
+    change = max(30, longest + 5)  # a wrongly true alert has fired by the end of the healthy phase
+    end = change + longest + 5
     healthy, unhealthy = _phases(scenario, settings, end * 60.0)
     keys: list[Key] = sorted(set(healthy) | set(unhealthy))
     series = [{"series": series_name(k), "values": _values(healthy.get(k), unhealthy.get(k), change, end)}
               for k in keys]  # fmt: skip
     checks: list[dict[str, Any]] = []
-    for name, minutes in sorted(fors.items()):
+    for name, graded in sorted(variants.items()):
         checks.append({"eval_time": f"{change - 1}m", "alertname": name, "exp_alerts": []})
-        if minutes >= 1:
-            checks.append({"eval_time": f"{change + minutes - 1}m", "alertname": name, "exp_alerts": []})
-        checks.append({"eval_time": f"{change + minutes + 2}m", "alertname": name, "exp_alerts": None})
+        for minutes, severity in sorted(graded):
+            if minutes >= 1:
+                before = f"{change + minutes - 1}m"
+                if len(graded) == 1:
+                    checks.append({"eval_time": before, "alertname": name, "exp_alerts": []})
+                else:  # a variant with a shorter `for` may fire by now; this one must not
+                    checks.append({"eval_time": before, "alertname": name, "exp_alerts": None, QUIET: severity})
+            checks.append({"eval_time": f"{change + minutes + 2}m", "alertname": name, "exp_alerts": None})
     return {"name": f"{scenario.id}", "interval": "1m", "input_series": series, "alert_rule_test": checks}
 
 
@@ -96,7 +107,8 @@ def _record(case: dict[str, Any], rules: str, promtool: str) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         (work / "rules.yaml").write_text(rules)
-        draft = [{**c, "exp_alerts": c["exp_alerts"] or []} for c in case["alert_rule_test"]]
+        draft = [{**{k: v for k, v in c.items() if k != QUIET}, "exp_alerts": c["exp_alerts"] or []}
+                 for c in case["alert_rule_test"]]  # fmt: skip
         (work / "test.yaml").write_text(yaml.safe_dump({"rule_files": ["rules.yaml"], "evaluation_interval": "1m",
                                                         "tests": [{**case, "alert_rule_test": draft}]}))  # fmt: skip
         proc = subprocess.run([promtool, "test", "rules", "test.yaml"], cwd=work, capture_output=True, text=True,
@@ -106,7 +118,13 @@ def _record(case: dict[str, Any], rules: str, promtool: str) -> dict[str, Any]:
     for c in case["alert_rule_test"]:
         if c["exp_alerts"] is None:
             got = fired.get((c["alertname"], c["eval_time"]), [])
-            c = {**c, "exp_alerts": [{"exp_labels": labels, "exp_annotations": notes} for labels, notes in got]}
+            quiet = c.get(QUIET)
+            if any(labels.get("severity") == quiet for labels, _ in got):
+                raise AssertionError(
+                    f"{case['name']}: {c['alertname']} ({quiet}) fires at {c['eval_time']}, before its for"
+                )
+            c = {k: v for k, v in c.items() if k != QUIET}
+            c["exp_alerts"] = [{"exp_labels": labels, "exp_annotations": notes} for labels, notes in got]
         elif (c["alertname"], c["eval_time"]) in fired:
             raise AssertionError(f"{case['name']}: {c['alertname']} fires at {c['eval_time']}, where it must not")
         out.append(c)
@@ -122,9 +140,9 @@ def rule_test_files(promtool: str, settings: Settings | None = None) -> dict[str
     for scenario in [*all_scenarios(), *RULE_ONLY]:
         case = _record(_case(scenario, settings), rules, promtool)
         by_section.setdefault(slug(BY_ID[scenario.check].section), []).append(case)
-    fired = {c["alertname"] for cases in by_section.values() for t in cases for c in t["alert_rule_test"]
-             if c["exp_alerts"]}  # fmt: skip
-    silent = sorted({a.alert.name for a in effective_alerts(settings)} - fired)
+    fired = {(c["alertname"], e["exp_labels"]["severity"]) for cases in by_section.values() for t in cases
+             for c in t["alert_rule_test"] for e in c["exp_alerts"] or ()}  # fmt: skip
+    silent = sorted({(a.alert.name, a.severity.label) for a in effective_alerts(settings)} - fired)
     if silent:
         raise AssertionError(f"no scenario fires {silent}: add one to tests/scenarios")
     files = {}

@@ -1,3 +1,5 @@
+import json
+import platform
 import subprocess
 import sys
 from pathlib import Path
@@ -5,9 +7,10 @@ from pathlib import Path
 import pytest
 import yaml
 
+from exporter.build import revision
 from exporter.cli import main
 from exporter.config import ChecksSettings
-from tests.support import start_exporter, wait_for
+from tests.support import RunningExporter, free_port, start_exporter, wait_for
 
 UNREACHABLE = """apiVersion: v1
 kind: Config
@@ -81,6 +84,37 @@ def test_check_with_everything_disabled_exits_2(capsys, tmp_path):
     assert "no check is enabled" in capsys.readouterr().err
 
 
-def test_version():
-    proc = run_cli("--version")
-    assert proc.returncode == 0 and proc.stdout.startswith("mesh-health-exporter ")
+@pytest.mark.parametrize("command", [[], ["serve"], ["check"], ["generate"]])
+def test_version_on_every_command_names_the_revision(command):
+    proc = run_cli(*command, "--version")
+    assert proc.returncode == 0
+    assert proc.stdout == f"mesh-health-exporter 0.1.0 (revision {revision()}, python {platform.python_version()})\n"
+
+
+@pytest.mark.parametrize("command", ["serve", "check", "generate"])
+def test_command_help_describes_it_with_defaults(command):
+    proc = run_cli(command, "--help")
+    assert proc.returncode == 0
+    text = " ".join(proc.stdout.split())
+    assert {"serve": "SIGTERM", "check": "Exit 0", "generate": "promtool"}[command] in text
+    assert "--log.level" in text and "--log-level" in text
+    assert "default 0.0.0.0:9745" in text if command == "serve" else "(default: " in text, text
+
+
+def test_exporter_toolkit_flags_listen_twice_on_a_custom_path():
+    second = free_port()
+    flags = ["--web.telemetry-path", "/probe/metrics", "--log.level", "debug", "--log.format", "json"]
+    running = start_exporter(["--web.listen-address", f"127.0.0.1:{second}", *flags])
+    try:
+        other = RunningExporter(running.process, f"http://127.0.0.1:{second}")
+        for server in (running, other):
+            status, _, body = server.get("/probe/metrics")
+            assert status == 200 and b"meshhealth_build_info{" in body
+            assert server.get("/metrics")[0] == 404
+        assert b'href="/probe/metrics"' in running.get("/")[2]
+        assert f'revision="{revision()}"'.encode() in running.get("/probe/metrics")[2]
+    finally:
+        running.process.terminate()
+        _, err = running.process.communicate(timeout=10)
+    [listening] = [m for m in map(json.loads, err.splitlines()) if m["msg"].startswith("listening on ")]
+    assert f"http://127.0.0.1:{second}/probe/metrics" in listening["msg"]

@@ -13,7 +13,8 @@ def write(tmp_path: Path, text: str) -> Path:
 
 def test_defaults_are_usable():
     s = load_settings()
-    assert s.listen_host_port() == ("0.0.0.0", 9745)
+    assert s.listen_endpoints() == [("0.0.0.0", 9745)]
+    assert s.telemetry_path == "/metrics" and s.cluster_label == "cluster"
     assert s.istio.control_plane_namespaces == ["istio-system"]
     assert s.sources.kubernetes.stale_after() == 150
     assert s.checks.NS01.terminating_threshold_seconds == 900
@@ -29,7 +30,7 @@ def test_yaml_then_env_then_flags(tmp_path, monkeypatch):
     monkeypatch.setenv("MESHHEALTH_SOURCES__KUBERNETES__INTERVAL_SECONDS", "20")
     monkeypatch.setenv("MESHHEALTH_LISTEN_ADDRESS", "127.0.0.1:2000")
     s = load_settings(path, {"listen_address": "127.0.0.1:3000"})
-    assert s.listen_address == "127.0.0.1:3000"  # flag beats env
+    assert s.listen_address == ["127.0.0.1:3000"]  # flag beats env
     assert s.sources.kubernetes.interval_seconds == 20  # env beats file
     assert s.sources.kubernetes.timeout_seconds == 5  # file beats default, siblings kept
     assert s.checks.NS01.terminating_threshold_seconds == 60
@@ -53,7 +54,14 @@ def test_yaml_then_env_then_flags(tmp_path, monkeypatch):
         ),
         ("istio: {istiod_selector: 'app in (a,b)'}", "istio.istiod_selector"),
         ("istio: {control_plane_namespaces: []}", "istio.control_plane_namespaces"),
-        ("listen_address: nowhere", "listen_address: 'nowhere' is not host:port"),
+        ("listen_address: nowhere", "listen_address: Value error, 'nowhere' is not host:port"),
+        ("listen_address: ['127.0.0.1:1', 'x:99999']", "'x:99999' is not host:port"),
+        ("listen_address: []", "listen_address: Value error, at least one host:port"),
+        ("telemetry_path: metrics", "telemetry_path"),
+        ("telemetry_path: /healthz", "telemetry_path"),
+        ("cluster_label: k8s-cluster", "cluster_label: Value error, 'k8s-cluster' is not a Prometheus label name"),
+        ("istio_metric_selector: job=envoy", "istio_metric_selector: Value error, not PromQL label matchers"),
+        ("jaeger_metric_selector: '{job=\"j\"}'", "jaeger_metric_selector"),
         ("- a list", "the top level must be a mapping"),
         ("a: [unclosed", "line 1: not valid YAML"),
     ],
@@ -62,6 +70,15 @@ def test_invalid_config_names_field_and_reason(tmp_path, text, expected):
     with pytest.raises(ConfigError) as err:
         load_settings(write(tmp_path, text))
     assert expected in str(err.value)
+
+
+def test_listen_addresses_from_file_env_and_flags(tmp_path, monkeypatch):
+    path = write(tmp_path, "listen_address: ['127.0.0.1:1000', '[::1]:1001']\n")
+    assert load_settings(path).listen_endpoints() == [("127.0.0.1", 1000), ("::1", 1001)]
+    monkeypatch.setenv("MESHHEALTH_LISTEN_ADDRESS", "127.0.0.1:2000, :2001")
+    assert load_settings(path).listen_endpoints() == [("127.0.0.1", 2000), ("0.0.0.0", 2001)]
+    flags = load_settings(path, {"listen_address": ["127.0.0.1:3000", "127.0.0.2:3001"]})
+    assert flags.listen_endpoints() == [("127.0.0.1", 3000), ("127.0.0.2", 3001)]
 
 
 def test_missing_file(tmp_path):

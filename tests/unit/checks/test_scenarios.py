@@ -39,7 +39,7 @@ def test_findings_only_when_unhealthy(scenario):
 def test_findings_follow_alert_severity_overrides(scenario, severity):
     """No check hard-codes a severity: overriding all of its alerts moves every finding."""
     check = next(c for c in ALL_CHECKS if c.id == scenario.check)
-    alerts = {a.name: {"severity": severity} for a in BY_ID[scenario.check].alerts}
+    alerts = {a.key: {"severity": severity} for a in BY_ID[scenario.check].alerts}
     s = settings(**scenario.settings, alerts=alerts)
     [unhealthy] = evaluate([check], {check.source: scenario.unhealthy(NOW)}, s, NOW)
     assert {f.severity.label for f in unhealthy.result.findings} == {severity}

@@ -75,8 +75,12 @@ def test_every_check_has_a_complete_catalogue_entry_and_settings():
 
 
 def test_alert_conventions():
-    names = [a.alert.name for a in effective_alerts(load_settings())]
-    assert len(names) == len(set(names))
+    alerts = effective_alerts(load_settings())
+    variants = [(a.alert.name, a.severity.label) for a in alerts]
+    assert len(variants) == len(set(variants))  # a name repeats only for the severities of a graded alert
+    shared = {name for name, _ in variants if [n for n, _ in variants].count(name) > 1}
+    assert shared == {a.alert.name for a in alerts if a.alert.graded}
+    assert len({a.failure_mode.id for a in alerts if a.alert.name in shared}) == len(shared)  # one ID each
     for a in effective_alerts(load_settings()):
         assert a.runbook_url.endswith("#" + a.failure_mode.id.lower())
         assert a.severity.label in ("critical", "warning", "info")
@@ -150,7 +154,7 @@ def test_every_alert_shorter_than_the_mixins_15m_says_why():
     from exporter.catalog.for_reasons import FOR_REASONS, MIXIN_FOR_SECONDS
     from exporter.generate.alerts import duration_seconds
 
-    alerts = {a.name: a for fm in CATALOG for a in fm.alerts}
+    alerts = {a.key: a for fm in CATALOG for a in fm.alerts}
     short = {name for name, a in alerts.items() if duration_seconds(a.for_) < MIXIN_FOR_SECONDS}
     assert short - set(FOR_REASONS) == set(), "alerts waiting less than 15m without a reason"
     assert set(FOR_REASONS) - short == set(), "reasons for alerts that do not wait less than 15m (or no longer exist)"

@@ -1,0 +1,156 @@
+"""The PromQL rewrites: family selectors and the cluster label, checked on the parsed expressions of every
+generated rule and panel (promql-parser, the Rust port of Prometheus' parser)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+
+import promql_parser as pp
+import pytest
+
+from exporter.config import Settings
+from exporter.generate.alerts import effective_alerts
+from exporter.generate.dashboards import NAMESPACED, render_dashboards
+from exporter.generate.promql import Scope, keep_label, with_selector, with_selector_on
+
+
+def nodes(node: object) -> Iterator[object]:
+    yield node
+    for child in ("expr", "lhs", "rhs"):
+        if (sub := getattr(node, child, None)) is not None and not isinstance(sub, str):
+            yield from nodes(sub)
+    for arg in getattr(node, "args", None) or ():
+        yield from nodes(arg)
+    if isinstance(node, pp.MatrixSelector):
+        yield node.vector_selector
+
+
+def selectors(expr: str) -> list[pp.VectorSelector]:
+    return [n for n in nodes(pp.parse(expr)) if isinstance(n, pp.VectorSelector)]
+
+
+def groupings_without(expr: str, label: str) -> list[str]:
+    """Aggregations and on() matches of ``expr`` that merge series of different ``label`` values."""
+    out = []
+    for n in nodes(pp.parse(expr)):
+        if isinstance(n, pp.AggregateExpr):
+            m = n.modifier
+            if m is None or (m.type == pp.AggModifierType.By) != (label in m.labels):
+                out.append(f"{n.op} {m}")
+        elif isinstance(n, pp.BinaryExpr) and n.modifier is not None and n.modifier.matching is not None:
+            m = n.modifier.matching
+            if (m.type == pp.LabelModifierType.Include) != (label in m.labels):
+                out.append(str(m))
+    return out
+
+
+def matchers(vs: pp.VectorSelector) -> set[tuple[str, str]]:
+    return {(m.name, m.value) for m in vs.matchers.matchers}
+
+
+def rule_exprs(settings: Settings) -> list[str]:
+    return [a.expr for a in effective_alerts(settings)]
+
+
+def panel_exprs(settings: Settings) -> list[str]:
+    return [
+        target["expr"]
+        for text in render_dashboards(settings).values()
+        for panel in json.loads(text)["panels"]
+        for target in panel.get("targets", [])
+    ]
+
+
+def test_keep_label_widens_every_list_once():
+    expr = "sum by () (a) > 0 unless on () count by (x) (b) and on (y, z) c"
+    assert keep_label(expr, "k") == "sum by (k) (a) > 0 unless on (k) count by (k, x) (b) and on (k, y, z) c"
+    assert keep_label(expr, "") == expr
+    assert keep_label("meshhealth_ratio_on (x)", "k") == "meshhealth_ratio_on (x)"
+
+
+def test_with_selector_touches_only_its_family():
+    expr = "meshhealth_istio_init_failing_pods > 0 and istio_requests_total{a='b'} and rate(istio_x[5m])"
+    assert with_selector(expr, 'job="j"', "istio_") == (
+        'meshhealth_istio_init_failing_pods > 0 and istio_requests_total{job="j",a=\'b\'} and rate(istio_x{job="j"}[5m])'
+    )
+    assert with_selector("meshhealth_es_jaeger_blocked_indices", 'job="j"', "jaeger_") == (
+        "meshhealth_es_jaeger_blocked_indices"
+    )
+    assert with_selector_on("meshhealth_a_total + meshhealth_a", 'n="1"', ["meshhealth_a"]) == (
+        'meshhealth_a_total + meshhealth_a{n="1"}'
+    )
+
+
+@pytest.mark.parametrize("label", ["cluster", "k8s_cluster"])
+def test_every_rule_and_panel_keeps_the_cluster_label(label):
+    settings = Settings(cluster_label=label)
+    exprs = rule_exprs(settings) + panel_exprs(settings)
+    assert len(exprs) > 100
+    assert {e: groupings_without(e, label) for e in exprs if groupings_without(e, label)} == {}
+
+
+def grouping_labels(expr: str) -> set[str]:
+    out: set[str] = set()
+    for n in nodes(pp.parse(expr)):
+        if isinstance(n, pp.AggregateExpr) and n.modifier is not None:
+            out |= set(n.modifier.labels)
+        elif isinstance(n, pp.BinaryExpr) and n.modifier is not None and n.modifier.matching is not None:
+            out |= set(n.modifier.matching.labels)
+    return out
+
+
+def test_no_cluster_label_leaves_the_catalogue_groupings():
+    exprs = rule_exprs(Settings(cluster_label=""))
+    assert not any("cluster" in grouping_labels(e) for e in exprs)
+    assert any("by ()" in e for e in exprs)
+    assert all("cluster" in grouping_labels(e) for e in rule_exprs(Settings()) if " by (" in e or " on (" in e)
+
+
+def test_each_family_selector_reaches_every_metric_of_that_family_in_rules():
+    settings = Settings(
+        metric_selector='job="meshhealth"', istio_metric_selector='job="envoy"', jaeger_metric_selector='job="jaeger"'
+    )
+    expected = {"meshhealth_": ("job", "meshhealth"), "istio_": ("job", "envoy"), "jaeger_": ("job", "jaeger")}
+    seen = set()
+    for expr in rule_exprs(settings):
+        for vs in selectors(expr):
+            [prefix] = [p for p in expected if vs.name.startswith(p)]
+            assert expected[prefix] in matchers(vs), expr
+            assert len([m for m in matchers(vs) if m[0] == "job"]) == 1, expr
+            seen.add(prefix)
+    assert seen == set(expected)
+
+
+def test_panels_follow_the_dashboard_variables():
+    settings = Settings(istio_metric_selector='job="envoy"')
+    seen_namespaced = False
+    for expr in panel_exprs(settings):
+        for vs in selectors(expr):
+            have = matchers(vs)
+            assert ("cluster", "$cluster") in have, expr
+            if vs.name.startswith("meshhealth_"):
+                assert ("job", "$job") in have, expr
+            if vs.name.startswith("istio_"):
+                assert ("job", "envoy") in have, expr
+            assert (("namespace", "$namespace") in have) == (vs.name in NAMESPACED), expr
+            seen_namespaced |= vs.name in NAMESPACED
+    assert seen_namespaced
+
+
+@pytest.mark.parametrize("label", ["cluster", ""])
+def test_dashboards_have_the_variables_their_queries_use(label):
+    for name, text in render_dashboards(Settings(cluster_label=label)).items():
+        dashboard = json.loads(text)
+        variables = [v["name"] for v in dashboard["templating"]["list"]]
+        assert variables == ["datasource", *(["cluster"] if label else []), "job", "namespace"], name
+        used = {v for v in ("cluster", "job", "namespace") if f"${v}" in text}
+        assert used <= set(variables), name
+        for v in dashboard["templating"]["list"][1:]:
+            pp.parse(v["query"].removeprefix("label_values(").rsplit(",", 1)[0])
+            assert v["includeAll"] and v["allValue"] == ".*", name
+
+
+def test_scope_applies_selectors_before_widening_groupings():
+    scope = Scope(meshhealth='job="a"', cluster_label="c")
+    assert scope.apply("sum by () (meshhealth_x)") == 'sum by (c) (meshhealth_x{job="a"})'
