@@ -551,7 +551,9 @@ class Settings(BaseSettings):
         'rules, e.g. job="envoy-stats" or job=~".*envoy-stats" for the PodMonitor of the Istio addons',
     )
     jaeger_metric_selector: str = Field(
-        "", description='label matchers added to every jaeger_* metric in the generated rules, e.g. job="jaeger"'
+        "",
+        description="label matchers added to every metric of Jaeger's rules (v1 jaeger_*, v2 jaeger_* and the "
+        'OpenTelemetry Collector\'s otelcol_*) in the generated rules, e.g. job="jaeger-collector"',
     )
     cluster_label: str = Field(
         "cluster",

@@ -68,7 +68,8 @@ for t in $targets; do
       build istiod istio.io/istio/istioctl/cmd/istioctl istioctl
       build sidecars . sidecars ;;
     jaeger)
-      build jaeger github.com/jaegertracing/jaeger/cmd/collector jaeger-collector ;;
+      build jaeger github.com/jaegertracing/jaeger/cmd/collector jaeger-collector
+      build jaeger github.com/jaegertracing/jaeger/cmd/jaeger jaeger ;;
     elasticsearch)
       java_runner testbed/java es-7.10
       java_runner testbed/java-opensearch os-2.19 ;;

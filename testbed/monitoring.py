@@ -55,7 +55,8 @@ class Alertmanager:
 
 
 class Prometheus:
-    def __init__(self, workdir: Path, rules: Path, target: str, alertmanager: str) -> None:
+    def __init__(self, workdir: Path, rules: Path, target: str, alertmanager: str,
+                 extra_jobs: dict[str, list[str]] | None = None) -> None:  # fmt: skip
         self.workdir = workdir
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -63,8 +64,9 @@ class Prometheus:
             "global": {"scrape_interval": "1s", "evaluation_interval": "1s"},
             "rule_files": [str(rules)],
             "alerting": {"alertmanagers": [{"static_configs": [{"targets": [alertmanager]}]}]},
-            "scrape_configs": [{"job_name": "meshhealth", "static_configs": [{"targets": [target]}]}],
-        }
+            "scrape_configs": [{"job_name": "meshhealth", "static_configs": [{"targets": [target]}]}]
+            + [{"job_name": job, "static_configs": [{"targets": hosts}]} for job, hosts in (extra_jobs or {}).items()],
+        }  # fmt: skip
         workdir.mkdir(parents=True, exist_ok=True)
         (workdir / "prometheus.yml").write_text(yaml.safe_dump(config))
         self.process = ManagedProcess(

@@ -1,4 +1,5 @@
-"""Tracing pieces of the testbed: a real Elasticsearch node (Maven Central) and Jaeger's v1 collector."""
+"""Tracing pieces of the testbed: a real Elasticsearch node (Maven Central), Jaeger's v1 collector and Jaeger v2
+(the OpenTelemetry Collector distribution, ``cmd/jaeger``), both built from the same pinned Jaeger module."""
 
 from __future__ import annotations
 
@@ -10,6 +11,8 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 from typing import Any
+
+import yaml
 
 from testbed.processes import BIN, CACHE, ComponentError, ManagedProcess, free_port
 
@@ -109,20 +112,87 @@ class JaegerCollector:
             return str(resp.read().decode())
 
     def send_spans(self, service: str, count: int = 5) -> None:
-        """Real OTLP/HTTP export with the OpenTelemetry SDK."""
-        from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
-        from opentelemetry.sdk.resources import Resource
-        from opentelemetry.sdk.trace import TracerProvider
-        from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+        send_otlp_spans(self.otlp_http, service, count)
 
-        provider = TracerProvider(resource=Resource.create({"service.name": service}))
-        provider.add_span_processor(SimpleSpanProcessor(
-            OTLPSpanExporter(endpoint=f"http://127.0.0.1:{self.otlp_http}/v1/traces", timeout=10)))  # fmt: skip
-        tracer = provider.get_tracer("meshhealth-testbed")
-        for i in range(count):
-            with tracer.start_as_current_span(f"GET /item/{i}"):
-                time.sleep(0.001)
-        provider.shutdown()
+    def stop(self) -> None:
+        self.process.stop()
+
+
+def send_otlp_spans(port: int, service: str, count: int = 5) -> None:
+    """Real OTLP/HTTP export with the OpenTelemetry SDK."""
+    from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+    from opentelemetry.sdk.resources import Resource
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+
+    provider = TracerProvider(resource=Resource.create({"service.name": service}))
+    provider.add_span_processor(SimpleSpanProcessor(
+        OTLPSpanExporter(endpoint=f"http://127.0.0.1:{port}/v1/traces", timeout=10)))  # fmt: skip
+    tracer = provider.get_tracer("meshhealth-testbed")
+    for i in range(count):
+        with tracer.start_as_current_span(f"GET /item/{i}"):
+            time.sleep(0.001)
+    provider.shutdown()
+
+
+class JaegerV2:
+    """Jaeger v2 (``cmd/jaeger``): OTLP/HTTP in, the jaeger_storage extension writing to Elasticsearch or
+    OpenSearch, the Collector's own metrics (``otelcol_*``, ``jaeger_storage_*``) on a Prometheus endpoint."""
+
+    def __init__(self, es: Elasticsearch, prefix: str = "", workdir: Path | None = None) -> None:
+        self.workdir = workdir or es.workdir / f"jaeger-v2-{prefix or 'default'}"
+        self.otlp_http = free_port()
+        self.metrics_port = free_port()
+        self.health = free_port()
+        self.prefix = prefix
+        one_shard = {"shards": 1, "replicas": 0}
+        backend = {
+            "server_urls": [es.url],
+            "indices": {"index_prefix": prefix, "spans": one_shard, "services": one_shard},
+            "bulk_processing": {"flush_interval": "200ms"},
+        }
+        config = {
+            "service": {
+                "extensions": ["jaeger_storage", "healthcheckv2"],
+                "pipelines": {"traces": {"receivers": ["otlp"], "processors": ["batch"],
+                                         "exporters": ["jaeger_storage_exporter"]}},
+                "telemetry": {"metrics": {"level": "detailed", "readers": [{"pull": {"exporter": {"prometheus": {
+                    "host": "127.0.0.1", "port": self.metrics_port}}}}]}},
+            },
+            "extensions": {
+                "healthcheckv2": {"use_v2": True, "http": {"endpoint": f"127.0.0.1:{self.health}"}},
+                # OpenSearch has its own backend type in v2 (v1 uses the Elasticsearch client for both)
+                "jaeger_storage": {"backends": {"store": {es.flavour: backend}}},
+            },
+            "receivers": {"otlp": {"protocols": {"http": {"endpoint": f"127.0.0.1:{self.otlp_http}"}}}},
+            "processors": {"batch": {"timeout": "200ms"}},
+            # a sending queue, so that otelcol_exporter_queue_size/capacity exist (TR09)
+            "exporters": {"jaeger_storage_exporter": {
+                "trace_storage": "store", "queue": {"enabled": True, "num_consumers": 2, "queue_size": 1000}}},
+        }  # fmt: skip
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        path = self.workdir / "config.yaml"
+        path.write_text(yaml.safe_dump(config))
+        self.process = ManagedProcess(f"jaeger-v2-{prefix or 'default'}",
+                                      [str(BIN / "jaeger"), "--config", f"file:{path}"], self.workdir)  # fmt: skip
+
+    def _ready(self) -> bool:
+        with urllib.request.urlopen(f"http://127.0.0.1:{self.health}/status", timeout=2) as resp:
+            return bool(resp.status == 200) and "otelcol_exporter_queue_capacity" in self.metrics()
+
+    def start(self, timeout: float = 60) -> JaegerV2:
+        if not (BIN / "jaeger").exists():
+            raise ComponentError("jaeger v2: binary missing; run `bash testbed/build.sh jaeger`")
+        self.process.start()
+        self.process.wait_until(self._ready, timeout, "healthy, serving its metrics")
+        return self
+
+    def metrics(self) -> str:
+        with urllib.request.urlopen(f"http://127.0.0.1:{self.metrics_port}/metrics", timeout=5) as resp:
+            return str(resp.read().decode())
+
+    def send_spans(self, service: str, count: int = 5) -> None:
+        send_otlp_spans(self.otlp_http, service, count)
 
     def stop(self) -> None:
         self.process.stop()

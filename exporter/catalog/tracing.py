@@ -389,6 +389,11 @@ TR07 = FailureMode(
 )
 
 
+# Jaeger v2 is an OpenTelemetry Collector: its receiver and exporter helpers count spans (otelcol_*). Every
+# exporter of Jaeger's collector counts (jaeger_storage_exporter, or kafka in a collector/ingester split: a failed
+# send loses spans either way); jaeger_metric_selector keeps other OpenTelemetry Collectors out.
+_BY = "sum by (namespace, job, instance)"
+
 TR09 = FailureMode(
     id="TR09",
     title="Jaeger collector dropping or failing to store spans",
@@ -399,8 +404,12 @@ TR09 = FailureMode(
         Alert(
             name="MeshHealthJaegerDroppingSpans",
             expr=(
-                "sum by (namespace, job, instance) (rate(jaeger_collector_spans_dropped_total[5m])) "
-                "/ sum by (namespace, job, instance) (rate(jaeger_collector_spans_received_total[5m])) > ${drop_ratio}"
+                f"{_BY} (rate(jaeger_collector_spans_dropped_total[5m])) "
+                f"/ {_BY} (rate(jaeger_collector_spans_received_total[5m])) > ${{drop_ratio}} "
+                f"or ({_BY} (rate(otelcol_receiver_refused_spans_total[5m])) "
+                f"+ {_BY} (rate(otelcol_exporter_send_failed_spans_total[5m]))) "
+                f"/ ({_BY} (rate(otelcol_receiver_accepted_spans_total[5m])) "
+                f"+ {_BY} (rate(otelcol_receiver_refused_spans_total[5m]))) > ${{drop_ratio}}"
             ),
             for_="10m",
             severity=Severity.WARNING,
@@ -409,7 +418,11 @@ TR09 = FailureMode(
         ),
         Alert(
             name="MeshHealthJaegerQueueFull",
-            expr="jaeger_collector_queue_length / jaeger_collector_queue_capacity > ${queue_fill_ratio}",
+            expr=(
+                "jaeger_collector_queue_length / jaeger_collector_queue_capacity > ${queue_fill_ratio} "
+                "or otelcol_exporter_queue_size / otelcol_exporter_queue_capacity "
+                "> ${queue_fill_ratio}"
+            ),
             for_="10m",
             severity=Severity.WARNING,
             summary="The Jaeger collector's queue is nearly full.",
@@ -417,7 +430,7 @@ TR09 = FailureMode(
         ),
         Alert(
             name="MeshHealthJaegerBulkIndexErrors",
-            expr="sum by (namespace, job, instance) (increase(jaeger_bulk_index_errors_total[10m])) > 0",
+            expr=f"{_BY} (increase(jaeger_storage_bulk_index_errors_total[10m])) > 0",
             for_="10m",
             severity=Severity.WARNING,
             summary="The Jaeger collector's bulk writes to Elasticsearch fail.",
@@ -426,24 +439,48 @@ TR09 = FailureMode(
     ),
     panels=(
         Panel(
-            title="Collector drops and queue",
-            description="Dropped spans per second and queue fill.",
+            title="Collector drops",
+            description="Spans lost per second: v1 dropped; v2 refused by the receiver or failed in an exporter.",
             queries=(
                 Query("sum by (instance) (rate(jaeger_collector_spans_dropped_total[5m]))", "dropped {{instance}}"),
-                Query("jaeger_collector_queue_length / jaeger_collector_queue_capacity", "queue {{instance}}"),
+                Query("sum by (instance) (rate(otelcol_receiver_refused_spans_total[5m]))", "refused {{instance}}"),
+                Query(
+                    "sum by (instance) (rate(otelcol_exporter_send_failed_spans_total[5m]))",
+                    "send failed {{instance}}",
+                ),
             ),
+        ),
+        Panel(
+            title="Collector queue fill",
+            description="Queue length over capacity (v1 collector queue, v2 exporter sending queue).",
+            queries=(
+                Query("jaeger_collector_queue_length / jaeger_collector_queue_capacity", "{{instance}}"),
+                Query("otelcol_exporter_queue_size / otelcol_exporter_queue_capacity", "{{instance}} {{exporter}}"),
+            ),
+            unit="percentunit",
+        ),
+        Panel(
+            title="Failed bulk writes",
+            description="Failed bulk flushes to Elasticsearch per second (jaeger_storage_bulk_index_errors_total, "
+            "the same name in v1 and v2).",
+            queries=(Query("sum by (instance) (rate(jaeger_storage_bulk_index_errors_total[5m]))", "{{instance}}"),),
         ),
     ),
     runbook=Runbook(
         meaning=(
-            "Rule-only, on the collector's own metrics: dropped spans, a full queue, failed bulk flushes. Jaeger v1's "
-            "Elasticsearch writer reports spans as saved when they are queued for a bulk request, so ES rejections "
-            "hide behind success counters; `jaeger_bulk_index_errors_total` counts failed flushes, not documents. "
-            "TR03 and TR05 are the reliable signals that spans are lost."
+            "Rule-only, on the collector's own metrics: dropped spans, a full queue, failed bulk flushes, for Jaeger "
+            "v1 (`jaeger_collector_*`) and Jaeger v2, an OpenTelemetry Collector (`otelcol_receiver_refused_spans_total`, "
+            "`otelcol_exporter_send_failed_spans_total`, the exporter's sending queue); both report failed bulk "
+            "writes as `jaeger_storage_bulk_index_errors_total` (read from the running collectors). Both Elasticsearch "
+            "writers report spans as saved when they are queued for a bulk request, so ES rejections hide behind "
+            "success counters; the bulk error counters count failed flushes, not documents. v2 reports its queue "
+            "only when `jaeger_storage_exporter.queue` is enabled. TR03 and TR05 are the reliable signals that "
+            "spans are lost."
         ),
         impact="Traces are incomplete or missing.",
         diagnosis=_ES,
-        mitigation="Scale the collector or raise `--collector.queue-size`; fix the storage (TR02, TR03).",
+        mitigation="Scale the collector or raise its queue (v1 `--collector.queue-size`, v2 "
+        "`exporters.jaeger_storage_exporter.queue.queue_size`); fix the storage (TR02, TR03).",
     ),
 )
 

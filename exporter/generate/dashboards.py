@@ -1,25 +1,24 @@
-"""Grafana dashboards, one per catalogue section, built with grafana-foundation-sdk (stable UIDs)."""
+"""Grafana dashboards, one per catalogue section and an overview, built with grafana-foundation-sdk (stable UIDs)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
-from grafana_foundation_sdk.builders.dashboard import Dashboard, DatasourceVariable, QueryVariable, Row
+from grafana_foundation_sdk.builders.dashboard import Dashboard, Row
 from grafana_foundation_sdk.builders.prometheus import Dataquery
 from grafana_foundation_sdk.builders.stat import Panel as StatPanel
 from grafana_foundation_sdk.builders.table import Panel as TablePanel
 from grafana_foundation_sdk.builders.timeseries import Panel as TimeseriesPanel
 from grafana_foundation_sdk.cog.encoder import JSONEncoder
-from grafana_foundation_sdk.models.dashboard import DataSourceRef, VariableRefresh, VariableSort
 from grafana_foundation_sdk.models.prometheus import PromQueryFormat
 
-from exporter.catalog import CATALOG, METRICS
-from exporter.catalog.model import FailureMode, Panel, exposed_name
+from exporter.catalog import CATALOG
+from exporter.catalog.model import FailureMode, Panel
+from exporter.checks import ALL_CHECKS
 from exporter.config import Settings
 from exporter.generate.alerts import slug
-from exporter.generate.promql import Scope, with_selector_on
+from exporter.generate.dashboard_scope import DATASOURCE, DashboardScope, dashboard_scope
+from exporter.generate.overview import UID as OVERVIEW_UID
+from exporter.generate.overview import render_overview
 
-DATASOURCE = DataSourceRef(type_val="prometheus", uid="${datasource}")
 PANEL_WIDTH, PANEL_HEIGHT = 12, 8
 
 
@@ -32,64 +31,6 @@ def _new_panel(kind: str) -> PanelBuilder:
     if kind == "table":
         return TablePanel()
     return TimeseriesPanel()
-
-
-# our metrics that carry a namespace label: the namespace variable narrows them
-NAMESPACED = frozenset(exposed_name(m) for m in METRICS.values() if "namespace" in m.labels)
-
-
-@dataclass(frozen=True)
-class DashboardScope:
-    """The variables every dashboard has (data source, cluster, job, namespace) and the matchers they add."""
-
-    cluster_label: str
-    istio_selector: str
-    jaeger_selector: str
-
-    def _cluster(self) -> str:
-        return f'{self.cluster_label}=~"$cluster"' if self.cluster_label else ""
-
-    def apply(self, expr: str) -> str:
-        cluster = self._cluster()
-        own = ",".join(m for m in (cluster, 'job=~"$job"') if m)
-        scope = Scope(
-            meshhealth=own,
-            istio=",".join(m for m in (self.istio_selector, cluster) if m),
-            jaeger=",".join(m for m in (self.jaeger_selector, cluster) if m),
-            cluster_label=self.cluster_label,
-        )
-        return with_selector_on(scope.apply(expr), 'namespace=~"$namespace"', NAMESPACED)
-
-    def variables(self) -> list[DatasourceVariable | QueryVariable]:
-        cluster = self._cluster()
-        out: list[DatasourceVariable | QueryVariable] = [
-            DatasourceVariable("datasource").label("Data source").type("prometheus")
-        ]
-        if cluster:
-            out.append(_variable("cluster", "Cluster", f"label_values(meshhealth_build_info, {self.cluster_label})"))
-        build_info = f"meshhealth_build_info{{{cluster}}}" if cluster else "meshhealth_build_info"
-        out.append(_variable("job", "Job", f"label_values({build_info}, job)"))
-        own = ",".join(m for m in ('__name__=~"meshhealth_.+"', cluster, 'job=~"$job"') if m)
-        out.append(_variable("namespace", "Namespace", f"label_values({{{own}}}, namespace)"))
-        return out
-
-
-def _variable(name: str, label: str, query: str) -> QueryVariable:
-    return (
-        QueryVariable(name)
-        .label(label)
-        .datasource(DATASOURCE)
-        .query(query)
-        .refresh(VariableRefresh.ON_TIME_RANGE_CHANGED)
-        .multi(True)
-        .include_all(True)
-        .all_value(".*")
-        .sort(VariableSort.ALPHABETICAL_ASC)
-    )
-
-
-def dashboard_scope(settings: Settings) -> DashboardScope:
-    return DashboardScope(settings.cluster_label, settings.istio_metric_selector, settings.jaeger_metric_selector)
 
 
 def _panel(panel: Panel, fm: FailureMode, runbook_url: str, panel_id: int, scope: DashboardScope) -> PanelBuilder:
@@ -143,4 +84,5 @@ def render_dashboards(settings: Settings) -> dict[str, str]:
                 dashboard = dashboard.with_panel(_panel(panel, fm, runbook_url, panel_id, scope))
                 panel_id += 1
         out[f"{uid}.json"] = JSONEncoder(sort_keys=True, indent=2).encode(dashboard.build()) + "\n"
+    out[f"{OVERVIEW_UID}.json"] = render_overview(settings, sections, {c.id for c in ALL_CHECKS}, scope)
     return out

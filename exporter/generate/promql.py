@@ -12,8 +12,9 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-# metric-name prefixes of the three families whose job/cluster selectors are configurable
-FAMILIES = ("meshhealth_", "istio_", "jaeger_")
+# metric-name prefixes whose selectors are configurable: ours, Istio's, and Jaeger's (v1 jaeger_*, v2 also the
+# OpenTelemetry Collector's otelcol_*, which only Jaeger's rules use)
+FAMILIES = ("meshhealth_", "istio_", "jaeger_", "otelcol_")
 
 _GROUPING_EMPTY = re.compile(r"\b(by|on) \(\)")
 _GROUPING = re.compile(r"\b(by|on) \(([^)])")
@@ -56,6 +57,12 @@ class Scope:
     cluster_label: str = ""
 
     def apply(self, expr: str) -> str:
-        for prefix, selector in zip(FAMILIES, (self.meshhealth, self.istio, self.jaeger), strict=True):
-            expr = with_selector(expr, selector, prefix)
+        selectors = {
+            "meshhealth_": self.meshhealth,
+            "istio_": self.istio,
+            "jaeger_": self.jaeger,
+            "otelcol_": self.jaeger,
+        }
+        for prefix in FAMILIES:
+            expr = with_selector(expr, selectors[prefix], prefix)
         return keep_label(expr, self.cluster_label)

@@ -1,5 +1,6 @@
-"""TR01-TR06 end to end on real Elasticsearch 7.10.2 and OpenSearch 2.19.1 with real Jaeger v1 collectors (no prefix and the
-KubeSphere `logstash` prefix), spans sent with the OpenTelemetry SDK over OTLP/HTTP."""
+"""TR01-TR06 and TR09 end to end on real Elasticsearch 7.10.2 and OpenSearch 2.19.1 with real Jaeger v1 collectors (no
+prefix and the KubeSphere `logstash` prefix) and a real Jaeger v2 (prefix `v2`), spans sent with the OpenTelemetry SDK
+over OTLP/HTTP."""
 
 from __future__ import annotations
 
@@ -14,9 +15,10 @@ from typing import Any
 
 import pytest
 
+from exporter.catalog import BY_ID
 from testbed.monitoring import Alertmanager, Prometheus
 from testbed.processes import ComponentError, log_tail
-from testbed.tracing import Elasticsearch, JaegerCollector
+from testbed.tracing import Elasticsearch, JaegerCollector, JaegerV2
 from tests.e2e.helpers import findings
 from tests.e2e.test_alert_pipeline import Receiver
 from tests.support import wait_for
@@ -25,8 +27,8 @@ pytestmark = pytest.mark.e2e
 
 
 class Tracing:
-    def __init__(self, es: Elasticsearch, plain: JaegerCollector, kubesphere: JaegerCollector) -> None:
-        self.es, self.plain, self.kubesphere = es, plain, kubesphere
+    def __init__(self, es: Elasticsearch, plain: JaegerCollector, kubesphere: JaegerCollector, v2: JaegerV2) -> None:
+        self.es, self.plain, self.kubesphere, self.v2 = es, plain, kubesphere, v2
 
     def config(self, path: Path, alerts: dict[str, Any] | None = None, **checks: Any) -> Path:
         path.write_text(json.dumps({
@@ -35,6 +37,7 @@ class Tracing:
             "elasticsearch": {"clusters": [
                 {"name": "plain", "urls": [self.es.url]},
                 {"name": "kubesphere", "urls": [self.es.url], "jaeger": {"prefix": "logstash"}},
+                {"name": "v2", "urls": [self.es.url], "jaeger": {"prefix": "v2"}},
             ]},
             "checks": checks,
         }))  # fmt: skip
@@ -72,23 +75,25 @@ def tracing(request: pytest.FixtureRequest) -> Iterator[Tracing]:
         started.append(plain)
         kubesphere = JaegerCollector(es, prefix="logstash").start()
         started.append(kubesphere)
+        v2 = JaegerV2(es, prefix="v2").start()
+        started.append(v2)
     except ComponentError as err:
         for component in reversed(started):
             component.stop()
         pytest.fail(str(err), pytrace=False)
-    t = Tracing(es, plain, kubesphere)
+    t = Tracing(es, plain, kubesphere, v2)
     try:
-        plain.send_spans("web")
-        kubesphere.send_spans("web")
-        wait_for(lambda: t.span_docs(f"jaeger-span-{TODAY}") > 0 and t.span_docs(f"logstash-jaeger-span-{TODAY}") > 0,
-                 60, "spans stored in both layouts")  # fmt: skip
+        for collector in (plain, kubesphere, v2):
+            collector.send_spans("web")
+        wait_for(lambda: all(t.span_docs(f"{p}jaeger-span-{TODAY}") > 0 for p in ("", "logstash-", "v2-")),
+                 60, "spans stored in every layout")  # fmt: skip
         yield t
     finally:
         for component in reversed(started):
             component.stop()
 
 
-def test_healthy_baseline_in_both_layouts(tracing: Tracing, tmp_path: Path) -> None:
+def test_healthy_baseline_in_every_layout(tracing: Tracing, tmp_path: Path) -> None:
     for check_id in ("TR01", "TR02", "TR03", "TR04", "TR05", "TR06", "TR07"):
         assert tracing.check(tmp_path, check_id) == [], check_id
 
@@ -112,10 +117,38 @@ def test_tr05_spans_stop_and_tr04_index_missing(tracing: Tracing, tmp_path: Path
             if f["namespace"] == "kubesphere"] == []  # fmt: skip
 
 
+def test_tr05_jaeger_v2_spans_stop_and_resume(tracing: Tracing, tmp_path: Path) -> None:
+    tracing.v2.send_spans("web")
+    time.sleep(4)
+    [stale] = wait_for(lambda: [f for f in tracing.check(tmp_path, "TR05", TR05={"max_span_age_seconds": 3})
+                                if f["namespace"] == "v2"], 30, "TR05 on v2's indices")  # fmt: skip
+    assert stale["name"] == f"v2-jaeger-span-{TODAY}" and "spans stopped arriving" in stale["message"]
+    tracing.v2.send_spans("web")
+    wait_for(lambda: [f for f in tracing.check(tmp_path, "TR05", TR05={"max_span_age_seconds": 3})
+                      if f["namespace"] == "v2"] == [], 30, "v2 fresh again")  # fmt: skip
+
+
+def metric_names(text: str) -> set[str]:
+    return {line.split("{")[0].split(" ")[0] for line in text.splitlines() if line and not line.startswith("#")}
+
+
+def test_tr09_reads_metrics_the_real_collectors_expose(tracing: Tracing) -> None:
+    """Every metric TR09's rules name is exposed by the running Jaeger v1 collector or Jaeger v2."""
+    from tests.unit.catalog.test_catalog import metric_names as rule_metrics
+
+    v1, v2 = metric_names(tracing.plain.metrics()), metric_names(tracing.v2.metrics())
+    named = {m for a in BY_ID["TR09"].alerts for m in rule_metrics(a.expr)}
+    assert named - (v1 | v2) == set()
+    assert {m for m in named if m.startswith("otelcol_")} <= v2 and {
+        m for m in named if m.startswith("jaeger_collector_")
+    } <= v1
+    assert "jaeger_storage_bulk_index_errors_total" in v1 & v2
+
+
 def test_tr06_indices_older_than_retention(tracing: Tracing, tmp_path: Path) -> None:
     time.sleep(2)
     old = tracing.check(tmp_path, "TR06", TR06={"retention_days": 1 / 86400})  # one second
-    assert {f["namespace"] for f in old} == {"plain", "kubesphere"}
+    assert {f["namespace"] for f in old} == {"plain", "kubesphere", "v2"}
     assert all("older than" in f["message"] for f in old)
     assert tracing.check(tmp_path, "TR06") == []  # the default 7 days
 
@@ -136,6 +169,7 @@ def test_tr02_tr03_flood_stage_read_only_alerts_and_recovery(
     alerts = {
         "MeshHealthElasticsearchDiskWatermark/critical": fast,
         "MeshHealthElasticsearchDiskWatermark/warning": fast,
+        "MeshHealthJaegerBulkIndexErrors": fast,
     }
     config = tracing.config(tmp_path / "pipeline.json", alerts, TR03={"alert_for": "2s"})
     subprocess.run([sys.executable, "-m", "exporter", "generate", "--config", str(config), "--output-dir", str(tmp_path)],
@@ -143,8 +177,10 @@ def test_tr02_tr03_flood_stage_read_only_alerts_and_recovery(
     running = exporter_factory(["--config", str(config)])
     receiver = Receiver()
     alertmanager = Alertmanager(tmp_path / "am", receiver.url).start()
+    collectors = {f"127.0.0.1:{tracing.plain.admin}": "v1", f"127.0.0.1:{tracing.v2.metrics_port}": "v2"}
     prometheus = Prometheus(tmp_path / "prom", tmp_path / "alert_rules" / "rules.yaml",
-                            running.url.removeprefix("http://"), f"127.0.0.1:{alertmanager.port}").start()  # fmt: skip
+                            running.url.removeprefix("http://"), f"127.0.0.1:{alertmanager.port}",
+                            extra_jobs={"jaeger": list(collectors)}).start()  # fmt: skip
     try:
 
         def firing(name: str, severity: str | None = None) -> list[dict[str, Any]]:
@@ -162,8 +198,15 @@ def test_tr02_tr03_flood_stage_read_only_alerts_and_recovery(
                  .get("index.blocks.read_only_allow_delete") == "true", 60, "Elasticsearch blocks the index")  # fmt: skip
         before = tracing.span_docs(index)
         tracing.plain.send_spans("checkout", count=3)
+        tracing.v2.send_spans("checkout", count=3)
         time.sleep(3)
         assert tracing.span_docs(index) == before  # the collector's writes fail
+
+        def bulk_errors() -> set[str]:
+            return {collectors[a["labels"]["instance"]] for a in firing("MeshHealthJaegerBulkIndexErrors")}
+
+        # both Jaeger versions count the failed bulk writes (TR09), each on its own metrics endpoint
+        wait_for(lambda: bulk_errors() == {"v1", "v2"}, 90, "bulk-index-error alert for v1 and v2")
 
         def write_rejected() -> bool:
             collector_log = log_tail(tracing.plain.process.log_path, 400)

@@ -1,6 +1,6 @@
 """Scenarios of alerts that no check's samples drive: the exporter's own health (MH01), rendered from
 source and check states; the rule-only TR09 on the Jaeger collector's metrics, shaped as Jaeger
-v1.76 exposes them; and the traffic alerts TM01, TM03-TM06 on istio_requests_total with the labels Istio's
+v1.76 and Jaeger v2 (cmd/jaeger of the same module) expose them; and the traffic alerts TM01, TM03-TM06 on istio_requests_total with the labels Istio's
 proxies report (names listed in exporter/catalog/external.py)."""
 
 from __future__ import annotations
@@ -50,7 +50,30 @@ def _jaeger(received: float = 100, dropped: float = 0, queue: float = 10, bulk_e
         ("jaeger_collector_spans_dropped_total", _JOB): (0.0, dropped),
         ("jaeger_collector_queue_length", _JOB): (queue, 0.0),
         ("jaeger_collector_queue_capacity", _JOB): (2000.0, 0.0),
-        ("jaeger_bulk_index_errors_total", _JOB): (4.0, bulk_errors),
+        ("jaeger_storage_bulk_index_errors_total", _JOB): (4.0, bulk_errors),
+    }
+
+
+_V2_JOB = (("instance", "10.0.3.5:8888"), ("job", "jaeger"), ("otel_scope_schema_url", ""), ("otel_scope_version", ""))
+_V2_RECEIVER = (*_V2_JOB, ("otel_scope_name", "go.opentelemetry.io/collector/receiver/receiverhelper"),
+                ("receiver", "otlp"), ("transport", "http"))  # fmt: skip
+_V2_EXPORTER = (*_V2_JOB, ("exporter", "jaeger_storage_exporter"),
+                ("otel_scope_name", "go.opentelemetry.io/collector/exporter/exporterhelper"))  # fmt: skip
+
+
+def _jaeger_v2(accepted: float = 100, refused: float = 0, failed: float = 0, queue: float = 10,
+               bulk_errors: float = 0) -> Phase:  # fmt: skip
+    """Jaeger v2 (an OpenTelemetry Collector) as it exposes itself on :8888 (labels as read from the running
+    cmd/jaeger of the testbed): receiver and exporter span counters, the sending queue, the v2 ES writer."""
+    queue_labels = tuple(sorted((*_V2_EXPORTER, ("data_type", "traces"))))
+    return {
+        ("otelcol_receiver_accepted_spans_total", tuple(sorted(_V2_RECEIVER))): (0.0, accepted),
+        ("otelcol_receiver_refused_spans_total", tuple(sorted(_V2_RECEIVER))): (0.0, refused),
+        ("otelcol_exporter_sent_spans_total", tuple(sorted(_V2_EXPORTER))): (0.0, accepted - failed),
+        ("otelcol_exporter_send_failed_spans_total", tuple(sorted(_V2_EXPORTER))): (0.0, failed),
+        ("otelcol_exporter_queue_size", queue_labels): (queue, 0.0),
+        ("otelcol_exporter_queue_capacity", queue_labels): (1000.0, 0.0),
+        ("jaeger_storage_bulk_index_errors_total", tuple(sorted(_V2_JOB))): (2.0, bulk_errors),
     }
 
 
@@ -97,6 +120,18 @@ SCENARIOS = [
     SeriesScenario("TR09", "dropping-spans", _jaeger, lambda: _jaeger(dropped=30)),
     SeriesScenario("TR09", "queue-full", _jaeger, lambda: _jaeger(queue=1900)),
     SeriesScenario("TR09", "bulk-index-errors", _jaeger, lambda: _jaeger(bulk_errors=1)),
+    # Jaeger v2: the receiver refuses spans (memory limiter), or the storage exporter fails to write them
+    SeriesScenario("TR09", "v2-refusing-spans", _jaeger_v2, lambda: _jaeger_v2(accepted=90, refused=10)),
+    SeriesScenario("TR09", "v2-send-failed", _jaeger_v2, lambda: _jaeger_v2(failed=30)),
+    SeriesScenario("TR09", "v2-queue-full", _jaeger_v2, lambda: _jaeger_v2(queue=950)),
+    SeriesScenario("TR09", "v2-bulk-index-errors", _jaeger_v2, lambda: _jaeger_v2(bulk_errors=1)),
+    # one refused span in 10,000 stays under drop_ratio; then one in ten does not
+    SeriesScenario(
+        "TR09",
+        "v2-rare-refusal-then-many",
+        lambda: _jaeger_v2(accepted=10000, refused=1),
+        lambda: _jaeger_v2(accepted=9000, refused=1000),
+    ),
     # telemetry gone while proxies stay connected
     SeriesScenario("TM01", "telemetry-missing", lambda: {**_proxies(12), **_traffic(600)}, lambda: _proxies(12)),
     # 600 requests a minute = 10/s; 10 % failing

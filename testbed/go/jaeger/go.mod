@@ -1,4 +1,5 @@
-// Builds the testbed's Jaeger v1 collector from the Go module proxy (pinned release).
+// Builds the testbed's Jaeger v1 collector (cmd/collector) and Jaeger v2 (cmd/jaeger, on the OpenTelemetry
+// Collector) from the Go module proxy (one pinned release of the module holds both).
 module meshhealth.testbed/jaeger
 
 go 1.25.7
