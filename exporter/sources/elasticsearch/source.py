@@ -35,6 +35,8 @@ from exporter.sources.errors import SourceError, reason_for_status
 from exporter.sources.http import describe_client_error, read_bounded
 
 log = logging.getLogger(__name__)
+# each cluster gets this share of sources.elasticsearch.timeout_seconds: one that hangs fails alone, in time
+CLUSTER_SHARE = 0.8
 NEWEST_SPAN = {"size": 0, "aggs": {"newest": {"max": {"field": "startTimeMillis"}}}}
 
 
@@ -301,7 +303,18 @@ class ElasticsearchSource:
             )
             return ClusterData(cluster.name, urls[0], error=SourceError(failures[0].reason, message), requests=requests)
 
-        clusters = tuple(await asyncio.gather(*(one(c) for c in self._settings.elasticsearch.clusters)))
+        deadline = CLUSTER_SHARE * self._settings.sources.elasticsearch.timeout_seconds
+
+        async def bounded(cluster: ElasticsearchClusterSettings) -> ClusterData:
+            """A cluster that hangs, or drips bytes so that no read times out, fails alone (timeout)."""
+            try:
+                async with asyncio.timeout(deadline):
+                    return await one(cluster)
+            except TimeoutError:
+                message = f"elasticsearch {cluster.name}: no complete answer within {deadline:g}s"
+                return ClusterData(cluster.name, cluster.urls[0].rstrip("/"), error=SourceError("timeout", message))
+
+        clusters = tuple(await asyncio.gather(*(bounded(c) for c in self._settings.elasticsearch.clusters)))
         for c in clusters:
             if c.error is not None:
                 log.warning("elasticsearch cluster %s cannot be read: %s (%s)", c.name, c.error.message, c.error.reason)

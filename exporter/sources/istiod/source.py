@@ -26,6 +26,8 @@ from exporter.sources.istiod.metrics import parse_metrics
 from exporter.sources.istiod.snapshot import IstiodSnapshot, Replica, ReplicaData, SidecarPod
 from exporter.sources.istiod.syncz import STALE, parse_syncz
 
+# each replica gets this share of sources.istiod.timeout_seconds, so one that hangs fails alone before the source does
+REPLICA_SHARE = 0.8
 SA_TOKEN = Path("/var/run/secrets/kubernetes.io/serviceaccount/token")
 FORBIDDEN_HINT = (
     "Istio 1.27.6+/1.28.4+/1.29+ allow debug endpoints only to callers from the control-plane namespace: "
@@ -161,6 +163,17 @@ class IstiodSource:
                 push = {}
         return ReplicaData(replica, None, proxies, metrics, metrics_error, push)
 
+    async def _bounded(self, replica: Replica) -> ReplicaData:
+        """One replica within its share of the source's timeout: a replica that hangs, or drips bytes so that
+        no read times out, fails alone (timeout) while the others' data is still delivered in time."""
+        deadline = REPLICA_SHARE * self._settings.sources.istiod.timeout_seconds
+        try:
+            async with asyncio.timeout(deadline):
+                return await self._replica(replica)
+        except TimeoutError:
+            message = f"istiod {replica.name}: no complete answer within {deadline:g}s"
+            return ReplicaData(replica, error=SourceError("timeout", message))
+
     async def refresh(self) -> IstiodSnapshot:
         kube = self._kube_data()
         replicas = discover_replicas(kube, self._settings)
@@ -183,7 +196,7 @@ class IstiodSource:
                 total=None, sock_connect=5, sock_read=self._settings.sources.istiod.timeout_seconds
             )
             self._session = aiohttp.ClientSession(timeout=timeout)
-        data = tuple(await asyncio.gather(*(self._replica(r) for r in replicas)))
+        data = tuple(await asyncio.gather(*(self._bounded(r) for r in replicas)))
         answered = [d for d in data if d.error is None]
         if not answered:
             first = data[0].error

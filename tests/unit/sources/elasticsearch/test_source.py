@@ -428,3 +428,33 @@ def test_missing_credential_or_ca_file_stops_serve_and_check_at_startup(tmp_path
     assert main(["check", "--config", str(config)]) == 2
     assert "elasticsearch.clusters.0.ca_file: /nonexistent/ca.crt does not exist" in capsys.readouterr().err
     assert main(["generate", "--config", str(config), "--output-dir", str(tmp_path)]) == 0  # rules for elsewhere
+
+
+async def drip(request: web.Request) -> web.StreamResponse:
+    """Headers at once, then one byte every 0.1 s for a minute: no single read ever times out."""
+    response = web.StreamResponse(headers={"Content-Type": "application/json"})
+    await response.prepare(request)
+    for _ in range(600):
+        await response.write(b" ")
+        await asyncio.sleep(0.1)
+    return response
+
+
+async def test_a_dripping_cluster_fails_alone_and_in_time(aiohttp_server):
+    app = web.Application()
+    app.router.add_route("*", "/{tail:.*}", drip)
+    dripping = await aiohttp_server(app)
+    healthy = await aiohttp_server(FakeES([index_row("jaeger-span-2026-11-21")]).app())
+    s = settings(elasticsearch={"clusters": [{"name": "drip", "urls": [str(dripping.make_url("")).rstrip("/")]},
+                                             {"name": "ok", "urls": [str(healthy.make_url("")).rstrip("/")]}]},
+                 sources={"elasticsearch": {"timeout_seconds": 1}})  # fmt: skip
+    source = ElasticsearchSource(s)
+    try:
+        # the scheduler would cancel the refresh at timeout_seconds; a bound well above it catches a hang
+        snap = await asyncio.wait_for(source.refresh(), 10)
+    finally:
+        await source.close()
+    drip_data, ok = snap.clusters
+    assert drip_data.error is not None and drip_data.error.reason == "timeout"
+    assert drip_data.error.message == "elasticsearch drip: no complete answer within 0.8s"
+    assert ok.error is None

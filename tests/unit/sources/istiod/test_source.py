@@ -362,3 +362,34 @@ async def test_dp02_not_evaluated_when_the_pod_cache_failed(aiohttp_server, tmp_
     assert not snap.kube_available
     with pytest.raises(NotEvaluated, match="Kubernetes"):
         check_disconnected(snap, s, snap.taken_at)
+
+
+async def test_a_dripping_replica_fails_alone_and_in_time(aiohttp_server, tmp_path):
+    """A replica that sends its headers and then one byte every 0.1 s never trips a read timeout; its share of
+    the source's timeout ends it, and the other replica's data is delivered."""
+
+    class Dripping(FakeReplica):
+        def app(self):
+            app = web.Application()
+
+            async def handle(request):
+                response = web.StreamResponse(headers={"Content-Type": "application/json"})
+                await response.prepare(request)
+                for _ in range(600):
+                    await response.write(b" ")
+                    await asyncio.sleep(0.1)
+                return response
+
+            app.router.add_route("*", "/{tail:.*}", handle)
+            return app
+
+    source, _, urls = await start(aiohttp_server, [FakeReplica([entry_1_23("a.bookinfo")]), Dripping([])], tmp_path)
+    try:
+        snap = await asyncio.wait_for(source.refresh(), 10)  # a bound far above the 1 s source timeout
+    finally:
+        await source.close()
+    by_url = {r.replica.url: r for r in snap.replicas}
+    ok, dripping = by_url[urls[0]], by_url[urls[1]]
+    assert ok.error is None and len(ok.proxies) == 1
+    assert dripping.error is not None and dripping.error.reason == "timeout"
+    assert dripping.error.message == f"istiod {urls[1]}: no complete answer within 0.8s"
