@@ -19,6 +19,7 @@ from exporter.scheduler import Scheduler, SourceState, refresh_once
 from exporter.sources.elasticsearch.source import ElasticsearchSource
 from exporter.sources.istiod.source import IstiodSource
 from exporter.sources.kube.source import KubeSource
+from exporter.sources.proxy_stats import ProxyStatsSource
 from exporter.sources.webhook_tls import WebhookTLSSource
 
 log = logging.getLogger(__name__)
@@ -49,17 +50,19 @@ def build_sources(settings: Settings, checks: list[CheckDef], *, watch: bool) ->
         states.append(SourceState(source, settings.sources.istiod, after=kube))
     if kube is not None and any(c.source == "webhook_tls" for c in checks):
         states.append(SourceState(WebhookTLSSource(settings, kube_data), settings.sources.webhook_tls, after=kube))
+    if kube is not None and any(c.source == "proxy_stats" for c in checks):
+        states.append(SourceState(ProxyStatsSource(settings, kube_data), settings.sources.proxy_stats, after=kube))
     if any(c.source == "elasticsearch" for c in checks):
         states.append(SourceState(ElasticsearchSource(settings), settings.sources.elasticsearch))
     return states
 
 
-KUBE_BACKED = frozenset({"kubernetes", "webhook_tls"})
+KUBE_BACKED = frozenset({"kubernetes", "webhook_tls", "proxy_stats"})
 
 
 def active_checks(settings: Settings) -> list[CheckDef]:
-    """Enabled checks whose source is enabled and can run: Elasticsearch needs clusters; the webhook probe
-    needs Kubernetes; istiod needs Kubernetes to discover its pods or explicit ``istio.istiod_urls``."""
+    """Enabled checks whose source is enabled and can run: Elasticsearch needs clusters; the webhook and proxy
+    stats probes need Kubernetes; istiod needs Kubernetes to discover its pods or explicit ``istio.istiod_urls``."""
     enabled = {name for name, s in settings.sources if s.enabled}
     if not settings.elasticsearch.clusters:
         enabled.discard("elasticsearch")

@@ -133,6 +133,11 @@ class SourcesSettings(_Section):
         default_factory=lambda: SourceSettings(interval_seconds=60, timeout_seconds=20),
         description="TLS handshakes with Istio's webhook endpoints (WH03)",
     )
+    proxy_stats: SourceSettings = Field(
+        default_factory=lambda: SourceSettings(enabled=False, interval_seconds=60, timeout_seconds=20),
+        description="GET a rotating sample of sidecars' :15090/stats/prometheus (TM02; off by default: the "
+        "exporter must reach pod IPs)",
+    )
 
 
 class IstioSettings(_Section):
@@ -315,6 +320,18 @@ class TR08Settings(ComponentCheckSettings):
     )
 
 
+class TM02Settings(CheckSettings):
+    sample_size: int = Field(
+        20, ge=1, le=500, description="sidecars probed per refresh; the sample rotates through every injected pod"
+    )
+    port: int = Field(15090, gt=0, lt=65536, description="port of the sidecar's Prometheus stats endpoint")
+    path: str = Field("/stats/prometheus", pattern=r"^/[^\s?#]*$", description="path of the stats endpoint")
+    probe_timeout_seconds: float = Field(2.0, gt=0, le=30, description="timeout of one probe")
+    max_body_bytes: int = Field(
+        65536, ge=1024, le=16 * 1024 * 1024, description="most bytes read of an answer (its first metric names)"
+    )
+
+
 class TM07Settings(ComponentCheckSettings):
     components: list[ComponentSettings] = Field(
         default_factory=lambda: [
@@ -448,6 +465,10 @@ class ChecksSettings(_Section):
     TR09: TR09Settings = Field(default_factory=TR09Settings)
     TM01: CheckSettings = Field(
         default_factory=CheckSettings, description="no istio_requests_total while proxies are connected"
+    )
+    TM02: TM02Settings = Field(
+        default_factory=TM02Settings,
+        description="sidecar stats endpoints; runs only with sources.proxy_stats.enabled (off by default)",
     )
     TM03: TrafficSettings = Field(default_factory=TrafficSettings, description="503 UH ratio")
     TM04: TrafficSettings = Field(default_factory=TrafficSettings, description="NR ratio")

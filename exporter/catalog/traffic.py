@@ -1,4 +1,5 @@
-"""Section F of the failure-mode catalogue: traffic symptoms, rule-only on Istio's standard request metric.
+"""Section F of the failure-mode catalogue: traffic symptoms, rule-only on Istio's standard request metric, and
+TM02, the probe of sidecars' stats endpoints that feed that metric.
 
 ``istio_requests_total`` is reported by both ends of a request (``reporter="source"`` by the client's proxy,
 ``"destination"`` by the server's); the ratios below are taken per reporter and destination service, with a
@@ -9,7 +10,8 @@ upstream connection termination, ``UPE`` upstream protocol error); a request can
 
 from __future__ import annotations
 
-from exporter.catalog.model import Alert, FailureMode, Panel, Query, Runbook
+from exporter.catalog import labels
+from exporter.catalog.model import Alert, FailureMode, MetricSpec, Panel, Query, Runbook
 from exporter.catalog.xds import XDS_PROXIES
 from exporter.model import Severity
 
@@ -198,4 +200,68 @@ TM06 = _mode(
     ),
 )
 
-SECTION = (TM01, TM03, TM04, TM05, TM06)
+PROXY_STATS_ISSUES = MetricSpec(
+    "meshhealth_proxy_stats_issues",
+    "Sampled sidecars whose stats endpoint did not serve metrics (reason unreachable), and injected pods "
+    "annotated prometheus.io/scrape: false (reason scrape_disabled), by namespace.",
+    labels.namespace_reason,
+)
+PROXY_STATS_PROBED = MetricSpec(
+    "meshhealth_proxy_stats_probed",
+    "Injected pods with a current stats-endpoint probe result (the sample rotates through all of them).",
+    labels.none,
+)
+
+TM02 = FailureMode(
+    id="TM02",
+    title="Sidecar stats endpoint unreachable or not scraped",
+    section=SECTION_NAME,
+    metrics=(PROXY_STATS_ISSUES, PROXY_STATS_PROBED),
+    alerts=(
+        Alert(
+            name="MeshHealthProxyStatsUnreachable",
+            expr="meshhealth_proxy_stats_issues > 0",
+            for_="15m",
+            severity=Severity.INFO,
+            summary="Sidecars whose metrics Prometheus cannot collect.",
+            description=(
+                "{{ $value }} sidecars in namespace {{ $labels.namespace }} ({{ $labels.reason }}): their requests "
+                "are missing from istio_requests_total, so traffic alerts and Kiali do not see them."
+            ),
+        ),
+    ),
+    panels=(
+        Panel(
+            title="Sidecars without collectable metrics",
+            description="Sampled sidecars whose :15090/stats/prometheus failed, and pods opted out of scraping.",
+            queries=(
+                Query("meshhealth_proxy_stats_issues", "{{namespace}} {{reason}}"),
+                Query("meshhealth_proxy_stats_probed", "probed"),
+            ),
+        ),
+    ),
+    runbook=Runbook(
+        meaning=(
+            "Off by default (`sources.proxy_stats.enabled`): the exporter GETs `:15090/stats/prometheus` of a rotating "
+            "sample of injected pods (`checks.TM02.sample_size` per refresh), as Prometheus scrapes sidecars, and "
+            "reports those that do not answer with Envoy/Istio metrics (reason `unreachable`). Injected pods annotated "
+            '`prometheus.io/scrape: "false"` are reported too (reason `scrape_disabled`): annotation-based scraping '
+            "skips them."
+        ),
+        impact=(
+            "The pod's requests never reach `istio_requests_total`: TM03-TM06 and Kiali's graph are blind to it, "
+            "and TM01 cannot tell (other proxies still report)."
+        ),
+        diagnosis="""```sh
+kubectl -n <ns> exec <pod> -c istio-proxy -- curl -s localhost:15090/stats/prometheus | head
+kubectl -n <ns> get pod <pod> -o jsonpath='{.metadata.annotations}'      # prometheus.io/* set by injection
+kubectl get networkpolicy -A                                               # does one block port 15090/15020?
+```""",
+        mitigation="""- Allow Prometheus (and the exporter) to reach ports 15090/15020 of the pods (NetworkPolicy); the sidecar does
+  not intercept these ports, so mTLS settings do not apply to them.
+- Remove `prometheus.io/scrape: "false"` or add the pods to a PodMonitor.
+- Probing from the exporter's network can fail where Prometheus succeeds; compare with Prometheus' targets page.""",
+    ),
+)
+
+SECTION = (TM01, TM02, TM03, TM04, TM05, TM06)

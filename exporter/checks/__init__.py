@@ -11,6 +11,7 @@ from exporter.checks import (
     mesh_config,
     pilot,
     tracing,
+    traffic,
     webhooks,
     xds,
 )
@@ -27,6 +28,7 @@ ALL_CHECKS: tuple[CheckDef, ...] = (
     *lifecycle.CHECKS,
     *components.CHECKS,
     *tracing.CHECKS,
+    *traffic.CHECKS,
     *exporter_health.CHECKS,
 )
 

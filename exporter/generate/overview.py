@@ -8,6 +8,8 @@ evaluated shows "not evaluated" above info and OK; with no data at all it shows 
 
 from __future__ import annotations
 
+import re
+
 from grafana_foundation_sdk.builders.dashboard import Dashboard, DashboardLink, Row, ThresholdsConfig
 from grafana_foundation_sdk.builders.prometheus import Dataquery
 from grafana_foundation_sdk.builders.stat import Panel as StatPanel
@@ -27,6 +29,7 @@ from grafana_foundation_sdk.models.dashboard import (
 )
 from grafana_foundation_sdk.models.prometheus import PromQueryFormat
 
+from exporter.catalog.external import EXTERNAL_METRICS
 from exporter.catalog.model import FailureMode
 from exporter.config import Settings
 from exporter.generate.alerts import slug
@@ -51,7 +54,7 @@ def _alternatives(values: list[str]) -> str:
 
 def status_expr(modes: list[FailureMode], checked: set[str]) -> str:
     """The worst status of a section: findings of its checks, firing alerts of its rule-only failure modes,
-    then checks not evaluated, then OK only while every check reports (or, rule-only, its input exists)."""
+    then checks not evaluated, then OK while the section's checks report or its rule-only inputs exist."""
     checks = _alternatives([m.id for m in modes if m.id in checked])
     rule_only = _alternatives([a.name for m in modes if m.id not in checked for a in m.alerts])
 
@@ -71,8 +74,10 @@ def status_expr(modes: list[FailureMode], checked: set[str]) -> str:
     terms.append(worst("info", INFO))
     if checks:
         terms.append(f'(count by () (meshhealth_check_up{{check=~"{checks}"}} == 1) > 0) * 0')
-    else:  # rule-only: OK while the metrics its rules read exist
-        terms.append("(count by () (istio_requests_total) > 0) * 0")
+    # rule-only failure modes: OK while the other software's metrics their rules read exist
+    inputs = sorted({name for m in modes if m.id not in checked for a in m.alerts for name in EXTERNAL_METRICS
+                     if re.search(rf"\b{name}\b", a.expr)})  # fmt: skip
+    terms += [f"(count by () ({name}) > 0) * 0" for name in inputs]
     return " or ".join(terms)
 
 

@@ -29,6 +29,8 @@ _HINTS: dict[tuple[str, str], str] = {
     "on the Jaeger indices",
     ("elasticsearch", "config"): "fix the file named in the error (CA or credentials)",
     ("webhook_tls", "connection"): "the webhook endpoints are unreachable from the exporter: check network policies",
+    ("proxy_stats", "not_found"): "the proxy stats probe finds sidecars in the Kubernetes cache: make the kubernetes "
+    "source readable first",
 }
 _BY_REASON = {
     "timeout": "the source answers too slowly: raise sources.<name>.timeout_seconds or check the server's load",

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import http.server
 import json
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -174,3 +176,56 @@ def test_dp04_pod_without_sidecar_in_injection_enabled_namespace(kube: KubeClust
     assert finding["message"].startswith("1 pod without istio-proxy")
     kube.admin.request("DELETE", f"{pods}/checkout?gracePeriodSeconds=0")
     assert dp04() == []
+
+
+class _EnvoyStats(http.server.BaseHTTPRequestHandler):
+    def do_GET(self) -> None:
+        body = b"# TYPE envoy_server_live gauge\nenvoy_server_live 1\n# TYPE istio_requests_total counter\n"
+        self.send_response(200 if self.path == "/stats/prometheus" else 404)
+        self.send_header("Content-Type", "text/plain")
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: Any) -> None:
+        return None
+
+
+def test_tm02_sidecar_stats_endpoint_unreachable_and_scrape_disabled(kube: KubeCluster, tmp_path: Path) -> None:
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _EnvoyStats)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        ensure_namespace(kube, "stats")
+        pods = "/api/v1/namespaces/stats/pods"
+        # pods without a kubelet: the API server takes their status as written; 127.0.0.1 serves Envoy's stats,
+        # nothing listens on 127.0.0.9 (loopback, so the probe fails fast with connection refused)
+        for name, ip in (("served", "127.0.0.1"), ("unserved", "127.0.0.9")):
+            kube.admin.create(pods, pod(name, "stats", sidecar=True))
+            kube.admin.merge_patch(f"{pods}/{name}/status", {"status": {
+                "phase": "Running", "podIP": ip, "podIPs": [{"ip": ip}],
+                "containerStatuses": [{"name": c, "image": "x", "imageID": "", "ready": True, "restartCount": 0,
+                                       "state": {"running": {"startedAt": "2026-01-01T00:00:00Z"}}}
+                                      for c in ("app", "istio-proxy")]}})  # fmt: skip
+        base = json.loads(config_file(tmp_path).read_text())
+        base["sources"]["proxy_stats"] = {"enabled": True}
+        base["checks"]["TM02"] = {"port": server.server_address[1], "probe_timeout_seconds": 2}
+        config = tmp_path / "tm02.json"
+        config.write_text(json.dumps(base))
+
+        def tm02() -> list[dict[str, str]]:
+            code, report, stderr = run_check(kube.kubeconfig, config)
+            assert code in (0, 1), stderr
+            assert {s["name"]: s["up"] for s in report["sources"]}["proxy_stats"], report["sources"]
+            return sorted(findings(report, "TM02"), key=lambda f: f["name"])
+
+        [unserved] = tm02()
+        assert (unserved["namespace"], unserved["name"], unserved["severity"]) == ("stats", "unserved", "info")
+        assert unserved["message"].startswith(f"GET http://127.0.0.9:{server.server_address[1]}/stats/prometheus: "
+                                              "cannot connect")  # fmt: skip
+        kube.admin.merge_patch(f"{pods}/served", {"metadata": {"annotations": {"prometheus.io/scrape": "false"}}})
+        opted_out, _ = tm02()
+        assert opted_out["name"] == "served" and 'prometheus.io/scrape: "false"' in opted_out["message"]
+        for name in ("served", "unserved"):
+            kube.admin.request("DELETE", f"{pods}/{name}?gracePeriodSeconds=0")
+        assert tm02() == []
+    finally:
+        server.shutdown()

@@ -27,6 +27,6 @@ class Scenario:
 
 
 def all_scenarios() -> list[Scenario]:
-    from tests.scenarios import config, istiod, kube, tracing
+    from tests.scenarios import config, istiod, kube, tracing, traffic
 
-    return [*kube.SCENARIOS, *config.SCENARIOS, *istiod.SCENARIOS, *tracing.SCENARIOS]
+    return [*kube.SCENARIOS, *config.SCENARIOS, *istiod.SCENARIOS, *tracing.SCENARIOS, *traffic.SCENARIOS]

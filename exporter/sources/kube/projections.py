@@ -128,6 +128,7 @@ POD_ANNOTATIONS = (
     "sidecar.istio.io/inject",
     "sidecar.istio.io/rewriteAppHTTPProbers",
     "proxy.istio.io/config",
+    "prometheus.io/scrape",
 )
 
 
