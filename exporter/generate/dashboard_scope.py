@@ -21,7 +21,8 @@ NAMESPACED = frozenset(exposed_name(m) for m in METRICS.values() if "namespace" 
 
 @dataclass(frozen=True)
 class DashboardScope:
-    """The variables every dashboard has (data source, cluster, job, namespace) and the matchers they add."""
+    """The variables every dashboard has (data source, cluster, job, instance, namespace) and the matchers they
+    add: job and instance narrow the exporter's own metrics (Istio's and Jaeger's come from other targets)."""
 
     cluster_label: str
     istio_selector: str
@@ -44,7 +45,7 @@ class DashboardScope:
 
     def _scoped(self, expr: str, cluster_label: str) -> str:
         cluster = self._cluster()
-        own = ",".join(m for m in (cluster, 'job=~"$job"') if m)
+        own = ",".join(m for m in (cluster, 'job=~"$job"', 'instance=~"$instance"') if m)
         scope = Scope(
             meshhealth=own,
             istio=",".join(m for m in (self.istio_selector, cluster) if m),
@@ -62,7 +63,9 @@ class DashboardScope:
             out.append(_variable("cluster", "Cluster", f"label_values(meshhealth_build_info, {self.cluster_label})"))
         build_info = f"meshhealth_build_info{{{cluster}}}" if cluster else "meshhealth_build_info"
         out.append(_variable("job", "Job", f"label_values({build_info}, job)"))
-        own = ",".join(m for m in ('__name__=~"meshhealth_.+"', cluster, 'job=~"$job"') if m)
+        jobs = ",".join(m for m in (cluster, 'job=~"$job"') if m)
+        out.append(_variable("instance", "Instance", f"label_values(meshhealth_build_info{{{jobs}}}, instance)"))
+        own = ",".join(m for m in ('__name__=~"meshhealth_.+"', cluster, 'job=~"$job"', 'instance=~"$instance"') if m)
         out.append(_variable("namespace", "Namespace", f"label_values({{{own}}}, namespace)"))
         return out
 

@@ -41,7 +41,7 @@ def selected_names(expr: str) -> set[str]:
         for arg in getattr(node, "args", None) or ():
             walk(arg)
 
-    walk(pp.parse(re.sub(r"\$(cluster|job|namespace)\b", ".*", expr)))
+    walk(pp.parse(re.sub(r"\$(cluster|job|instance|namespace)\b", ".*", expr)))
     return out
 
 

@@ -17,7 +17,7 @@ from exporter.generate.overview import CRITICAL, INFO, NOT_EVALUATED, OK, WARNIN
 
 pytestmark = pytest.mark.integration
 
-ALL = {"$cluster": ".*", "$job": ".*", "$namespace": ".*"}  # Grafana's "All" (allValue .*)
+ALL = {"$cluster": ".*", "$job": ".*", "$instance": ".*", "$namespace": ".*"}  # Grafana's "All" (allValue .*)
 
 
 def status_queries(cluster_label: str = "cluster") -> dict[str, str]:

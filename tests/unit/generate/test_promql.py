@@ -135,7 +135,7 @@ def test_panels_follow_the_dashboard_variables():
             have = matchers(vs)
             assert ("cluster", "$cluster") in have, expr
             if vs.name.startswith("meshhealth_"):
-                assert ("job", "$job") in have, expr
+                assert {("job", "$job"), ("instance", "$instance")} <= have, expr
             if vs.name.startswith("istio_"):
                 assert ("job", "envoy") in have, expr
             assert (("namespace", "$namespace") in have) == (vs.name in NAMESPACED), expr
@@ -148,8 +148,8 @@ def test_dashboards_have_the_variables_their_queries_use(label):
     for name, text in render_dashboards(Settings(cluster_label=label)).items():
         dashboard = json.loads(text)
         variables = [v["name"] for v in dashboard["templating"]["list"]]
-        assert variables == ["datasource", *(["cluster"] if label else []), "job", "namespace"], name
-        used = {v for v in ("cluster", "job", "namespace") if f"${v}" in text}
+        assert variables == ["datasource", *(["cluster"] if label else []), "job", "instance", "namespace"], name
+        used = {v for v in ("cluster", "job", "instance", "namespace") if f"${v}" in text}
         assert used <= set(variables), name
         for v in dashboard["templating"]["list"][1:]:
             pp.parse(v["query"].removeprefix("label_values(").rsplit(",", 1)[0])
