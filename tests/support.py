@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import socket
 import subprocess
 import sys
@@ -11,6 +12,7 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
+from aiohttp import web
 from prometheus_client.parser import text_string_to_metric_families
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -78,3 +80,14 @@ def wait_for(predicate, seconds: float = 30.0, what: str = "condition"):  # type
             return last
         time.sleep(0.2)
     raise AssertionError(f"{what} not reached within {seconds:.0f}s (last value: {last!r})")
+
+
+async def drip(request: web.Request) -> web.StreamResponse:
+    """An aiohttp handler that sends its headers at once, then one byte every 0.1 s for a minute: no single read
+    ever times out, only a deadline on the whole answer ends it."""
+    response = web.StreamResponse(headers={"Content-Type": "application/json"})
+    await response.prepare(request)
+    for _ in range(600):
+        await response.write(b" ")
+        await asyncio.sleep(0.1)
+    return response

@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import re
 
-import promql_parser as pp
 import pytest
 import yaml
 
@@ -16,6 +15,7 @@ from exporter.config import Settings
 from exporter.evaluate import evaluate
 from exporter.generate.dashboards import render_dashboards
 from exporter.generate.rules import render_rules_file
+from tests.promql import metric_names
 from tests.scenarios import all_scenarios
 from tests.scenarios.promtool import CHECKS, parse_body, rendered_samples
 from tests.support import start_exporter
@@ -26,37 +26,18 @@ PROMETHEUS_OWN = {"ALERTS": "prometheus rules/alerting.go alertMetricName (firin
 NOW = 1_700_000_000.0
 
 
-def selected_names(expr: str) -> set[str]:
-    out: set[str] = set()
-
-    def walk(node: object) -> None:
-        if isinstance(node, pp.VectorSelector):
-            out.add(node.name)
-        if isinstance(node, pp.MatrixSelector):
-            walk(node.vector_selector)
-        for child in ("expr", "lhs", "rhs"):
-            sub = getattr(node, child, None)
-            if sub is not None and not isinstance(sub, str):
-                walk(sub)
-        for arg in getattr(node, "args", None) or ():
-            walk(arg)
-
-    walk(pp.parse(re.sub(r"\$(cluster|job|instance|namespace)\b", ".*", expr)))
-    return out
-
-
 def used_names() -> dict[str, set[str]]:
     """Metric name -> where it is read (alert names, dashboard panel titles)."""
     settings = Settings()
     used: dict[str, set[str]] = {}
     for group in yaml.safe_load(render_rules_file(settings))["groups"]:
         for rule in group["rules"]:
-            for name in selected_names(rule["expr"]):
+            for name in metric_names(rule["expr"]):
                 used.setdefault(name, set()).add(rule["alert"])
     for file, text in render_dashboards(settings).items():
         for panel in json.loads(text)["panels"]:
             for target in panel.get("targets", []):
-                for name in selected_names(target["expr"]):
+                for name in metric_names(target["expr"]):
                     used.setdefault(name, set()).add(f"{file}: {panel['title']}")
     return used
 

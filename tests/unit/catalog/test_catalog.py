@@ -3,38 +3,15 @@
 from __future__ import annotations
 
 import re
-from string import Template
-
-import promql_parser as pp
 
 from exporter.catalog import BY_ID, METRICS
 from exporter.catalog.external import EXTERNAL_METRICS
 from exporter.catalog.model import exposed_name
 from exporter.checks import ALL_CHECKS
+from tests.promql import metric_names
 
 RESERVED = {"cluster", "job", "instance"}  # set by Prometheus targets and multi-cluster setups
 FAMILIES = ("meshhealth_", "istio_", "jaeger_", "otelcol_")  # exporter/generate/promql.py rewrites these names
-
-
-def metric_names(expr: str) -> set[str]:
-    """Names of the series an expression selects, from the parsed expression (not from label values)."""
-    tree = pp.parse(Template(expr).safe_substitute({k: "1" for k in re.findall(r"\$\{(\w+)\}", expr)}))
-    out: set[str] = set()
-
-    def walk(node: object) -> None:
-        if isinstance(node, pp.VectorSelector):
-            out.add(node.name)
-        if isinstance(node, pp.MatrixSelector):
-            walk(node.vector_selector)
-        for child in ("expr", "lhs", "rhs"):
-            sub = getattr(node, child, None)
-            if sub is not None and not isinstance(sub, str):
-                walk(sub)
-        for arg in getattr(node, "args", None) or ():
-            walk(arg)
-
-    walk(tree)
-    return out
 
 
 def test_no_expression_names_a_metric_family_inside_a_string():

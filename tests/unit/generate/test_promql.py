@@ -4,7 +4,6 @@ generated rule and panel (promql-parser, the Rust port of Prometheus' parser).""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 
 import promql_parser as pp
 import pytest
@@ -14,21 +13,7 @@ from exporter.generate.alerts import effective_alerts
 from exporter.generate.dashboard_scope import NAMESPACED
 from exporter.generate.dashboards import render_dashboards
 from exporter.generate.promql import Scope, keep_label, with_selector, with_selector_on
-
-
-def nodes(node: object) -> Iterator[object]:
-    yield node
-    for child in ("expr", "lhs", "rhs"):
-        if (sub := getattr(node, child, None)) is not None and not isinstance(sub, str):
-            yield from nodes(sub)
-    for arg in getattr(node, "args", None) or ():
-        yield from nodes(arg)
-    if isinstance(node, pp.MatrixSelector):
-        yield node.vector_selector
-
-
-def selectors(expr: str) -> list[pp.VectorSelector]:
-    return [n for n in nodes(pp.parse(expr)) if isinstance(n, pp.VectorSelector)]
+from tests.promql import nodes, selectors
 
 
 def groupings_without(expr: str, label: str) -> list[str]:
@@ -131,7 +116,7 @@ def test_panels_follow_the_dashboard_variables():
     settings = Settings(istio_metric_selector='job="envoy"')
     seen_namespaced = False
     for expr in panel_exprs(settings):
-        for vs in selectors(expr):
+        for vs in selectors(expr, fill_variables=False):
             have = matchers(vs)
             assert ("cluster", "$cluster") in have, expr
             if vs.name.startswith("meshhealth_"):

@@ -29,6 +29,7 @@ from exporter.sources.elasticsearch.parse import (
 )
 from exporter.sources.elasticsearch.source import ElasticsearchSource
 from exporter.sources.errors import SourceError
+from tests.support import drip
 from tests.unit.helpers import settings
 
 FIXTURES = Path(__file__).parents[2] / "fixtures" / "elasticsearch"
@@ -428,16 +429,6 @@ def test_missing_credential_or_ca_file_stops_serve_and_check_at_startup(tmp_path
     assert main(["check", "--config", str(config)]) == 2
     assert "elasticsearch.clusters.0.ca_file: /nonexistent/ca.crt does not exist" in capsys.readouterr().err
     assert main(["generate", "--config", str(config), "--output-dir", str(tmp_path)]) == 0  # rules for elsewhere
-
-
-async def drip(request: web.Request) -> web.StreamResponse:
-    """Headers at once, then one byte every 0.1 s for a minute: no single read ever times out."""
-    response = web.StreamResponse(headers={"Content-Type": "application/json"})
-    await response.prepare(request)
-    for _ in range(600):
-        await response.write(b" ")
-        await asyncio.sleep(0.1)
-    return response
 
 
 async def test_a_dripping_cluster_fails_alone_and_in_time(aiohttp_server):

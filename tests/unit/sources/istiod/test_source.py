@@ -21,6 +21,7 @@ from exporter.model import NotEvaluated
 from exporter.sources.istiod.metrics import parse_metrics
 from exporter.sources.istiod.source import IstiodSnapshot, IstiodSource, SidecarPod
 from exporter.sources.istiod.syncz import ERROR, NOT_SENT, STALE, SYNCED, classify, parse_syncz
+from tests.support import drip
 from tests.unit.helpers import settings
 
 CDS = "type.googleapis.com/envoy.config.cluster.v3.Cluster"
@@ -371,16 +372,7 @@ async def test_a_dripping_replica_fails_alone_and_in_time(aiohttp_server, tmp_pa
     class Dripping(FakeReplica):
         def app(self):
             app = web.Application()
-
-            async def handle(request):
-                response = web.StreamResponse(headers={"Content-Type": "application/json"})
-                await response.prepare(request)
-                for _ in range(600):
-                    await response.write(b" ")
-                    await asyncio.sleep(0.1)
-                return response
-
-            app.router.add_route("*", "/{tail:.*}", handle)
+            app.router.add_route("*", "/{tail:.*}", drip)
             return app
 
     source, _, urls = await start(aiohttp_server, [FakeReplica([entry_1_23("a.bookinfo")]), Dripping([])], tmp_path)
