@@ -88,6 +88,7 @@ class Exporter:
             build_families(self.sources(), [], settings.findings.max_series_per_check)
         )
         self._update_pending = False
+        self._update_task: asyncio.Task[None] | None = None
         self.loop_lag = LoopLag()
         self._loop_lag_task: asyncio.Task[None] | None = None
 
@@ -99,28 +100,53 @@ class Exporter:
         return all(s.attempted for s in self.states)
 
     def update(self) -> None:
-        self._update_pending = False
+        """Evaluate every check and render /metrics now, on the calling thread."""
+        self._apply(*self._inputs())
+
+    def _inputs(self) -> tuple[float, dict[str, Any], list[SourceView], float]:
         now = time.time()
         data = {s.source.name: s.fresh_data(now) for s in self.states}
-        self.outcomes = evaluate(self.checks, data, self.settings, now)
-        self.first_seen = track_first_seen(self.first_seen, self.outcomes, now)
-        families = build_families(
-            self.sources(), self.outcomes, self.settings.findings.max_series_per_check, self.loop_lag.longest()
-        )
-        self.rendered = render(families)
+        return now, data, self.sources(), self.loop_lag.longest()
+
+    def _compute(
+        self, now: float, data: dict[str, Any], views: list[SourceView], lag: float
+    ) -> tuple[list[CheckOutcome], dict[FindingKey, float], RenderedMetrics]:
+        """Pure in its inputs (immutable snapshots and views): safe to run off the event loop."""
+        outcomes = evaluate(self.checks, data, self.settings, now)
+        first_seen = track_first_seen(self.first_seen, outcomes, now)
+        families = build_families(views, outcomes, self.settings.findings.max_series_per_check, lag)
+        return outcomes, first_seen, render(families)
+
+    def _apply(self, now: float, data: dict[str, Any], views: list[SourceView], lag: float) -> None:
+        self.outcomes, self.first_seen, self.rendered = self._compute(now, data, views, lag)
         self.updated_at = now
 
     def request_update(self) -> None:
-        """Coalesce updates asked for in the same loop iteration into one render."""
-        if not self._update_pending:
-            self._update_pending = True
-            asyncio.get_running_loop().call_soon(self.update)
+        """Evaluate and render in a worker thread, so that checks over tens of thousands of proxies or pods never
+        hold up /metrics: requests while one runs coalesce into one more run after it. The checks and the
+        renderer are pure Python, so the loop gets the GIL back at every switch interval."""
+        self._update_pending = True
+        if self._update_task is None or self._update_task.done():
+            self._update_task = asyncio.get_running_loop().create_task(self._update_in_thread(), name="update")
+
+    async def _update_in_thread(self) -> None:
+        while self._update_pending:
+            self._update_pending = False
+            now, data, views, lag = self._inputs()
+            try:
+                outcomes, first_seen, rendered = await asyncio.to_thread(self._compute, now, data, views, lag)
+            except Exception:  # a bug in a check must not stop every later update
+                log.exception("evaluating the checks failed")
+                continue
+            self.outcomes, self.first_seen, self.rendered, self.updated_at = outcomes, first_seen, rendered, now
 
     def start(self) -> None:
         self._loop_lag_task = asyncio.get_running_loop().create_task(self.loop_lag.run(), name="loop-lag")
         self.scheduler.start()
 
     async def stop(self) -> None:
+        if self._update_task is not None:
+            await asyncio.gather(self._update_task, return_exceptions=True)
         if self._loop_lag_task is not None:
             self._loop_lag_task.cancel()
             await asyncio.gather(self._loop_lag_task, return_exceptions=True)

@@ -148,3 +148,46 @@ def test_serve_reads_istiod_without_kubernetes():
     exporter = Exporter(s)
     assert [state.source.name for state in exporter.states] == ["istiod"]
     assert {c.id for c in exporter.checks} == ISTIOD_ONLY_CHECKS
+
+
+async def test_updates_run_off_the_loop_coalesce_and_survive_a_failing_run(monkeypatch):
+    import asyncio
+    import threading
+
+    import exporter.app as app_module
+    from exporter.app import Exporter
+
+    exporter = Exporter(settings(sources={"kubernetes": {"enabled": False}}))
+    real = app_module.evaluate
+    release, entered = threading.Event(), threading.Event()
+    threads: list[str] = []
+    calls = {"n": 0}
+
+    def slow_evaluate(*args, **kwargs):
+        calls["n"] += 1
+        threads.append(threading.current_thread().name)
+        if calls["n"] == 1:
+            entered.set()
+            release.wait(10)  # the first run holds its worker thread until the test lets it go
+        if calls["n"] == 2:
+            raise RuntimeError("a check's bug")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(app_module, "evaluate", slow_evaluate)
+    before = exporter.rendered
+    exporter.request_update()
+    await asyncio.to_thread(entered.wait, 10)
+    # the loop keeps running while the first run is busy: ticks advance and /metrics keeps its last body
+    for _ in range(5):
+        await asyncio.sleep(0)
+    assert exporter.rendered is before
+    for _ in range(3):
+        exporter.request_update()  # three requests while busy: one more run, not three
+    release.set()
+    await exporter._update_task
+    assert calls["n"] == 2 and threading.main_thread().name not in threads
+    assert exporter.rendered is not before  # the first run's result was applied; the failing second kept it
+    exporter.request_update()  # a failed run does not stop later ones
+    await exporter._update_task
+    assert calls["n"] == 3 and exporter.updated_at is not None
+    await exporter.stop()

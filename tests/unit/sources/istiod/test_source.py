@@ -385,3 +385,31 @@ async def test_a_dripping_replica_fails_alone_and_in_time(aiohttp_server, tmp_pa
     assert ok.error is None and len(ok.proxies) == 1
     assert dripping.error is not None and dripping.error.reason == "timeout"
     assert dripping.error.message == f"istiod {urls[1]}: no complete answer within 0.8s"
+
+
+async def test_bodies_are_parsed_in_worker_threads_not_on_the_loop(aiohttp_server, tmp_path, monkeypatch):
+    """istiod's /metrics can be tens of MB of text: its pure-Python parse runs in a thread, like syncz's."""
+    import threading
+
+    import exporter.sources.istiod.source as source_module
+
+    threads: dict[str, str] = {}
+    real_metrics, real_syncz = source_module.parse_metrics, source_module.parse_syncz
+
+    def metrics(text):
+        threads["metrics"] = threading.current_thread().name
+        return real_metrics(text)
+
+    def syncz(document):
+        threads["syncz"] = threading.current_thread().name
+        return real_syncz(document)
+
+    monkeypatch.setattr(source_module, "parse_metrics", metrics)
+    monkeypatch.setattr(source_module, "parse_syncz", syncz)
+    source, _, _ = await start(aiohttp_server, [FakeReplica([entry_1_23("a.bookinfo")])], tmp_path)
+    try:
+        [replica] = (await source.refresh()).replicas
+    finally:
+        await source.close()
+    assert replica.metrics is not None and set(threads) == {"metrics", "syncz"}
+    assert threading.main_thread().name not in threads.values()
