@@ -27,7 +27,8 @@ def with_selector(expr: str, selector: str, prefix: str = "meshhealth_") -> str:
 
 def with_selector_on(expr: str, selector: str, names: Iterable[str]) -> str:
     """``expr`` with ``selector`` added to every metric named in ``names`` (exactly)."""
-    alternatives = "|".join(sorted((re.escape(n) for n in names), key=len, reverse=True))
+    # the look-ahead makes a name that is a prefix of another (x, x_total) match only itself, in any order
+    alternatives = "|".join(sorted(re.escape(n) for n in names))
     return _add_matchers(expr, selector, rf"(?:{alternatives})(?![a-zA-Z0-9_])") if alternatives else expr
 
 

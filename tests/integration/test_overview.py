@@ -54,6 +54,11 @@ CASES = {
         CRITICAL,
     ),
     "warning": ("Data plane", [(finding("DP04", "warning"), "1x5"), check_up("DP04", 1)], WARNING),
+    "warning-above-not-evaluated": (
+        "Data plane",
+        [(finding("DP04", "warning"), "1x5"), check_up("DP04", 1), check_up("DP05", 0)],
+        WARNING,
+    ),
     "not-evaluated-above-info": (
         "Data plane",
         [(finding("DP08", "info"), "1x5"), check_up("DP08", 1), check_up("DP04", 0)],

@@ -22,19 +22,19 @@ def test_tm02_reports_failed_probes_and_opted_out_pods_per_namespace():
     snapshot = ProxyStatsSnapshot(
         (probe("shop", "web-0"), probe("shop", "web-1", "HTTP 503"), probe("shop", "web-2", "cannot connect: x"),
          probe("pay", "api-0", "no answer within 2s", ago=3700)),
-        (("pay", "batch-0"),),
+        (("pay", "batch-0"), ("pay", "batch-1")),
         9,
     )  # fmt: skip
     result = check_proxy_stats(snapshot, settings(), NOW)
     assert [(f.namespace, f.name, f.kind, f.severity.label) for f in result.findings] == [
         ("shop", "web-1", "Pod", "info"), ("shop", "web-2", "Pod", "info"), ("pay", "api-0", "Pod", "info"),
-        ("pay", "batch-0", "Pod", "info"),
+        ("pay", "batch-0", "Pod", "info"), ("pay", "batch-1", "Pod", "info"),
     ]  # fmt: skip
     assert result.findings[0].message == "GET http://10.0.0.1:15090/stats/prometheus: HTTP 503 (probed 1m ago)"
     assert "(probed 1h1m ago)" in result.findings[2].message
     assert 'prometheus.io/scrape: "false"' in result.findings[3].message
     assert samples(result) == {
-        ("meshhealth_proxy_stats_issues", (("namespace", "pay"), ("reason", "scrape_disabled"))): 1,
+        ("meshhealth_proxy_stats_issues", (("namespace", "pay"), ("reason", "scrape_disabled"))): 2,
         ("meshhealth_proxy_stats_issues", (("namespace", "pay"), ("reason", "unreachable"))): 1,
         ("meshhealth_proxy_stats_issues", (("namespace", "shop"), ("reason", "unreachable"))): 2,
         ("meshhealth_proxy_stats_probed", ()): 4,

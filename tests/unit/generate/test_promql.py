@@ -69,6 +69,12 @@ def test_with_selector_touches_only_its_family():
     assert with_selector_on("meshhealth_a_total + meshhealth_a", 'n="1"', ["meshhealth_a"]) == (
         'meshhealth_a_total + meshhealth_a{n="1"}'
     )
+    both = ["meshhealth_a", "meshhealth_a_total"]
+    assert with_selector_on("meshhealth_a_total + meshhealth_a", 'n="1"', both) == (
+        'meshhealth_a_total{n="1"} + meshhealth_a{n="1"}'
+    )
+    assert with_selector_on("meshhealth_a + b", 'n="1"', []) == "meshhealth_a + b"
+    assert with_selector("meshhealth_a + istio_b", 'n="1"') == 'meshhealth_a{n="1"} + istio_b'  # default family
 
 
 @pytest.mark.parametrize("label", ["cluster", "k8s_cluster"])

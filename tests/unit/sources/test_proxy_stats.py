@@ -4,6 +4,7 @@ loopback (Envoy's text format, errors, silence, an endless body)."""
 from __future__ import annotations
 
 import asyncio
+import time
 from typing import Any
 
 import aiohttp
@@ -11,7 +12,14 @@ import pytest
 from aiohttp import web
 
 from exporter.sources.errors import SourceError
-from exporter.sources.proxy_stats import ProxyStatsSource, probe_stats, rotating_window, stats_candidates
+from exporter.sources.proxy_stats import (
+    MAX_CONCURRENT,
+    ProxyStatsSource,
+    _url,
+    probe_stats,
+    rotating_window,
+    stats_candidates,
+)
 from tests.scenarios.kube import pod, snap
 from tests.support import free_port
 from tests.unit.helpers import settings
@@ -98,7 +106,69 @@ async def test_probe_against_a_real_server(handler, expected):
 async def test_probe_of_a_closed_port_says_it_cannot_connect():
     async with aiohttp.ClientSession() as session:
         error = await probe_stats(session, f"http://127.0.0.1:{free_port()}/stats/prometheus", 1.0, 65536)
-    assert error.startswith("cannot connect: ")
+    assert error.startswith("cannot connect: ") and "[Errno" not in error  # the reason, not the exception's repr
+
+
+async def test_probe_does_not_follow_redirects_and_names_a_dropped_connection():
+    async def redirect(request: web.Request) -> web.Response:
+        raise web.HTTPFound("/elsewhere")
+
+    async def hang_up(request: web.Request) -> web.Response:
+        assert request.transport is not None
+        request.transport.close()
+        return web.Response(text="never sent")
+
+    for handler, expected in ((redirect, "HTTP 302"), (hang_up, "request failed: ServerDisconnectedError")):
+        runner, port = await stats_server(handler)
+        try:
+            async with aiohttp.ClientSession() as session:
+                assert await probe_stats(session, f"http://127.0.0.1:{port}/stats/prometheus", 2, 65536) == expected
+        finally:
+            await runner.cleanup()
+
+
+def test_ipv6_pod_addresses_are_bracketed():
+    assert _url("fd00:10:244::7", 15090, "/stats/prometheus") == "http://[fd00:10:244::7]:15090/stats/prometheus"
+    assert _url("10.244.1.7", 15090, "/stats/prometheus") == "http://10.244.1.7:15090/stats/prometheus"
+
+
+async def test_source_bounds_concurrency_honours_the_probe_timeout_and_closes():
+    in_flight, peak = 0, 0
+
+    async def slow(request: web.Request) -> web.Response:
+        nonlocal in_flight, peak
+        in_flight += 1
+        peak = max(peak, in_flight)
+        await asyncio.sleep(0.2)
+        in_flight -= 1
+        return web.Response(body=ENVOY_STATS)
+
+    runner, port = await stats_server(slow)
+    pods = [pod(NOW, name=f"p{i:02d}", namespace="shop", status={"podIP": "127.0.0.1"}) for i in range(25)]
+    s = settings(checks={"TM02": {"sample_size": 25, "port": port, "probe_timeout_seconds": 5}})
+    source = ProxyStatsSource(s, lambda: snap(pods=pods))
+    assert source.instance == "kubernetes"
+    try:
+        before = time.time()
+        result = await source.refresh()
+        assert len(result.probes) == 25 and all(p.error == "" for p in result.probes)
+        assert all(before <= p.probed_at <= time.time() for p in result.probes)
+        assert peak == MAX_CONCURRENT
+        silent_runner, silent_port = await stats_server(silent)
+        short = ProxyStatsSource(
+            settings(checks={"TM02": {"port": silent_port, "probe_timeout_seconds": 0.3}}), lambda: snap(pods=pods[:1])
+        )
+        try:
+            [late] = (await short.refresh()).probes
+            assert late.error == "no answer within 0.3s"
+            session = short._session
+            await short.close()
+            assert session is not None and session.closed and short._session is None
+        finally:
+            await silent_runner.cleanup()
+    finally:
+        await source.close()
+        await runner.cleanup()
 
 
 async def test_source_rotates_keeps_latest_results_and_forgets_pods_that_went_away():
@@ -125,7 +195,7 @@ async def test_source_rotates_keeps_latest_results_and_forgets_pods_that_went_aw
         world["snapshot"] = None
         with pytest.raises(SourceError) as err:
             await source.refresh()
-        assert err.value.reason == "not_found"
+        assert err.value.reason == "not_found" and err.value.message == "no fresh Kubernetes data to find sidecars in"
     finally:
         await source.close()
         await runner.cleanup()
