@@ -31,10 +31,11 @@ serve: $(STAMP)
 check: $(STAMP)
 	$(BIN)/mesh-health-exporter check $(ARGS)
 
-# The catalogue gives rules, dashboards, runbooks and chart data; the scenarios give the rules' promtool tests.
+# The catalogue gives rules, dashboards, runbooks and chart data; the scenarios give the series of the rules'
+# promtool tests (exporter/generate/data/scenario_series.json), which generate turns into tests.
 generate: $(STAMP) promtool
+	$(BIN)/python -m tests.scenarios.series
 	$(BIN)/mesh-health-exporter generate --log-level warning
-	$(BIN)/python -m tests.scenarios.rule_tests
 
 # promtool, Prometheus and Alertmanager come from Debian's prometheus and prometheus-alertmanager packages.
 promtool:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import shutil
 import sys
 from pathlib import Path
 from typing import Any
@@ -89,7 +90,19 @@ def _parser() -> argparse.ArgumentParser:
         "write alert rules, dashboards and docs from the catalogue",
         "Render the Prometheus rules (plain file and PrometheusRule), promtool tests, Grafana dashboards, "
         "runbooks and the configuration reference. Without --config the project tree is regenerated; with "
-        "--config the customised rules and dashboards are written to --output-dir.",
+        "--config the customised rules, their promtool tests and dashboards are written to --output-dir. The "
+        "tests need promtool: each failure mode's scenario is evaluated once to record the alerts it fires, and "
+        "an enabled alert that fires in no scenario stops the generation.",
+    )
+    generate.add_argument(
+        "--promtool",
+        default=shutil.which("promtool"),
+        help="promtool binary that records the rules' tests (default: promtool on PATH)",
+    )
+    generate.add_argument(
+        "--skip-rule-tests",
+        action="store_true",
+        help="write no promtool tests (alert_rules/tests); nothing else needs promtool",
     )
     generate.add_argument(
         "--output-dir",
@@ -152,10 +165,24 @@ def _serve(settings: Settings) -> int:
     return EXIT_OK
 
 
-def _generate(settings: Settings, output_dir: Path, customised: bool) -> int:
+def _generate(settings: Settings, args: argparse.Namespace, customised: bool) -> int:
     from exporter.generate import write_all
+    from exporter.generate.rule_tests import RuleTestError
 
-    for path in write_all(settings, output_dir, project_tree=not customised):
+    promtool = None if args.skip_rule_tests or not args.promtool else shutil.which(args.promtool)
+    if promtool is None and not args.skip_rule_tests:
+        print(
+            f"mesh-health-exporter: promtool not found ({args.promtool or 'not on PATH'}): the rules' tests need "
+            "it (Prometheus' promtool on PATH or --promtool PATH), or pass --skip-rule-tests",
+            file=sys.stderr,
+        )
+        return EXIT_CANNOT_RUN
+    try:
+        written = write_all(settings, args.output_dir, project_tree=not customised, promtool=promtool)
+    except RuleTestError as exc:
+        print(f"mesh-health-exporter: cannot write the rules' tests: {exc}", file=sys.stderr)
+        return EXIT_CANNOT_RUN
+    for path in written:
         log.info("wrote %s", path)
     return EXIT_OK
 
@@ -181,7 +208,7 @@ def main(argv: list[str] | None = None) -> int:
             return _serve(settings)
         if args.command == "check":
             return _check(settings, args.output, args.fail_on)
-        return _generate(settings, args.output_dir, customised=config is not None)
+        return _generate(settings, args, customised=config is not None)
     except ConfigError as exc:
         print(f"mesh-health-exporter: {exc}", file=sys.stderr)
         return EXIT_CANNOT_RUN

@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.scenarios.rule_tests import rule_test_files
+from exporter.config import load_settings
+from exporter.generate.rule_tests import rule_test_files
 from tests.support import ROOT
 
 pytestmark = pytest.mark.integration
@@ -44,9 +45,9 @@ def test_prometheusrule_groups_are_valid(promtool, tmp_path):
 
 
 def test_committed_rule_tests_are_what_the_scenarios_give(promtool, tmp_path):
-    """alert_rules/tests is generated from tests/scenarios (make generate); a change to a scenario, a rule or a
-    template must be reviewed there."""
-    files = rule_test_files(promtool)
+    """alert_rules/tests is generated from the scenario series (make generate); a change to a scenario, a rule
+    or a template must be reviewed there."""
+    files = rule_test_files(load_settings(), promtool)
     on_disk = {p.name: p.read_text() for p in TEST_FILES}
     assert sorted(on_disk) == sorted(files), "run `make generate` and commit"
     stale = [name for name, text in files.items() if on_disk[name] != text]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import math
 import re
 import subprocess
 from dataclasses import dataclass
@@ -16,6 +15,7 @@ from exporter.checks import ALL_CHECKS
 from exporter.config import Settings
 from exporter.durations import parse_duration
 from exporter.evaluate import CheckOutcome, evaluate
+from exporter.generate.rule_tests import number, series_name
 from exporter.generate.rules import render_rules_file
 from exporter.metrics.render import build_families, render
 from exporter.model import Finding
@@ -54,20 +54,6 @@ def parse_body(body: str) -> dict[Key, float]:
     return out
 
 
-def number(value: float) -> str:
-    if math.isnan(value):
-        return "NaN"
-    if math.isinf(value):
-        return "Inf" if value > 0 else "-Inf"
-    return repr(float(value))
-
-
-def series_name(key: Key) -> str:
-    name, labels = key
-    inner = ",".join(f"{k}={json.dumps(v)}" for k, v in labels)
-    return f"{name}{{{inner}}}"
-
-
 def _values(healthy: float | None, unhealthy: float | None, until: int) -> str:
     h = f"_x{HEALTHY_MINUTES}" if healthy is None else f"{number(healthy)}x{HEALTHY_MINUTES - 1}"
     steps = until - HEALTHY_MINUTES
@@ -103,21 +89,6 @@ def parse_fired(output: str) -> dict[str, list[dict[str, str]]]:
     for name, got in _BLOCK.findall(output):
         for labels in _LABELS.findall(got):
             fired.setdefault(name, []).append({k: json.loads(f'"{v}"') for k, v in _PAIR.findall(labels)})
-    return fired
-
-
-_GOT = re.compile(r"alertname: (\w+), time: (\w+), \n\s*exp:\[.*?\],?\s*\n\s*got:\[(.*?)\n\s*\]", re.S)
-_ANNOTATIONS = re.compile(r"Annotations:\{(.*?)\},?\n")
-
-
-def parse_fired_with_annotations(output: str) -> dict[tuple[str, str], list[tuple[dict[str, str], dict[str, str]]]]:
-    """(alertname, eval_time) -> [(labels, annotations)] of every failed expectation in promtool's output."""
-    fired: dict[tuple[str, str], list[tuple[dict[str, str], dict[str, str]]]] = {}
-    for name, time, got in _GOT.findall(output):
-        labels = [{k: json.loads(f'"{v}"') for k, v in _PAIR.findall(x)} for x in _LABELS.findall(got)]
-        notes = [{k: json.loads(f'"{v}"') for k, v in _PAIR.findall(x)} for x in _ANNOTATIONS.findall(got + "\n")]
-        minutes = int((parse_duration(time) or 0) // 60)  # promtool prints 1h17m for 77m
-        fired[(name, f"{minutes}m")] = list(zip(labels, notes, strict=True))
     return fired
 
 
