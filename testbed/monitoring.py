@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import urllib.parse
 import urllib.request
 from pathlib import Path
 from typing import Any
@@ -86,6 +87,10 @@ class Prometheus:
 
     def rule_groups(self) -> list[dict[str, Any]]:
         return list(_get(f"{self.url}/api/v1/rules")["data"]["groups"])
+
+    def query(self, expr: str) -> list[dict[str, Any]]:
+        """An instant query's result vector."""
+        return list(_get(f"{self.url}/api/v1/query?{urllib.parse.urlencode({'query': expr})}")["data"]["result"])
 
     def stop(self) -> None:
         self.process.stop()

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from exporter.config import Settings, load_settings
 from exporter.generate.config_reference import render_config_reference
+from exporter.generate.dashboard_lint import render_lint_config
 from exporter.generate.dashboards import render_dashboards
 from exporter.generate.helm_data import helm_files
 from exporter.generate.rule_tests import rule_test_files
@@ -30,6 +31,7 @@ def generated_files(settings: Settings, project_tree: bool = True, promtool: str
     }
     dashboards = render_dashboards(settings)
     files.update({f"grafana_dashboards/{name}": text for name, text in dashboards.items()})
+    files["grafana_dashboards/.lint"] = render_lint_config(dashboards)
     if promtool is not None:
         tests = rule_test_files(settings, promtool)
         files.update({f"alert_rules/tests/{name}": text for name, text in tests.items()})

@@ -14,11 +14,9 @@ that loses them shows up as an alert that never fires — which stops the genera
 from __future__ import annotations
 
 import json
-import math
 import re
 import subprocess
 import tempfile
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -29,13 +27,10 @@ from exporter.config import Settings, load_settings
 from exporter.durations import parse_duration
 from exporter.generate.alerts import duration_seconds, effective_alerts, slug
 from exporter.generate.rules import render_rules_file
+from exporter.generate.scenario_series import Key, ScenarioSeries, load_scenario_series, number, series_name
 
-SCENARIO_SERIES = Path(__file__).resolve().parent / "data" / "scenario_series.json"
 CLUSTER = "test-cluster"  # value of the cluster label on every test series
 QUIET = "_quiet_severity"  # internal: the variant that must not have fired at that time
-
-Labels = tuple[tuple[str, str], ...]
-Key = tuple[str, Labels]
 
 
 class RuleTestError(Exception):
@@ -44,66 +39,6 @@ class RuleTestError(Exception):
 
 class _NothingFires(RuleTestError):
     """A scenario fires none of its failure mode's alerts."""
-
-
-@dataclass(frozen=True)
-class Sample:
-    value: float  # at now = 0
-    clock: int  # -1, 0 or +1: value + clock * now (seconds)
-    per_minute: float  # counters grow, gauges keep their value
-
-    def start(self, now: float) -> tuple[float, float]:
-        return self.value + self.clock * now, self.per_minute
-
-
-@dataclass(frozen=True)
-class ScenarioSeries:
-    check: str
-    id: str
-    healthy: dict[Key, Sample]
-    unhealthy: dict[Key, Sample]
-
-
-def number(value: float) -> str:
-    if math.isnan(value):
-        return "NaN"
-    if math.isinf(value):
-        return "Inf" if value > 0 else "-Inf"
-    return repr(float(value))
-
-
-def series_name(key: Key) -> str:
-    name, labels = key
-    inner = ",".join(f"{k}={json.dumps(v)}" for k, v in labels)
-    return f"{name}{{{inner}}}"
-
-
-def _samples_from_json(rows: list[dict[str, Any]]) -> dict[Key, Sample]:
-    out = {}
-    for row in rows:
-        key = (row["name"], tuple(sorted((str(k), str(v)) for k, v in row["labels"].items())))
-        out[key] = Sample(float(row["value"]), int(row.get("clock", 0)), float(row.get("per_minute", 0.0)))
-    return out
-
-
-def samples_to_json(phase: dict[Key, Sample]) -> list[dict[str, Any]]:
-    rows = []
-    for (name, labels), s in sorted(phase.items()):
-        row: dict[str, Any] = {"name": name, "labels": dict(labels), "value": number(s.value)}
-        if s.clock:
-            row["clock"] = s.clock
-        if s.per_minute:
-            row["per_minute"] = number(s.per_minute)
-        rows.append(row)
-    return rows
-
-
-def load_scenario_series(path: Path = SCENARIO_SERIES) -> list[ScenarioSeries]:
-    doc = json.loads(path.read_text(encoding="utf-8"))
-    return [
-        ScenarioSeries(s["check"], s["id"], _samples_from_json(s["healthy"]), _samples_from_json(s["unhealthy"]))
-        for s in doc["scenarios"]
-    ]
 
 
 # --- labels that satisfy the configured selectors ---------------------------------------------------------

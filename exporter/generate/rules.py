@@ -9,6 +9,7 @@ import jinja2
 
 from exporter.config import Settings
 from exporter.generate.alerts import by_section, effective_alerts, slug
+from exporter.generate.series_presence import problem_only_selectors
 
 _ENV = jinja2.Environment(
     loader=jinja2.PackageLoader("exporter.generate", "templates"),
@@ -27,7 +28,10 @@ _RULE_LABELS = {"app.kubernetes.io/name": "mesh-health-exporter", "app.kubernete
 
 def _groups(settings: Settings) -> list[dict[str, Any]]:
     return [
-        {"name": f"meshhealth.{slug(section)}", "alerts": alerts}
+        {
+            "name": f"meshhealth.{slug(section)}",
+            "alerts": [(a, problem_only_selectors(a.alert.expr)) for a in alerts],
+        }
         for section, alerts in by_section(effective_alerts(settings)).items()
     ]
 

@@ -14,7 +14,8 @@ import yaml
 from exporter.cli import main
 from exporter.config import load_settings
 from exporter.generate import rule_tests
-from exporter.generate.rule_tests import RuleTestError, load_scenario_series, rule_test_files
+from exporter.generate.rule_tests import RuleTestError, rule_test_files
+from exporter.generate.scenario_series import load_scenario_series
 
 pytestmark = pytest.mark.integration
 

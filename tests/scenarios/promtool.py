@@ -15,8 +15,8 @@ from exporter.checks import ALL_CHECKS
 from exporter.config import Settings
 from exporter.durations import parse_duration
 from exporter.evaluate import CheckOutcome, evaluate
-from exporter.generate.rule_tests import number, series_name
 from exporter.generate.rules import render_rules_file
+from exporter.generate.scenario_series import number, series_name
 from exporter.metrics.render import build_families, render
 from exporter.model import Finding
 from tests.scenarios import Scenario

@@ -19,7 +19,7 @@ from typing import Any
 
 from exporter.config import Settings, load_settings
 from exporter.evaluate import evaluate
-from exporter.generate.rule_tests import SCENARIO_SERIES, Key, Sample, samples_to_json
+from exporter.generate.scenario_series import SCENARIO_SERIES, Key, Sample, samples_to_json
 from tests.scenarios import Scenario, all_scenarios
 from tests.scenarios.promtool import CHECKS, rendered_samples
 from tests.scenarios.rule_only import SCENARIOS as RULE_ONLY

@@ -94,7 +94,7 @@ def test_runbook_has_an_anchor_per_id():
 
 def test_dashboards_have_stable_uids_and_unique_panel_ids():
     for name, text in generated_files(load_settings()).items():
-        if not name.startswith("grafana_dashboards/"):
+        if not (name.startswith("grafana_dashboards/") and name.endswith(".json")):
             continue
         dashboard = json.loads(text)
         assert dashboard["uid"] == Path(name).stem

@@ -9,16 +9,14 @@ import pytest
 
 from exporter.config import Settings
 from exporter.generate.alerts import duration_seconds, effective_alerts
-from exporter.generate.rule_tests import (
-    CLUSTER,
+from exporter.generate.rule_tests import CLUSTER, RuleTestError, scenario_case, scoped_key
+from exporter.generate.scenario_series import (
     SCENARIO_SERIES,
-    RuleTestError,
     Sample,
     ScenarioSeries,
+    _samples_from_json,
     load_scenario_series,
     samples_to_json,
-    scenario_case,
-    scoped_key,
 )
 from tests.scenarios import all_scenarios
 from tests.scenarios.rule_only import SCENARIOS as RULE_ONLY
@@ -47,8 +45,6 @@ def test_samples_round_trip_through_json_with_nan_and_counters():
     rows = samples_to_json(phase)
     assert rows[0] == {"name": "c_total", "labels": {}, "value": "4.0", "per_minute": "60.0"}
     assert rows[2] == {"name": "t", "labels": {}, "value": "-5.0", "clock": -1}
-    from exporter.generate.rule_tests import _samples_from_json
-
     back = _samples_from_json(rows)
     assert back[("c_total", ())] == phase[("c_total", ())] and back[("t", ())] == phase[("t", ())]
     assert back[("m", (("a", "1"),))].value != back[("m", (("a", "1"),))].value  # NaN survives
