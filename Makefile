@@ -111,6 +111,7 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.bench_elasticsearch
 	$(BIN)/python -m bench.bench_mesh_config
 	$(BIN)/python -m bench.bench_loop_stall
+	$(BIN)/python -m bench.bench_memory
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache *.egg-info

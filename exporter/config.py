@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, NoDecode, PydanticBaseSettingsSource, SettingsConfigDict
 
@@ -37,6 +37,12 @@ def _label_selector(value: str) -> str:
         if not _LABEL_SELECTOR_TERM.match(term):
             raise ValueError(f"{term!r} is not an equality-based label selector term such as app=istiod")
     return ",".join(terms)
+
+
+def _check_budget(budget: int, largest: int) -> None:
+    if budget < largest:
+        raise ValueError(f"memory_budget_bytes ({budget}) is below max_response_bytes ({largest}): the largest "
+                         "answer could never be read")  # fmt: skip
 
 
 Duration = Annotated[str, AfterValidator(_prometheus_duration)]
@@ -65,6 +71,17 @@ class KubernetesSettings(_Section):
     )
     page_size: int = Field(500, gt=0, le=10000, description="objects per list page")
     max_response_bytes: int = Field(256 * 1024 * 1024, gt=0, description="largest list page or watch event accepted")
+    memory_budget_bytes: int = Field(
+        512 * 1024 * 1024,
+        gt=0,
+        description="answers of every list and watch held at once, together (at least max_response_bytes); past "
+        "it a request fails with reason too_large instead of the process growing",
+    )
+
+    @model_validator(mode="after")
+    def _budget_fits_one_answer(self) -> KubernetesSettings:
+        _check_budget(self.memory_budget_bytes, self.max_response_bytes)
+        return self
 
 
 class SourceSettings(_Section):
@@ -118,6 +135,16 @@ class ElasticsearchSettings(_Section):
         default_factory=list, description="clusters to watch; none: the Elasticsearch source is off"
     )
     max_response_bytes: int = Field(64 * 1024 * 1024, gt=0, description="largest answer accepted")
+    memory_budget_bytes: int = Field(
+        128 * 1024 * 1024,
+        gt=0,
+        description="answers of every cluster held at once, together (at least max_response_bytes)",
+    )
+
+    @model_validator(mode="after")
+    def _budget_fits_one_answer(self) -> ElasticsearchSettings:
+        _check_budget(self.memory_budget_bytes, self.max_response_bytes)
+        return self
 
 
 class SourcesSettings(_Section):
@@ -159,6 +186,17 @@ class IstioSettings(_Section):
     max_response_bytes: int = Field(
         128 * 1024 * 1024, gt=0, description="largest syncz/metrics/push_status answer accepted from one replica"
     )
+    memory_budget_bytes: int = Field(
+        256 * 1024 * 1024,
+        gt=0,
+        description="answers of every replica held at once, together, until parsed (at least max_response_bytes)",
+    )
+
+    @model_validator(mode="after")
+    def _budget_fits_one_answer(self) -> IstioSettings:
+        _check_budget(self.memory_budget_bytes, self.max_response_bytes)
+        return self
+
     stale_confirm_seconds: float = Field(
         5.0,
         gt=0,

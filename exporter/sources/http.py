@@ -39,8 +39,66 @@ def describe_client_error(exc: aiohttp.ClientError) -> str:
     return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
 
 
-async def read_bounded(resp: aiohttp.ClientResponse, limit: int) -> bytes | None:
-    """The whole body, or None as soon as it exceeds ``limit`` bytes (the rest is not read)."""
+class BudgetExhausted(Exception):
+    """The answers a source holds at once would exceed its memory budget."""
+
+    def __init__(self, budget: MemoryBudget) -> None:
+        super().__init__(
+            f"the {budget.name} source's memory budget ({budget.limit:,} bytes for all answers in flight, "
+            f"{budget.setting}) is used up"
+        )
+
+
+class MemoryBudget:
+    """Bytes of answers one source holds at once, across every request it has in flight: one budget per source,
+    not one limit per response, so concurrent large answers cannot multiply the memory the exporter takes."""
+
+    def __init__(self, name: str, limit: int, setting: str) -> None:
+        self.name = name
+        self.limit = limit
+        self.setting = setting
+        self.held = 0
+        self.peak = 0
+
+    def reserve(self) -> Reservation:
+        return Reservation(self)
+
+    def _take(self, size: int) -> None:
+        if self.held + size > self.limit:
+            raise BudgetExhausted(self)
+        self.held += size
+        self.peak = max(self.peak, self.held)
+
+    def _give(self, size: int) -> None:
+        self.held -= size
+
+
+class Reservation:
+    """What one answer holds of its source's budget; given back as a whole when the ``with`` block ends."""
+
+    def __init__(self, budget: MemoryBudget) -> None:
+        self.budget = budget
+        self.size = 0
+
+    def take(self, size: int) -> None:
+        self.budget._take(size)
+        self.size += size
+
+    def give(self, size: int) -> None:
+        size = min(size, self.size)
+        self.budget._give(size)
+        self.size -= size
+
+    def __enter__(self) -> Reservation:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.give(self.size)
+
+
+async def read_bounded(resp: aiohttp.ClientResponse, limit: int, held: Reservation | None = None) -> bytes | None:
+    """The whole body, or None as soon as it exceeds ``limit`` bytes (the rest is not read). With ``held``, every
+    chunk is taken from the source's budget first (BudgetExhausted when it is used up)."""
     if resp.content_length is not None and resp.content_length > limit:
         return None
     chunks: list[bytes] = []
@@ -49,5 +107,13 @@ async def read_bounded(resp: aiohttp.ClientResponse, limit: int) -> bytes | None
         size += len(chunk)
         if size > limit:
             return None
+        if held is not None:
+            held.take(len(chunk))
         chunks.append(chunk)
-    return b"".join(chunks)
+    if held is not None:
+        held.take(size)  # the joined copy, while the chunks still exist
+    body = b"".join(chunks)
+    chunks.clear()
+    if held is not None:
+        held.give(size)
+    return body

@@ -32,7 +32,7 @@ from exporter.sources.elasticsearch.parse import (
 )
 from exporter.sources.elasticsearch.snapshot import ClusterData, ElasticsearchSnapshot
 from exporter.sources.errors import SourceError, reason_for_status
-from exporter.sources.http import describe_client_error, read_bounded
+from exporter.sources.http import BudgetExhausted, MemoryBudget, describe_client_error, read_bounded
 
 log = logging.getLogger(__name__)
 # each cluster gets this share of sources.elasticsearch.timeout_seconds: one that hangs fails alone, in time
@@ -112,7 +112,9 @@ class ClusterReader:
         limit: int,
         tls: ssl.SSLContext | bool,
         url: str | None = None,
+        budget: MemoryBudget | None = None,
     ) -> None:
+        self.budget = budget or MemoryBudget("elasticsearch", limit, "elasticsearch.memory_budget_bytes")
         self.cluster = cluster
         self.session = session
         self.limit = limit
@@ -133,38 +135,43 @@ class ClusterReader:
         headers = dict(self.headers)
         if body is not None:
             headers["Content-Type"] = "application/json"
-        try:
-            async with self.session.request(
-                method,
-                self.url + path,
-                headers=headers,
-                data=json.dumps(body) if body is not None else None,
-                ssl=self.tls,
-                allow_redirects=False,
-            ) as resp:
-                if resp.status == 404 and missing_ok:
-                    return None
-                if resp.status >= 400:
-                    excerpt = self.redact((await resp.content.read(300)).decode("utf-8", "replace"))
-                    raise SourceError(
-                        reason_for_status(resp.status),
-                        f"elasticsearch {self.cluster.name}: {method} {path}: HTTP {resp.status} {excerpt[:200]}",
-                    )
-                raw = await read_bounded(resp, self.limit)
-        except TimeoutError:
-            raise SourceError("timeout", f"elasticsearch {self.cluster.name}: {path} did not answer in time") from None
-        except aiohttp.ClientError as exc:
-            raise SourceError(
-                "connection", f"elasticsearch {self.cluster.name}: {path}: {describe_client_error(exc)}"
-            ) from None
-        if raw is None:
-            raise SourceError(
-                "too_large", f"elasticsearch {self.cluster.name}: {path} is larger than {self.limit} bytes"
-            )
-        try:
-            return json.loads(raw)
-        except ValueError:
-            raise SourceError("invalid_response", f"elasticsearch {self.cluster.name}: {path} is not JSON") from None
+        with self.budget.reserve() as held:  # the body is given back once parsed
+            try:
+                async with self.session.request(
+                    method,
+                    self.url + path,
+                    headers=headers,
+                    data=json.dumps(body) if body is not None else None,
+                    ssl=self.tls,
+                    allow_redirects=False,
+                ) as resp:
+                    if resp.status == 404 and missing_ok:
+                        return None
+                    if resp.status >= 400:
+                        excerpt = self.redact((await resp.content.read(300)).decode("utf-8", "replace"))
+                        raise SourceError(
+                            reason_for_status(resp.status),
+                            f"elasticsearch {self.cluster.name}: {method} {path}: HTTP {resp.status} {excerpt[:200]}",
+                        )
+                    raw = await read_bounded(resp, self.limit, held)
+            except BudgetExhausted as exc:
+                raise SourceError("too_large", f"elasticsearch {self.cluster.name}: {path}: {exc}") from None
+            except TimeoutError:
+                message = f"elasticsearch {self.cluster.name}: {path} did not answer in time"
+                raise SourceError("timeout", message) from None
+            except aiohttp.ClientError as exc:
+                raise SourceError(
+                    "connection", f"elasticsearch {self.cluster.name}: {path}: {describe_client_error(exc)}"
+                ) from None
+            if raw is None:
+                raise SourceError(
+                    "too_large", f"elasticsearch {self.cluster.name}: {path} is larger than {self.limit} bytes"
+                )
+            try:
+                return json.loads(raw)
+            except ValueError:
+                message = f"elasticsearch {self.cluster.name}: {path} is not JSON"
+                raise SourceError("invalid_response", message) from None
 
     async def read(self, now: float) -> ClusterData:
         jaeger = self.cluster.jaeger
@@ -254,6 +261,9 @@ class ElasticsearchSource:
         self._session: aiohttp.ClientSession | None = None
         self._tls: dict[str, ssl.SSLContext | bool] = {}
         self._last_good: dict[str, str] = {}
+        self.budget = MemoryBudget(
+            "elasticsearch", settings.elasticsearch.memory_budget_bytes, "elasticsearch.memory_budget_bytes"
+        )
         self.instance = ",".join(c.name for c in settings.elasticsearch.clusters)
 
     async def refresh(self) -> ElasticsearchSnapshot:
@@ -284,6 +294,7 @@ class ElasticsearchSource:
                     self._settings.elasticsearch.max_response_bytes,
                     self._tls[cluster.name],
                     url,
+                    self.budget,
                 )
                 try:
                     data = await reader.read(now)

@@ -21,7 +21,14 @@ import aiohttp
 from exporter.config import Settings
 from exporter.selectors import matches
 from exporter.sources.errors import SourceError, reason_for_status
-from exporter.sources.http import describe_bad_json, describe_client_error, read_bounded
+from exporter.sources.http import (
+    BudgetExhausted,
+    MemoryBudget,
+    Reservation,
+    describe_bad_json,
+    describe_client_error,
+    read_bounded,
+)
 from exporter.sources.istiod.metrics import parse_metrics
 from exporter.sources.istiod.snapshot import IstiodSnapshot, Replica, ReplicaData, SidecarPod
 from exporter.sources.istiod.syncz import STALE, parse_syncz
@@ -86,6 +93,7 @@ class IstiodSource:
         self._clock = clock
         self._kube_data = kube_data
         self._session: aiohttp.ClientSession | None = None
+        self.budget = MemoryBudget("istiod", settings.istio.memory_budget_bytes, "istio.memory_budget_bytes")
         self._stale_since: dict[tuple[str, str, str], float] = {}
         self._convergence: dict[str, dict[float, float]] = {}
         self._rejected: dict[str, dict[tuple[str, str], float]] = {}
@@ -100,7 +108,7 @@ class IstiodSource:
         except OSError as exc:
             raise SourceError("config", f"cannot read the debug token {path}: {exc.strerror}") from None
 
-    async def _get(self, replica: Replica, path: str, limit: int) -> bytes:
+    async def _get(self, replica: Replica, path: str, limit: int, held: Reservation) -> bytes:
         assert self._session is not None
         url = replica.url + path
         headers = {"Accept": "application/json, text/plain"}
@@ -117,7 +125,9 @@ class IstiodSource:
                         reason_for_status(resp.status),
                         f"istiod {replica.name}: {path} answered HTTP {resp.status}{hint}",
                     )
-                body = await read_bounded(resp, limit)
+                body = await read_bounded(resp, limit, held)
+        except BudgetExhausted as exc:
+            raise SourceError("too_large", f"istiod {replica.name}: {path}: {exc}") from None
         except TimeoutError:
             raise SourceError("timeout", f"istiod {replica.name}: {path} did not answer in time") from None
         except aiohttp.ClientError as exc:
@@ -127,11 +137,15 @@ class IstiodSource:
         return body
 
     async def _replica(self, replica: Replica) -> ReplicaData:
+        with self.budget.reserve() as held:  # the bodies are given back once parsed
+            return await self._read_replica(replica, held)
+
+    async def _read_replica(self, replica: Replica, held: Reservation) -> ReplicaData:
         limit = self._settings.istio.max_response_bytes
         results = await asyncio.gather(
-            self._get(replica, "/debug/syncz", limit),
-            self._get(replica, "/metrics", limit),
-            self._get(replica, "/debug/push_status", limit),
+            self._get(replica, "/debug/syncz", limit, held),
+            self._get(replica, "/metrics", limit, held),
+            self._get(replica, "/debug/push_status", limit, held),
             return_exceptions=True,
         )
         syncz_body, metrics_body, push_body = results

@@ -15,7 +15,7 @@ from kubernetes_asyncio import config as k8s_config
 
 from exporter.config import KubernetesSettings
 from exporter.sources.errors import SourceError, reason_for_status
-from exporter.sources.http import read_bounded
+from exporter.sources.http import BudgetExhausted, MemoryBudget, read_bounded
 
 _SA_TOKEN = Path("/var/run/secrets/kubernetes.io/serviceaccount/token")
 
@@ -47,6 +47,7 @@ class KubeHttp:
         self._api = api
         self._settings = settings
         self.host: str = str(api.configuration.host)
+        self.budget = MemoryBudget("kubernetes", settings.memory_budget_bytes, "kubernetes.memory_budget_bytes")
 
     @classmethod
     async def connect(cls, settings: KubernetesSettings) -> KubeHttp:
@@ -104,19 +105,23 @@ class KubeHttp:
     async def get_json(self, path: str, params: dict[str, str] | None = None) -> dict[str, Any]:
         limit = self._settings.max_response_bytes
         timeout = aiohttp.ClientTimeout(total=self._settings.request_timeout_seconds)
-        try:
-            async with self._get(path, params, timeout) as resp:
-                body = await read_bounded(resp, limit)
-        except TimeoutError:
-            raise SourceError("timeout", f"GET {path}: no complete answer in time") from None
-        except aiohttp.ClientError as exc:
-            raise SourceError("connection", f"GET {path}: {exc}") from None
-        if body is None:
-            raise SourceError("too_large", f"GET {path}: answer larger than {limit} bytes")
-        try:
-            data = json.loads(body)
-        except ValueError:
-            raise SourceError("invalid_response", f"GET {path}: answer is not JSON") from None
+        with self.budget.reserve() as held:  # the body is given back once parsed
+            try:
+                async with self._get(path, params, timeout) as resp:
+                    body = await read_bounded(resp, limit, held)
+            except TimeoutError:
+                raise SourceError("timeout", f"GET {path}: no complete answer in time") from None
+            except aiohttp.ClientError as exc:
+                raise SourceError("connection", f"GET {path}: {exc}") from None
+            except BudgetExhausted as exc:
+                raise SourceError("too_large", f"GET {path}: {exc}") from None
+            if body is None:
+                raise SourceError("too_large", f"GET {path}: answer larger than {limit} bytes")
+            try:
+                data = json.loads(body)
+            except ValueError:
+                raise SourceError("invalid_response", f"GET {path}: answer is not JSON") from None
+            del body
         if not isinstance(data, dict):
             raise SourceError("invalid_response", f"GET {path}: answer is not a JSON object")
         return data
@@ -129,28 +134,37 @@ class KubeHttp:
             total=None, connect=self._settings.request_timeout_seconds, sock_read=read_timeout
         )
         try:
-            async with self._get(path, params, timeout) as resp:
-                buffer = b""
-                async for chunk in resp.content.iter_any():
-                    buffer += chunk
-                    while True:
-                        newline = buffer.find(b"\n")
-                        if newline < 0:
-                            break
-                        line, buffer = buffer[:newline], buffer[newline + 1 :]
-                        if line.strip():
-                            yield _parse_event(path, line)
-                    if len(buffer) > limit:
-                        raise SourceError("too_large", f"watch {path}: event larger than {limit} bytes")
-                if buffer.strip():
-                    yield _parse_event(path, buffer)
+            with self.budget.reserve() as held:
+                async with self._get(path, params, timeout) as resp:
+                    # a bytearray grows in place and each byte is searched once: linear in the event size
+                    buffer = bytearray()
+                    scanned = 0
+                    async for chunk in resp.content.iter_any():
+                        held.take(len(chunk))
+                        buffer += chunk
+                        start = 0
+                        while (newline := buffer.find(b"\n", scanned)) >= 0:
+                            line = buffer[start:newline]
+                            start = scanned = newline + 1
+                            if line.strip():
+                                yield _parse_event(path, line)
+                        if start:
+                            del buffer[:start]
+                            held.give(start)
+                        scanned = len(buffer)
+                        if len(buffer) > limit:
+                            raise SourceError("too_large", f"watch {path}: event larger than {limit} bytes")
+                    if bytes(buffer).strip():
+                        yield _parse_event(path, bytes(buffer))
+        except BudgetExhausted as exc:
+            raise SourceError("too_large", f"watch {path}: {exc}") from None
         except TimeoutError:
             raise SourceError("timeout", f"watch {path}: no data in {read_timeout:.0f}s") from None
         except aiohttp.ClientError as exc:
             raise SourceError("connection", f"watch {path}: {exc}") from None
 
 
-def _parse_event(path: str, line: bytes) -> dict[str, Any]:
+def _parse_event(path: str, line: bytes | bytearray) -> dict[str, Any]:
     try:
         event = json.loads(line)
     except ValueError:
