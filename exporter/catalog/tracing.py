@@ -24,6 +24,11 @@ _FREE_SPACE = """- Free disk: delete old Jaeger indices (`jaeger-es-index-cleane
 ES_CLUSTER_UP = MetricSpec(
     "meshhealth_es_cluster_up", "1 if the cluster answered the exporter's requests.", labels.es_cluster
 )
+ES_CLUSTER_ERROR_INFO = MetricSpec(
+    "meshhealth_es_cluster_error_info",
+    "Why a cluster could not be read (reason and message), while meshhealth_es_cluster_up is 0.",
+    labels.es_cluster_reason_error,
+)
 ES_CLUSTER_STATUS = MetricSpec(
     "meshhealth_es_cluster_status", "1 for the cluster's current health status.", labels.es_cluster_status
 )
@@ -40,6 +45,7 @@ TR01 = FailureMode(
     section="Tracing storage",
     metrics=(
         ES_CLUSTER_UP,
+        ES_CLUSTER_ERROR_INFO,
         ES_CLUSTER_STATUS,
         ES_UNASSIGNED_SHARDS,
         ES_REQUESTS_PER_REFRESH,

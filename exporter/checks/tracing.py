@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 
 from exporter.alerting import alert_ref
 from exporter.catalog.tracing import (
+    ES_CLUSTER_ERROR_INFO,
     ES_CLUSTER_STATUS,
     ES_CLUSTER_UP,
     ES_DISK_AVAILABLE_BYTES,
@@ -62,6 +63,8 @@ def check_cluster_health(snapshot: ElasticsearchSnapshot, settings: Settings, no
         result.samples.append(ES_CLUSTER_UP.sample(0 if c.error else 1, es_cluster=c.name))
         result.samples.append(ES_REQUESTS_PER_REFRESH.sample(c.requests, es_cluster=c.name))
         if c.error is not None:
+            result.samples.append(ES_CLUSTER_ERROR_INFO.sample(1, es_cluster=c.name, reason=c.error.reason,
+                                                               error=c.error.message[:200]))  # fmt: skip
             message = f"cannot read the cluster: {c.error.message}"
             severity = UNREADABLE.severity(settings)
             result.findings.append(Finding("TR01", severity, c.name, "ElasticsearchCluster", c.name, message))

@@ -15,7 +15,7 @@ from kubernetes_asyncio import config as k8s_config
 
 from exporter.config import KubernetesSettings
 from exporter.sources.errors import SourceError, reason_for_status
-from exporter.sources.http import BudgetExhausted, MemoryBudget, read_bounded
+from exporter.sources.http import BudgetExhausted, MemoryBudget, describe_client_error, read_bounded
 
 _SA_TOKEN = Path("/var/run/secrets/kubernetes.io/serviceaccount/token")
 
@@ -91,7 +91,7 @@ class KubeHttp:
         except TimeoutError:
             raise SourceError("timeout", f"GET {path}: no answer in time") from None
         except aiohttp.ClientError as exc:
-            raise SourceError("connection", f"GET {self.host}{path}: {exc}") from None
+            raise SourceError("connection", f"GET {self.host}{path}: {describe_client_error(exc)}") from None
         try:
             if resp.status >= 400:
                 body = await resp.content.read(4096)
@@ -112,7 +112,7 @@ class KubeHttp:
             except TimeoutError:
                 raise SourceError("timeout", f"GET {path}: no complete answer in time") from None
             except aiohttp.ClientError as exc:
-                raise SourceError("connection", f"GET {path}: {exc}") from None
+                raise SourceError("connection", f"GET {path}: {describe_client_error(exc)}") from None
             except BudgetExhausted as exc:
                 raise SourceError("too_large", f"GET {path}: {exc}") from None
             if body is None:
@@ -161,7 +161,7 @@ class KubeHttp:
         except TimeoutError:
             raise SourceError("timeout", f"watch {path}: no data in {read_timeout:.0f}s") from None
         except aiohttp.ClientError as exc:
-            raise SourceError("connection", f"watch {path}: {exc}") from None
+            raise SourceError("connection", f"watch {path}: {describe_client_error(exc)}") from None
 
 
 def _parse_event(path: str, line: bytes | bytearray) -> dict[str, Any]:
