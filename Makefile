@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: help install serve check generate lint test unit integration e2e promtool testbed-build testbed-up testbed-down demo demo-break demo-fix demo-down demo-verify fresh-test fuzz bench mutation clean
+.PHONY: help install serve check generate lint test unit integration e2e promtool testbed-build testbed-up testbed-down demo demo-break demo-fix demo-down demo-verify fresh-test fuzz bench soak mutation clean
 
 help:
 	@echo "make serve     run the exporter against the current kubeconfig (http://localhost:9745)"
@@ -112,6 +112,12 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.bench_mesh_config
 	$(BIN)/python -m bench.bench_loop_stall
 	$(BIN)/python -m bench.bench_memory
+	$(BIN)/python -m bench.bench_scrape_load
+
+# One exporter process for SOAK_MINUTES (default 30) against failing and recovering loopback upstreams: RSS, FDs,
+# threads and scrape latency per minute, written to bench/SOAK.md.
+soak: $(STAMP)
+	$(BIN)/python -m bench.soak
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache *.egg-info

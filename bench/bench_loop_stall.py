@@ -11,6 +11,7 @@ Run: make bench  (or .venv/bin/python -m bench.bench_loop_stall)
 from __future__ import annotations
 
 import asyncio
+import json
 import multiprocessing
 import time
 from typing import Any
@@ -88,8 +89,29 @@ async def measure(urls: list[str], kube: KubeSnapshot) -> tuple[float, float, fl
     return baseline, duration, stall
 
 
+async def json_stalls(body: bytes) -> tuple[float, float]:
+    """Longest stall while one replica's syncz is decoded in a worker thread: json.loads (one C call holding
+    the GIL; the baseline) and loads_interruptible (one element per call)."""
+    from exporter.sources.json_array import loads_interruptible
+
+    async def plain() -> None:
+        await asyncio.to_thread(json.loads, body)
+
+    async def interruptible() -> None:
+        await asyncio.to_thread(loads_interruptible, body)
+
+    baseline, _ = min([await longest_stall(plain) for _ in range(5)])
+    stall, _ = min([await longest_stall(interruptible) for _ in range(5)])
+    return baseline, stall
+
+
 def main() -> None:
     bodies = [syncz(r, PROXIES // 3) for r in range(3)]
+    big = syncz(0, PROXIES)
+    json_baseline, json_stall = asyncio.run(json_stalls(big))
+    print(f"decoding one syncz of {PROXIES:,} proxies ({len(big) / 1e6:.1f} MB) in a worker thread: longest loop "
+          f"stall {json_baseline * 1000:.0f} ms with json.loads, {json_stall * 1000:.0f} ms with loads_interruptible "
+          f"-> ratio {json_stall / json_baseline:.3f}")  # fmt: skip
     ports = [free_port() for _ in bodies]
     servers = [multiprocessing.Process(target=serve, args=(port, body), daemon=True)
                for port, body in zip(ports, bodies, strict=True)]  # fmt: skip

@@ -58,7 +58,7 @@ class Upstream:
     async def _start(self) -> None:
         app = web.Application(middlewares=[self._middleware], client_max_size=1024)
         app.router.add_route("*", "/{tail:.*}", self._handler)
-        self._runner = web.AppRunner(app, handler_cancellation=True)
+        self._runner = web.AppRunner(app, handler_cancellation=True, access_log=None)
         await self._runner.setup()
         await self._listen()
 
@@ -89,7 +89,7 @@ class Upstream:
         if fault == "refused":  # a keep-alive connection from before: the server is gone, it goes too
             if request.transport is not None:
                 request.transport.abort()
-            raise ConnectionResetError
+            return web.Response(status=503)  # never sent: the connection is gone
         if fault == "blackhole":
             await asyncio.sleep(3600)
         if fault == "drip":

@@ -191,3 +191,25 @@ def test_found_by_fuzzing_unparseable_watermarks_and_node_shapes():
     assert free_bytes_threshold(settings, "low", 100.0) is None
     assert least_available_paths({"nodes": {"": {"fs": True}}}) == []
     assert least_available_paths({"nodes": ["not", "a", "map"]}) == []
+
+
+def _outcome(parse: Any, text: str) -> tuple[str, str]:
+    try:
+        return "ok", json.dumps(parse(text), sort_keys=True)
+    except ValueError:
+        return "rejected", ""
+
+
+@given(json_values, st.sampled_from(["", " ", "\n\t ", "  \r\n"]))
+def test_interruptible_json_decodes_what_json_loads_decodes(value, ws):
+    from exporter.sources.json_array import loads_interruptible
+
+    text = json.dumps(value).replace(", ", f",{ws}").replace("[", f"[{ws}")
+    assert _outcome(loads_interruptible, f"{ws}{text}{ws}") == _outcome(json.loads, f"{ws}{text}{ws}")
+
+
+@given(st.text(alphabet='[]{},:"0123456789 .-eEtruefalsn\\\n', max_size=40))
+def test_interruptible_json_rejects_what_json_loads_rejects(text):
+    from exporter.sources.json_array import loads_interruptible
+
+    assert _outcome(loads_interruptible, text) == _outcome(json.loads, text)

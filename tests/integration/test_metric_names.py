@@ -18,7 +18,7 @@ from exporter.generate.rules import render_rules_file
 from tests.promql import metric_names
 from tests.scenarios import all_scenarios
 from tests.scenarios.promtool import CHECKS, parse_body, rendered_samples
-from tests.support import start_exporter
+from tests.support import start_exporter, wait_for
 from tests.unit.helpers import settings as make_settings
 
 pytestmark = pytest.mark.integration
@@ -53,8 +53,14 @@ def emitted() -> set[str]:
             names |= {name for name, _ in rendered_samples(outcome, s)}
     running = start_exporter([])
     try:
-        status, _, body = running.get("/metrics")
-        assert status == 200
+        # the first render after a refresh runs in a worker thread: wait for it rather than read the empty start
+        def rendered() -> bytes | None:
+            status, _, body = running.get("/metrics")
+            assert status == 200
+            wanted = (b"meshhealth_source_refresh_duration_seconds", b"meshhealth_event_loop_lag_seconds")
+            return body if all(w in body for w in wanted) else None
+
+        body = wait_for(rendered, 30, "the first render after a refresh")
         names |= {name for name, _ in parse_body(body.decode())}
         names |= set(re.findall(r"^(meshhealth_build_info)\{", body.decode(), re.M))
     finally:

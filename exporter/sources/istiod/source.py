@@ -32,6 +32,7 @@ from exporter.sources.http import (
 from exporter.sources.istiod.metrics import parse_metrics
 from exporter.sources.istiod.snapshot import IstiodSnapshot, Replica, ReplicaData, SidecarPod
 from exporter.sources.istiod.syncz import STALE, parse_syncz
+from exporter.sources.json_array import loads_interruptible
 
 # each replica gets this share of sources.istiod.timeout_seconds, so one that hangs fails alone before the source does
 REPLICA_SHARE = 0.8
@@ -154,7 +155,7 @@ class IstiodSource:
                 raise syncz_body
             return ReplicaData(replica, error=syncz_body)
         try:
-            proxies = await asyncio.to_thread(lambda: parse_syncz(json.loads(syncz_body)))
+            proxies = await asyncio.to_thread(lambda: parse_syncz(loads_interruptible(syncz_body)))
         except json.JSONDecodeError as exc:
             message = f"istiod {replica.name}: /debug/syncz answered {describe_bad_json(syncz_body, exc)}"
             return ReplicaData(replica, error=SourceError("invalid_response", message))
