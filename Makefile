@@ -105,14 +105,10 @@ mutation: $(STAMP)
 fuzz: $(STAMP)
 	HYPOTHESIS_PROFILE=fuzz $(BIN)/pytest -q tests/fuzz
 
-bench: $(STAMP)
-	$(BIN)/python -m bench.bench_kube_projection
-	$(BIN)/python -m bench.bench_istiod
-	$(BIN)/python -m bench.bench_elasticsearch
-	$(BIN)/python -m bench.bench_mesh_config
-	$(BIN)/python -m bench.bench_loop_stall
-	$(BIN)/python -m bench.bench_memory
-	$(BIN)/python -m bench.bench_scrape_load
+# Every benchmark (each prints its figure, a same-run baseline and the ratio) into bench/REPORT.md, with the last
+# soak (bench/SOAK.md). bench_mesh_config compares with the testbed's istioctl.
+bench: $(STAMP) testbed-build
+	$(BIN)/python -m bench.report
 
 # One exporter process for SOAK_MINUTES (default 30) against failing and recovering loopback upstreams: RSS, FDs,
 # threads and scrape latency per minute, written to bench/SOAK.md.

@@ -89,6 +89,8 @@ class Exporter:
         )
         self._update_pending = False
         self._update_task: asyncio.Task[None] | None = None
+        self._update_seconds = 0.0
+        self._coalesced = 0
         self.loop_lag = LoopLag()
         self._loop_lag_task: asyncio.Task[None] | None = None
 
@@ -114,7 +116,8 @@ class Exporter:
         """Pure in its inputs (immutable snapshots and views): safe to run off the event loop."""
         outcomes = evaluate(self.checks, data, self.settings, now)
         first_seen = track_first_seen(self.first_seen, outcomes, now)
-        families = build_families(views, outcomes, self.settings.findings.max_series_per_check, lag)
+        families = build_families(views, outcomes, self.settings.findings.max_series_per_check, lag,
+                                  (self._update_seconds, self._coalesced))  # fmt: skip
         return outcomes, first_seen, render(families)
 
     def _apply(self, now: float, data: dict[str, Any], views: list[SourceView], lag: float) -> None:
@@ -125,19 +128,25 @@ class Exporter:
         """Evaluate and render in a worker thread, so that checks over tens of thousands of proxies or pods never
         hold up /metrics: requests while one runs coalesce into one more run after it. The checks and the
         renderer are pure Python, so the loop gets the GIL back at every switch interval."""
+        running = self._update_task is not None and not self._update_task.done()
+        if running:
+            self._coalesced += 1  # waits for the run in progress; any number of these make one more run
         self._update_pending = True
-        if self._update_task is None or self._update_task.done():
+        if not running:
             self._update_task = asyncio.get_running_loop().create_task(self._update_in_thread(), name="update")
 
     async def _update_in_thread(self) -> None:
         while self._update_pending:
             self._update_pending = False
             now, data, views, lag = self._inputs()
+            started = time.perf_counter()
             try:
                 outcomes, first_seen, rendered = await asyncio.to_thread(self._compute, now, data, views, lag)
             except Exception:  # a bug in a check must not stop every later update
                 log.exception("evaluating the checks failed")
                 continue
+            finally:
+                self._update_seconds = time.perf_counter() - started
             self.outcomes, self.first_seen, self.rendered, self.updated_at = outcomes, first_seen, rendered, now
 
     def start(self) -> None:

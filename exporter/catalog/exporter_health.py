@@ -82,6 +82,20 @@ EVENT_LOOP_LAG = MetricSpec(
     labels.none,
 )
 
+UPDATE_DURATION = MetricSpec(
+    "meshhealth_update_duration_seconds",
+    "How long the previous evaluation of every check and rendering of /metrics took (in a worker thread): "
+    "source data that arrives meanwhile waits for it.",
+    labels.none,
+)
+UPDATES_COALESCED = MetricSpec(
+    "meshhealth_updates_coalesced",
+    "Refreshes that arrived while an evaluation was running, folded into one more run after it (refreshes "
+    "faster than the checks can follow).",
+    labels.none,
+    type="counter",
+)
+
 MH01 = FailureMode(
     id="MH01",
     title="A monitored source cannot be read",
@@ -98,6 +112,8 @@ MH01 = FailureMode(
         FINDINGS_SUPPRESSED,
         BUILD,
         EVENT_LOOP_LAG,
+        UPDATE_DURATION,
+        UPDATES_COALESCED,
         KUBE_RESOURCE_UP,
         KUBE_OBJECTS,
         KUBE_LISTS,

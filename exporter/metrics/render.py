@@ -109,7 +109,9 @@ def build_families(
     outcomes: Sequence[CheckOutcome],
     max_findings_per_check: int,
     loop_lag: float | None = None,
+    update: tuple[float, int] | None = None,
 ) -> list[Metric]:
+    """``update``: the previous update's duration and the refreshes coalesced so far (the exporter's own load)."""
     build = InfoMetricFamily("meshhealth_build", health.BUILD.help)
     build.add_metric([], {"version": __version__, "revision": revision(), "python_version": platform.python_version()})
     samples = [s for o in outcomes if o.served for s in o.result.samples]
@@ -118,6 +120,12 @@ def build_families(
         lag = _family(health.EVENT_LOOP_LAG)
         lag.add_metric([], loop_lag)
         own.append(lag)
+    if update is not None:
+        duration = _family(health.UPDATE_DURATION)
+        duration.add_metric([], update[0])
+        coalesced = _family(health.UPDATES_COALESCED)
+        coalesced.add_metric([], update[1])
+        own += [duration, coalesced]
     return [
         build,
         *own,

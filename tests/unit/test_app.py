@@ -190,4 +190,10 @@ async def test_updates_run_off_the_loop_coalesce_and_survive_a_failing_run(monke
     exporter.request_update()  # a failed run does not stop later ones
     await exporter._update_task
     assert calls["n"] == 3 and exporter.updated_at is not None
+    # the exporter's own load: the three requests that waited, and how long the previous run took
+    body = exporter.rendered.text.decode()
+    assert "meshhealth_updates_coalesced_total 3.0" in body
+    [duration] = [float(line.split()[1]) for line in body.splitlines()
+                  if line.startswith("meshhealth_update_duration_seconds ")]  # fmt: skip
+    assert 0 < duration < 10
     await exporter.stop()

@@ -1,0 +1,72 @@
+"""Run every benchmark and write bench/REPORT.md: the machine, the versions, and each benchmark's output (its
+figure, the baseline measured in the same run and the ratio), then the last soak (bench/SOAK.md, make soak).
+
+Run: make bench
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime
+from importlib.metadata import version
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+BENCHMARKS = [
+    ("bench_kube_projection", "Kubernetes watch events: projection vs keeping whole objects"),
+    ("bench_istiod", "istiod: syncz of 20,000 proxies on 3 replicas"),
+    ("bench_elasticsearch", "Elasticsearch: requests and time per refresh"),
+    ("bench_mesh_config", "CF01-CF14 over a large mesh vs istioctl analyze"),
+    ("bench_loop_stall", "Event-loop stall: checks and syncz decoding off the loop"),
+    ("bench_memory", "Peak memory under a 500 MB watch event"),
+    ("bench_scrape_load", "/metrics under load during refreshes vs a static server"),
+]
+PACKAGES = ["aiohttp", "prometheus-client", "kubernetes-asyncio", "pydantic", "pydantic-settings", "jinja2"]
+
+
+def machine() -> list[str]:
+    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                if line.startswith("model name")), platform.processor())  # fmt: skip
+    mem = next(line.split()[1] for line in Path("/proc/meminfo").read_text().splitlines() if line.startswith("MemT"))
+    revision = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True,
+                              check=False).stdout.strip()  # fmt: skip
+    return [
+        f"- date: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, revision {revision or 'unknown'}",
+        f"- machine: {cpu}, {os.cpu_count()} cores, {int(mem) / 1024 / 1024:.0f} GiB, {platform.platform()}",
+        f"- Python {platform.python_version()}; " + ", ".join(f"{p} {version(p)}" for p in PACKAGES),
+    ]
+
+
+def main() -> int:
+    sections = ["# Benchmarks", "", "Written by `make bench` (`bench/report.py`). Every figure is set against a "
+                "baseline measured in the same run on the same machine; the ratios are what to compare between "
+                "runs, since absolute times drift with the machine's load.", "", *machine(), ""]  # fmt: skip
+    failed = []
+    for module, title in BENCHMARKS:
+        start = time.monotonic()
+        print(f"== {module}", flush=True)
+        proc = subprocess.run([sys.executable, "-m", f"bench.{module}"], cwd=ROOT, capture_output=True, text=True,
+                              check=False)  # fmt: skip
+        print(proc.stdout, end="", flush=True)
+        if proc.returncode != 0:
+            failed.append(module)
+            print(proc.stderr[-3000:], file=sys.stderr)
+        took = f"{time.monotonic() - start:.0f} s{', FAILED' if proc.returncode else ''}"
+        sections += [f"## {title}", "", f"`.venv/bin/python -m bench.{module}` ({took})", "", "```",
+                     proc.stdout.rstrip(), "```", ""]  # fmt: skip
+    soak = ROOT / "bench" / "SOAK.md"
+    if soak.exists():
+        sections += ["## " + soak.read_text().removeprefix("# ")]
+    else:
+        sections += ["## Soak", "", "No soak yet: `make soak` (30 minutes) writes bench/SOAK.md.", ""]
+    (ROOT / "bench" / "REPORT.md").write_text("\n".join(sections))
+    print(f"wrote {ROOT / 'bench' / 'REPORT.md'}")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
