@@ -114,6 +114,7 @@ bench: $(STAMP) testbed-build
 # threads and scrape latency per minute, written to bench/SOAK.md.
 soak: $(STAMP)
 	$(BIN)/python -m bench.soak
+	$(BIN)/python -m bench.report --soak-only
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache *.egg-info

@@ -82,8 +82,7 @@ def measure(url: str, concurrency: int, gzip: bool) -> tuple[float, float, int]:
 
 def main() -> None:
     import tests.faults as faults
-    from bench.soak import KUBECONFIG
-    from tests.faults import SYNCZ, Upstream, istiod_api, kube_api
+    from tests.faults import KUBECONFIG, SYNCZ, Upstream, istiod_api, kube_api
     from tests.support import start_exporter, wait_for
 
     one = json.loads(SYNCZ)[0]

@@ -38,10 +38,32 @@ def machine() -> list[str]:
         f"- date: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, revision {revision or 'unknown'}",
         f"- machine: {cpu}, {os.cpu_count()} cores, {int(mem) / 1024 / 1024:.0f} GiB, {platform.platform()}",
         f"- Python {platform.python_version()}; " + ", ".join(f"{p} {version(p)}" for p in PACKAGES),
+        "- load average when the run started (other work on the machine skews absolute figures): "
+        + " ".join(f"{x:.1f}" for x in os.getloadavg()),
     ]
 
 
+def soak_section() -> list[str]:
+    soak = ROOT / "bench" / "SOAK.md"
+    if soak.exists():
+        return ["## " + soak.read_text().removeprefix("# ")]
+    return ["## Soak", "", "No soak yet: `make soak` (30 minutes) writes bench/SOAK.md.", ""]
+
+
+def refresh_soak() -> int:
+    """Put the last soak into an existing report (make soak runs this when it ends)."""
+    report = ROOT / "bench" / "REPORT.md"
+    if not report.exists():
+        return 0
+    text = report.read_text()
+    head = text.split("\n## Soak", 1)[0].rstrip("\n")
+    report.write_text(head + "\n\n" + "\n".join(soak_section()))
+    return 0
+
+
 def main() -> int:
+    if sys.argv[1:] == ["--soak-only"]:
+        return refresh_soak()
     sections = ["# Benchmarks", "", "Written by `make bench` (`bench/report.py`). Every figure is set against a "
                 "baseline measured in the same run on the same machine; the ratios are what to compare between "
                 "runs, since absolute times drift with the machine's load.", "", *machine(), ""]  # fmt: skip
@@ -58,11 +80,7 @@ def main() -> int:
         took = f"{time.monotonic() - start:.0f} s{', FAILED' if proc.returncode else ''}"
         sections += [f"## {title}", "", f"`.venv/bin/python -m bench.{module}` ({took})", "", "```",
                      proc.stdout.rstrip(), "```", ""]  # fmt: skip
-    soak = ROOT / "bench" / "SOAK.md"
-    if soak.exists():
-        sections += ["## " + soak.read_text().removeprefix("# ")]
-    else:
-        sections += ["## Soak", "", "No soak yet: `make soak` (30 minutes) writes bench/SOAK.md.", ""]
+    sections += soak_section()
     (ROOT / "bench" / "REPORT.md").write_text("\n".join(sections))
     print(f"wrote {ROOT / 'bench' / 'REPORT.md'}")
     return 1 if failed else 0

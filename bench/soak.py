@@ -20,17 +20,10 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from tests.faults import FAULTS, SYNCZ, Upstream, es_api, istiod_api, kube_api
+from tests.faults import FAULTS, KUBECONFIG, SYNCZ, Upstream, es_api, istiod_api, kube_api
 from tests.support import start_exporter
 
 ROOT = Path(__file__).resolve().parents[1]
-KUBECONFIG = """apiVersion: v1
-kind: Config
-clusters: [{{name: c, cluster: {{server: "{url}"}}}}]
-contexts: [{{name: c, context: {{cluster: c, user: u}}}}]
-current-context: c
-users: [{{name: u, user: {{token: t}}}}]
-"""
 
 
 def proc_status(pid: int) -> dict[str, float]:

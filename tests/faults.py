@@ -33,6 +33,14 @@ FAULTS: dict[str, set[str]] = {
     "huge": {"too_large"},
 }
 HUGE_BYTES = 50 * 1024 * 1024
+# a kubeconfig for the loopback API server (plain HTTP, a token nobody checks)
+KUBECONFIG = """apiVersion: v1
+kind: Config
+clusters: [{{name: c, cluster: {{server: "{url}"}}}}]
+contexts: [{{name: c, context: {{cluster: c, user: u}}}}]
+current-context: c
+users: [{{name: u, user: {{token: t}}}}]
+"""
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.faults import FAULTS, Upstream, es_api, istiod_api, kube_api
+from tests.faults import FAULTS, KUBECONFIG, Upstream, es_api, istiod_api, kube_api
 from tests.support import RunningExporter, metric_values, start_exporter, wait_for
 
 pytestmark = pytest.mark.integration
@@ -27,14 +27,6 @@ LIMIT = 8 * 1024 * 1024  # max_response_bytes of every source: the 50 MB body is
 RSS_BOUND_MIB = 400  # the process' peak RSS (VmHWM) over the whole matrix, with 50 MB bodies thrown at it
 STALE_AFTER = 3  # a source's last good data serves its checks this long after it went down, then not evaluated
 SCRAPE_BOUND_SECONDS = 0.5  # a scrape never waits for a source (stalls seen before: seconds to minutes)
-
-KUBECONFIG = """apiVersion: v1
-kind: Config
-clusters: [{{name: c, cluster: {{server: "{url}"}}}}]
-contexts: [{{name: c, context: {{cluster: c, user: u}}}}]
-current-context: c
-users: [{{name: u, user: {{token: t}}}}]
-"""
 
 
 @dataclass
