@@ -93,7 +93,8 @@ def main() -> None:
     source = {"interval_seconds": 1, "timeout_seconds": 5}
     config = {"sources": {"kubernetes": source, "istiod": source}, "istio": {"istiod_urls": [a.url, b.url]}}
     (tmp / "config.json").write_text(json.dumps(config))
-    exporter = start_exporter(["--config", str(tmp / "config.json"), "--kubeconfig", str(tmp / "kubeconfig")])
+    exporter = start_exporter(["--config", str(tmp / "config.json"), "--kubeconfig", str(tmp / "kubeconfig")],
+                              log=tmp / "exporter.log")  # fmt: skip
     ctx = multiprocessing.get_context("spawn")
     try:
         wait_for(lambda: b"meshhealth_istiod_connected_proxies" in exporter.get("/metrics")[2], 60, "first refresh")

@@ -38,12 +38,15 @@ class RunningExporter:
             return err.code, dict(err.headers), err.read()
 
 
-def start_exporter(args: list[str], env: dict[str, str] | None = None) -> RunningExporter:
+def start_exporter(args: list[str], env: dict[str, str] | None = None, log: Path | None = None) -> RunningExporter:
+    """``log``: a file for the process' output. Without it the output goes to a pipe nobody reads while it runs:
+    fine for short runs, but a process that logs more than the pipe holds (64 KiB) blocks on its next log line."""
     port = free_port()
+    out = log.open("w") if log is not None else subprocess.PIPE
     process = subprocess.Popen(
         [sys.executable, "-m", "exporter", "serve", "--listen-address", f"127.0.0.1:{port}", *args],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
+        stdout=out,
+        stderr=out if log is not None else subprocess.PIPE,
         text=True,
         env=env,
     )
@@ -51,7 +54,8 @@ def start_exporter(args: list[str], env: dict[str, str] | None = None) -> Runnin
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise AssertionError(f"exporter exited {process.returncode}: {process.stderr.read()[-2000:]}")
+            output = process.stderr.read() if process.stderr else (log.read_text() if log else "")
+            raise AssertionError(f"exporter exited {process.returncode}: {output[-2000:]}")
         try:
             if running.get("/healthz")[0] == 200:
                 return running

@@ -72,14 +72,20 @@ def world(tmp_path_factory) -> Iterator[World]:
             {"name": "es-a", "urls": [es_a.url]}, {"name": "es-b", "urls": [es_b.url]}]},
     }  # fmt: skip
     (tmp / "config.json").write_text(json.dumps(config))
-    exporter = start_exporter(["--config", str(tmp / "config.json"), "--kubeconfig", str(tmp / "kubeconfig")])
-    w = World(kube, istiod_a, istiod_b, es_a, es_b, exporter)
-    wait_for(lambda: healthy(w), 60, "every source up")
-    yield w
-    exporter.process.terminate()
-    exporter.process.wait(10)
-    for upstream in (kube, istiod_a, istiod_b, es_a, es_b):
-        upstream.stop()
+    # its log goes to a file: a pipe nobody reads would fill up with the matrix's warnings and block the process
+    exporter = start_exporter(["--config", str(tmp / "config.json"), "--kubeconfig", str(tmp / "kubeconfig")],
+                              log=tmp / "exporter.log")  # fmt: skip
+    try:
+        w = World(kube, istiod_a, istiod_b, es_a, es_b, exporter)
+        wait_for(lambda: healthy(w), 60, "every source up")
+        yield w
+        exporter.process.terminate()
+        assert exporter.process.wait(10) == 0, "no clean stop on SIGTERM after the matrix"
+    finally:
+        if exporter.process.poll() is None:
+            exporter.process.kill()
+        for upstream in (kube, istiod_a, istiod_b, es_a, es_b):
+            upstream.stop()
 
 
 def healthy(w: World) -> bool:
