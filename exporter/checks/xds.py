@@ -48,23 +48,31 @@ def check_stale(snapshot: IstiodSnapshot, settings: Settings, now: float) -> Che
         counts: Counter[tuple[str, str, str]] = Counter()
         proxy_types, xds_types = {"sidecar"}, set(MAIN_TYPES)
         oldest = 0.0
-        for proxy in replica.proxies:
-            proxy_types.add(proxy.proxy_type)
+        # Proxies in sync have equal statuses (a few distinct tuples of TypeStatus per replica): count
+        # them by group, then visit one by one only the proxies with a STALE type (or all, for per-proxy series).
+        groups: Counter[tuple[str, tuple[TypeStatus, ...]]] = Counter(
+            (proxy.proxy_type, proxy.types) for proxy in replica.proxies
+        )
+        stale_groups = set()
+        for (proxy_type, types), count in groups.items():
+            proxy_types.add(proxy_type)
+            for t in types:
+                xds_types.add(t.type)
+                counts[(proxy_type, t.type, t.status)] += count
+                if t.status == STALE:
+                    stale_groups.add(types)
+        per_proxy = settings.findings.per_proxy_series
+        for proxy in replica.proxies if stale_groups or per_proxy else ():
+            if per_proxy:
+                result.samples += [
+                    XDS_PROXY_STATUS.sample(1, istiod=name, proxy=proxy.proxy, type=t.type, status=t.status)
+                    for t in proxy.types
+                ]
+            if proxy.types not in stale_groups:
+                continue
             stale_types = []
             confirmed = []
             for t in proxy.types:
-                xds_types.add(t.type)
-                counts[(proxy.proxy_type, t.type, t.status)] += 1
-                if settings.findings.per_proxy_series:
-                    result.samples.append(
-                        XDS_PROXY_STATUS.sample(
-                            1,
-                            istiod=name,
-                            proxy=proxy.proxy,
-                            type=t.type,
-                            status=t.status,
-                        )
-                    )
                 if t.status == STALE:
                     since = snapshot.stale_since.get((name, proxy.proxy, t.type), snapshot.taken_at)
                     age = max(0.0, now - since)
@@ -157,13 +165,13 @@ def check_disconnected(snapshot: IstiodSnapshot, settings: Settings, now: float)
             "needs the Kubernetes pod cache to know which pods run a sidecar "
             "(the Kubernetes source is disabled or unreachable)"
         )
-    connected = {p.pod_key() for r in snapshot.replicas for p in r.proxies}
+    connected = {p.proxy for r in snapshot.replicas for p in r.proxies}  # "<pod>.<namespace>"
     grace = settings.checks.DP02.grace_seconds
     severity = alert_severity(settings, "DP02")
     per_namespace: Counter[str] = Counter()
     result = CheckResult()
     for pod in sorted(snapshot.sidecar_pods, key=lambda p: (p.namespace, p.name)):
-        if (pod.namespace, pod.name) in connected:
+        if f"{pod.name}.{pod.namespace}" in connected:
             continue
         if pod.created is not None and now - pod.created < grace:
             continue
@@ -194,11 +202,16 @@ def check_version_skew(snapshot: IstiodSnapshot, settings: Settings, now: float)
         if mine is None:
             continue
         skewed: dict[str, Counter[str]] = defaultdict(Counter)
+        too_far: dict[str, bool] = {}  # per version string: a mesh runs a handful of versions
         for proxy in replica.proxies:
-            theirs = minor(proxy.istio_version)
-            if theirs is None or (theirs[0] == mine[0] and abs(theirs[1] - mine[1]) <= allowed):
-                continue
-            skewed[proxy.istio_version][_split(proxy.proxy)[0]] += 1
+            far = too_far.get(proxy.istio_version)
+            if far is None:
+                theirs = minor(proxy.istio_version)
+                far = too_far[proxy.istio_version] = theirs is not None and (
+                    theirs[0] != mine[0] or abs(theirs[1] - mine[1]) > allowed
+                )
+            if far:
+                skewed[proxy.istio_version][_split(proxy.proxy)[0]] += 1
         for proxy_version, namespaces in sorted(skewed.items()):
             result.samples.append(
                 XDS_PROXIES_VERSION_SKEW.sample(

@@ -12,6 +12,7 @@ from aiohttp import web
 from exporter.app import Exporter
 from exporter.config import Settings
 from exporter.server.routes import make_app
+from exporter.server.runtime import tune_for_serving
 from exporter.server.webconfig import WebConfig
 
 log = logging.getLogger(__name__)
@@ -23,10 +24,12 @@ async def serve(settings: Settings, web_config: WebConfig, stop: asyncio.Event |
     endpoints = settings.listen_endpoints()
     ssl_context = web_config.ssl_context()
     exporter = Exporter(settings)
-    runner = web.AppRunner(make_app(exporter, web_config), handle_signals=False, access_log=None)
+    runner = web.AppRunner(
+        make_app(exporter, web_config), handle_signals=False, access_log=None, shutdown_timeout=SHUTDOWN_GRACE_SECONDS
+    )
     await runner.setup()
     for host, port in endpoints:
-        site = web.TCPSite(runner, host, port, ssl_context=ssl_context, shutdown_timeout=SHUTDOWN_GRACE_SECONDS)
+        site = web.TCPSite(runner, host, port, ssl_context=ssl_context)
         try:
             await site.start()
         except OSError as exc:
@@ -44,6 +47,7 @@ async def serve(settings: Settings, web_config: WebConfig, stop: asyncio.Event |
         len(exporter.checks),
         ", ".join(s.source.name for s in exporter.states) or "none",
     )
+    tune_for_serving()
     exporter.start()
     try:
         await stop.wait()

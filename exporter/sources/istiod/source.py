@@ -21,6 +21,7 @@ import aiohttp
 from exporter.config import Settings
 from exporter.selectors import matches
 from exporter.sources.errors import SourceError, reason_for_status
+from exporter.sources.gc_pause import gc_paused
 from exporter.sources.http import (
     BudgetExhausted,
     MemoryBudget,
@@ -31,7 +32,7 @@ from exporter.sources.http import (
 )
 from exporter.sources.istiod.metrics import parse_metrics
 from exporter.sources.istiod.snapshot import IstiodSnapshot, Replica, ReplicaData, SidecarPod
-from exporter.sources.istiod.syncz import STALE, parse_syncz
+from exporter.sources.istiod.syncz import STALE, ProxySync, parse_syncz
 from exporter.sources.json_array import loads_interruptible
 
 # each replica gets this share of sources.istiod.timeout_seconds, so one that hangs fails alone before the source does
@@ -41,6 +42,15 @@ FORBIDDEN_HINT = (
     "Istio 1.27.6+/1.28.4+/1.29+ allow debug endpoints only to callers from the control-plane namespace: "
     "deploy the exporter in istio-system or add its namespace to DEBUG_ENDPOINT_AUTH_ALLOWED_NAMESPACES"
 )
+
+
+def _parse_syncz_body(
+    body: bytes, previous: dict[str, ProxySync] | None
+) -> tuple[tuple[ProxySync, ...], dict[str, ProxySync]]:
+    """The replica's proxies, and the same by ID for its next poll."""
+    with gc_paused():  # the decoded document holds no cycles: reference counting frees it
+        proxies = parse_syncz(loads_interruptible(body), previous)
+    return proxies, {p.proxy: p for p in proxies}
 
 
 def discover_replicas(kube: Any, settings: Settings) -> list[Replica]:
@@ -96,6 +106,7 @@ class IstiodSource:
         self._session: aiohttp.ClientSession | None = None
         self.budget = MemoryBudget("istiod", settings.istio.memory_budget_bytes, "istio.memory_budget_bytes")
         self._stale_since: dict[tuple[str, str, str], float] = {}
+        self._proxies: dict[str, dict[str, ProxySync]] = {}  # per replica URL, as of its last poll
         self._convergence: dict[str, dict[float, float]] = {}
         self._rejected: dict[str, dict[tuple[str, str], float]] = {}
         self.instance = ",".join(settings.istio.control_plane_namespaces)
@@ -155,7 +166,9 @@ class IstiodSource:
                 raise syncz_body
             return ReplicaData(replica, error=syncz_body)
         try:
-            proxies = await asyncio.to_thread(lambda: parse_syncz(loads_interruptible(syncz_body)))
+            proxies, self._proxies[replica.url] = await asyncio.to_thread(
+                _parse_syncz_body, syncz_body, self._proxies.get(replica.url)
+            )
         except json.JSONDecodeError as exc:
             message = f"istiod {replica.name}: /debug/syncz answered {describe_bad_json(syncz_body, exc)}"
             return ReplicaData(replica, error=SourceError("invalid_response", message))
@@ -213,12 +226,17 @@ class IstiodSource:
             )
             self._session = aiohttp.ClientSession(timeout=timeout)
         data = tuple(await asyncio.gather(*(self._bounded(r) for r in replicas)))
+        current = {r.url for r in replicas}
+        self._proxies = {url: known for url, known in self._proxies.items() if url in current}
         answered = [d for d in data if d.error is None]
         if not answered:
             first = data[0].error
             assert first is not None
             raise SourceError(first.reason, first.message)
-        now = self._clock()
+        # a pass over every proxy and every pod: in a worker thread, not on the loop that serves /metrics
+        return await asyncio.to_thread(self._snapshot, data, kube, self._clock())
+
+    def _snapshot(self, data: tuple[ReplicaData, ...], kube: Any, now: float) -> IstiodSnapshot:
         self._stale_since = self._track_stale(data, now)
         confirmed, interval = self._confirm_stale(data, now)
         data = tuple(self._with_rejected_delta(self._with_convergence_delta(d)) for d in data)
@@ -230,6 +248,8 @@ class IstiodSource:
         self, data: tuple[ReplicaData, ...], now: float
     ) -> tuple[frozenset[tuple[str, str, str]], float]:
         """STALE types whose sent nonce was already unacknowledged at the previous poll (same replica)."""
+        if not self._one_shot:  # a long-running exporter measures the age and applies the threshold
+            return frozenset(), 0.0
         current = {
             (replica.replica.name, proxy.proxy, t.type): t.sent
             for replica in data
@@ -238,8 +258,6 @@ class IstiodSource:
             for t in proxy.types
             if t.status == STALE
         }
-        if not self._one_shot:  # a long-running exporter measures the age and applies the threshold
-            return frozenset(), 0.0
         confirmed = frozenset(k for k, nonce in current.items() if self._stale_nonce.get(k) == nonce)
         interval = now - self._last_poll if self._last_poll is not None else 0.0
         self._stale_nonce, self._last_poll = current, now

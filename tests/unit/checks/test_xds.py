@@ -101,7 +101,7 @@ def test_dp01_stale_without_since_counts_from_the_snapshot_and_one_shot_confirma
     snap = snap_of({"istiod-a": [entry_1_23("web-1.shop", eds_sent="e9", eds_acked="")]})
     assert check_stale(snap, settings(), 1000.0).findings == []  # first seen now: age 0
     [proxy] = snap.replicas[0].proxies
-    undated = dataclasses.replace(proxy, types=tuple(dataclasses.replace(t, sent_time=None) for t in proxy.types))
+    undated = proxy._replace(types=tuple(t._replace(sent_time=None) for t in proxy.types))
     replica = dataclasses.replace(snap.replicas[0], proxies=(undated,))
     confirmed = dataclasses.replace(snap, replicas=(replica,), stale_confirmed=frozenset({("istiod-a", "web-1.shop", "EDS")}),
                                     confirm_interval=5.0)  # fmt: skip

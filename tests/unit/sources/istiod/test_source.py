@@ -388,7 +388,8 @@ async def test_a_dripping_replica_fails_alone_and_in_time(aiohttp_server, tmp_pa
 
 
 async def test_bodies_are_parsed_in_worker_threads_not_on_the_loop(aiohttp_server, tmp_path, monkeypatch):
-    """istiod's /metrics can be tens of MB of text: its pure-Python parse runs in a thread, like syncz's."""
+    """istiod's /metrics can be tens of MB of text: its pure-Python parse runs in a thread, like syncz's and the
+    pass over every proxy that follows."""
     import threading
 
     import exporter.sources.istiod.source as source_module
@@ -400,16 +401,40 @@ async def test_bodies_are_parsed_in_worker_threads_not_on_the_loop(aiohttp_serve
         threads["metrics"] = threading.current_thread().name
         return real_metrics(text)
 
-    def syncz(document):
+    def syncz(document, previous=None):
         threads["syncz"] = threading.current_thread().name
-        return real_syncz(document)
+        return real_syncz(document, previous)
+
+    real_track = source_module.IstiodSource._track_stale
+
+    def track(self, data, now):  # a pass over every proxy of every replica
+        threads["track_stale"] = threading.current_thread().name
+        return real_track(self, data, now)
 
     monkeypatch.setattr(source_module, "parse_metrics", metrics)
     monkeypatch.setattr(source_module, "parse_syncz", syncz)
+    monkeypatch.setattr(source_module.IstiodSource, "_track_stale", track)
     source, _, _ = await start(aiohttp_server, [FakeReplica([entry_1_23("a.bookinfo")])], tmp_path)
     try:
         [replica] = (await source.refresh()).replicas
     finally:
         await source.close()
-    assert replica.metrics is not None and set(threads) == {"metrics", "syncz"}
+    assert replica.metrics is not None and set(threads) == {"metrics", "syncz", "track_stale"}
     assert threading.main_thread().name not in threads.values()
+
+
+async def test_unchanged_proxies_are_kept_across_polls_and_forgotten_with_their_replica(aiohttp_server, tmp_path):
+    one, two = FakeReplica([entry_1_23("a.bookinfo")]), FakeReplica([entry_1_23("b.bookinfo")])
+    source, s, urls = await start(aiohttp_server, [one, two], tmp_path)
+    try:
+        first = await source.refresh()
+        second = await source.refresh()
+        assert [r.proxies[0] for r in second.replicas] == [r.proxies[0] for r in first.replicas]
+        assert all(b.proxies[0] is a.proxies[0] for a, b in zip(first.replicas, second.replicas, strict=True))
+        assert set(source._proxies) == set(urls)
+        # the second replica goes away (a scaled-down or replaced istiod pod): its 20,000 proxies must not stay
+        source._settings = s.model_copy(update={"istio": s.istio.model_copy(update={"istiod_urls": urls[:1]})})
+        third = await source.refresh()
+        assert len(third.replicas) == 1 and set(source._proxies) == {urls[0]}
+    finally:
+        await source.close()

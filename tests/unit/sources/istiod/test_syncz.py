@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import os
 from pathlib import Path
@@ -40,7 +39,8 @@ DOCUMENTS = {
 
 
 def _plain(proxy: ProxySync) -> dict[str, object]:
-    out = dataclasses.asdict(proxy)
+    out: dict[str, object] = proxy._asdict()
+    out["types"] = [t._asdict() for t in proxy.types]
     out["worst"] = proxy.worst
     out["pod_key"] = proxy.pod_key()
     return out
@@ -67,3 +67,21 @@ def test_dp02_pod_key_splits_at_the_last_dot_and_type_urls_without_dots():
     [p] = parse_syncz([{"proxy": "web.v2-7d9f.shop", "resources": {"custom": {"sent": "a", "acked": "a"}}}])
     assert p.pod_key() == ("shop", "web.v2-7d9f")
     assert [t.type for t in p.types] == ["custom"]
+
+
+def test_unchanged_proxies_are_the_previous_polls_objects():
+    """20,000 proxies polled every few seconds: the unchanged ones are kept, not replaced by equal new objects
+    (new objects at every poll keep triggering the collector's full collections)."""
+    doc = [
+        {"proxy": "a.shop", "resources": {"type.googleapis.com/envoy.config.cluster.v3.Cluster": {"sent": "1", "acked": "1"}}},
+        {"proxy": "b.shop", "resources": {"type.googleapis.com/envoy.config.cluster.v3.Cluster": {"sent": "2", "acked": "1"}}},
+    ]  # fmt: skip
+    first = parse_syncz(doc)
+    previous = {p.proxy: p for p in first}
+    doc[1]["resources"]["type.googleapis.com/envoy.config.cluster.v3.Cluster"]["acked"] = "2"
+    doc.append({"proxy": "c.shop", "istio_version": "1.24.0"})
+    second = parse_syncz(doc, previous)
+    assert second == parse_syncz(doc)
+    assert second[0] is first[0]
+    assert second[1] is not first[1] and second[1].worst == "SYNCED" and first[1].worst == "STALE"
+    assert [p.proxy for p in second] == ["a.shop", "b.shop", "c.shop"]
