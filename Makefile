@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: help install serve check generate lint test unit integration e2e promtool testbed-build testbed-up testbed-down demo demo-break demo-fix demo-down demo-verify fresh-test fuzz bench soak mutation clean
+.PHONY: help install serve check generate lint test unit integration e2e promtool testbed-build testbed-up testbed-down demo demo-break demo-fix demo-down demo-verify fresh-test fuzz bench soak mutation audit clean
 
 help:
 	@echo "make serve     run the exporter against the current kubeconfig (http://localhost:9745)"
@@ -19,7 +19,7 @@ help:
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet --upgrade pip setuptools
 	$(BIN)/pip install --quiet -e '.[test]'
 	touch $(STAMP)
 
@@ -102,13 +102,20 @@ mutation: $(STAMP)
 	$(BIN)/mutmut run --max-children $$(nproc)
 	$(BIN)/python -m tests.mutation_report
 
+# The installed packages against PyPI's vulnerability data (pip-audit's sources are not reachable here; see the
+# script). Not in make test: it needs PyPI's JSON API and its answer changes with every advisory.
+audit: $(STAMP)
+	$(BIN)/python -m tests.dependency_audit
+
 fuzz: $(STAMP)
 	HYPOTHESIS_PROFILE=fuzz $(BIN)/pytest -q tests/fuzz
 
 # Every benchmark (each prints its figure, a same-run baseline and the ratio) into bench/REPORT.md, with the last
 # soak (bench/SOAK.md). bench_mesh_config compares with the testbed's istioctl.
-bench: $(STAMP) testbed-build
-	$(BIN)/python -m bench.report
+# BENCH="bench_loop_stall bench_scrape_load" reruns only those and keeps the other sections.
+bench: $(STAMP)
+	@if [ -n "$(BENCH)" ]; then $(BIN)/python -m bench.report --only $(BENCH); \
+	else $(MAKE) --no-print-directory testbed-build && $(BIN)/python -m bench.report; fi
 
 # One exporter process for SOAK_MINUTES (default 30) against failing and recovering loopback upstreams: RSS, FDs,
 # threads and scrape latency per minute, written to bench/SOAK.md.

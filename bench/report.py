@@ -32,10 +32,8 @@ def machine() -> list[str]:
     cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
                 if line.startswith("model name")), platform.processor())  # fmt: skip
     mem = next(line.split()[1] for line in Path("/proc/meminfo").read_text().splitlines() if line.startswith("MemT"))
-    revision = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True,
-                              check=False).stdout.strip()  # fmt: skip
     return [
-        f"- date: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, revision {revision or 'unknown'}",
+        f"- full run: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, revision {revision()}",
         f"- machine: {cpu}, {os.cpu_count()} cores, {int(mem) / 1024 / 1024:.0f} GiB, {platform.platform()}",
         f"- Python {platform.python_version()}; " + ", ".join(f"{p} {version(p)}" for p in PACKAGES),
         "- load average when the run started (other work on the machine skews absolute figures): "
@@ -61,25 +59,68 @@ def refresh_soak() -> int:
     return 0
 
 
+def revision() -> str:
+    out = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True,
+                         check=False).stdout.strip()  # fmt: skip
+    return out or "unknown"
+
+
+def run(module: str, title: str) -> tuple[list[str], bool]:
+    """One benchmark's section (its output, how long it took, the revision and date) and whether it passed."""
+    start = time.monotonic()
+    print(f"== {module}", flush=True)
+    proc = subprocess.run([sys.executable, "-m", f"bench.{module}"], cwd=ROOT, capture_output=True, text=True,
+                          check=False)  # fmt: skip
+    print(proc.stdout, end="", flush=True)
+    if proc.returncode != 0:
+        print(proc.stderr[-3000:], file=sys.stderr)
+    took = f"{time.monotonic() - start:.0f} s{', FAILED' if proc.returncode else ''}"
+    when = f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC, revision {revision()}"
+    section = [f"## {title}", "", f"`.venv/bin/python -m bench.{module}` ({took}; {when})", "", "```",
+               proc.stdout.rstrip(), "```", ""]  # fmt: skip
+    return section, proc.returncode == 0
+
+
+def rerun(modules: list[str]) -> int:
+    """Run only ``modules`` and replace their sections of the existing report (the others keep their run)."""
+    report = ROOT / "bench" / "REPORT.md"
+    titles = dict(BENCHMARKS)
+    unknown = [m for m in modules if m not in titles]
+    if unknown or not report.exists():
+        print(f"unknown benchmarks {unknown} or no {report} yet (make bench)", file=sys.stderr)
+        return 2
+    text = report.read_text()
+    failed = False
+    for module in modules:
+        section, ok = run(module, titles[module])
+        failed |= not ok
+        head, found, rest = text.partition(f"## {titles[module]}\n")
+        if not found:
+            print(f"no section {titles[module]!r} in {report}", file=sys.stderr)
+            return 2
+        after = rest.partition("\n## ")
+        text = head + "\n".join(section) + ("\n## " + after[2] if after[1] else "")
+    report.write_text(text)
+    print(f"updated {report}")
+    return 1 if failed else 0
+
+
 def main() -> int:
     if sys.argv[1:] == ["--soak-only"]:
         return refresh_soak()
+    if sys.argv[1:2] == ["--only"]:
+        return rerun(sys.argv[2:])
     sections = ["# Benchmarks", "", "Written by `make bench` (`bench/report.py`). Every figure is set against a "
                 "baseline measured in the same run on the same machine; the ratios are what to compare between "
-                "runs, since absolute times drift with the machine's load.", "", *machine(), ""]  # fmt: skip
+                "runs, since absolute times drift with the machine's load. `make bench BENCH=\"bench_a bench_b\"` "
+                "reruns some and keeps the others' sections (each names its revision).",
+                "", *machine(), ""]  # fmt: skip
     failed = []
     for module, title in BENCHMARKS:
-        start = time.monotonic()
-        print(f"== {module}", flush=True)
-        proc = subprocess.run([sys.executable, "-m", f"bench.{module}"], cwd=ROOT, capture_output=True, text=True,
-                              check=False)  # fmt: skip
-        print(proc.stdout, end="", flush=True)
-        if proc.returncode != 0:
+        section, ok = run(module, title)
+        sections += section
+        if not ok:
             failed.append(module)
-            print(proc.stderr[-3000:], file=sys.stderr)
-        took = f"{time.monotonic() - start:.0f} s{', FAILED' if proc.returncode else ''}"
-        sections += [f"## {title}", "", f"`.venv/bin/python -m bench.{module}` ({took})", "", "```",
-                     proc.stdout.rstrip(), "```", ""]  # fmt: skip
     sections += soak_section()
     (ROOT / "bench" / "REPORT.md").write_text("\n".join(sections))
     print(f"wrote {ROOT / 'bench' / 'REPORT.md'}")

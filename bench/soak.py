@@ -2,9 +2,10 @@
 
 Upstreams (tests/faults.py): the Kubernetes API, two istiod replicas (20,000 proxies each), two Elasticsearch
 clusters. Every 20 s one upstream gets the next fault of the matrix (refused, black hole, drip, HTTP errors,
-garbage, a 50 MB body) for 10 s, in turn; a scraper reads /metrics every second. Once a minute the process'
-RSS, peak RSS, open file descriptors and threads are sampled, with the scrape latencies of that minute. A leak
-shows as a column that keeps growing. Writes bench/SOAK.md (make bench puts it into bench/REPORT.md).
+garbage, a 50 MB body) for 10 s, in turn; a scraper reads /metrics every second. Once a minute RSS, peak RSS,
+open file descriptors and threads are sampled (the exporter and its syncz parser process, summed), with the
+scrape latencies of that minute. A leak shows as a column that keeps growing. Writes bench/SOAK.md (make bench
+puts it into bench/REPORT.md).
 
 Run: make soak  (30 minutes; SOAK_MINUTES=2 for a short run)
 """
@@ -22,20 +23,26 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from tests.faults import FAULTS, KUBECONFIG, SYNCZ, Upstream, es_api, istiod_api, kube_api
-from tests.support import start_exporter
+from tests.support import process_tree, start_exporter
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
 def proc_status(pid: int) -> dict[str, float]:
-    fields = {}
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        key, _, value = line.partition(":")
-        if key in ("VmRSS", "VmHWM"):
-            fields[key] = int(value.split()[0]) / 1024
-        elif key == "Threads":
-            fields[key] = int(value)
-    fields["fds"] = len(os.listdir(f"/proc/{pid}/fd"))
+    """Memory, threads and FDs of the exporter and its syncz parser process, summed."""
+    fields = {"VmRSS": 0.0, "VmHWM": 0.0, "Threads": 0.0, "fds": 0.0}
+    for member in process_tree(pid):
+        try:
+            status = Path(f"/proc/{member}/status").read_text()
+            fields["fds"] += len(os.listdir(f"/proc/{member}/fd"))
+        except OSError:
+            continue
+        for line in status.splitlines():
+            key, _, value = line.partition(":")
+            if key in ("VmRSS", "VmHWM"):
+                fields[key] += int(value.split()[0]) / 1024
+            elif key == "Threads":
+                fields[key] += int(value)
     return fields
 
 

@@ -95,3 +95,35 @@ async def drip(request: web.Request) -> web.StreamResponse:
         await response.write(b" ")
         await asyncio.sleep(0.1)
     return response
+
+
+def process_tree(pid: int) -> list[int]:
+    """``pid`` and its descendants (the exporter and its syncz parser process)."""
+    parents: dict[int, int] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            parents[int(entry.name)] = int(stat.rpartition(")")[2].split()[1])
+    tree, frontier = [pid], [pid]
+    while frontier:
+        children = [child for child, parent in parents.items() if parent in frontier]
+        tree += children
+        frontier = children
+    return tree
+
+
+def tree_memory_mib(pid: int) -> tuple[float, float]:
+    """(RSS, sum of each process' peak RSS) of ``pid`` and its descendants, in MiB."""
+    rss = peak = 0.0
+    for member in process_tree(pid):
+        try:
+            status = Path(f"/proc/{member}/status").read_text()
+        except OSError:
+            continue
+        fields = dict(line.partition(":")[::2] for line in status.splitlines())
+        rss += int(fields.get("VmRSS", "0 kB").split()[0]) / 1024
+        peak += int(fields.get("VmHWM", "0 kB").split()[0]) / 1024
+    return rss, peak

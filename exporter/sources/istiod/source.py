@@ -31,8 +31,9 @@ from exporter.sources.http import (
     read_bounded,
 )
 from exporter.sources.istiod.metrics import parse_metrics
+from exporter.sources.istiod.parser_process import SynczParserProcess
 from exporter.sources.istiod.snapshot import IstiodSnapshot, Replica, ReplicaData, SidecarPod
-from exporter.sources.istiod.syncz import STALE, ProxySync, parse_syncz
+from exporter.sources.istiod.syncz import STALE, PlainProxy, ProxySync, adopt, parse_syncz
 from exporter.sources.json_array import loads_interruptible
 
 # each replica gets this share of sources.istiod.timeout_seconds, so one that hangs fails alone before the source does
@@ -44,12 +45,17 @@ FORBIDDEN_HINT = (
 )
 
 
-def _parse_syncz_body(
-    body: bytes, previous: dict[str, ProxySync] | None
-) -> tuple[tuple[ProxySync, ...], dict[str, ProxySync]]:
-    """The replica's proxies, and the same by ID for its next poll."""
+Parsed = tuple[tuple[ProxySync, ...], dict[str, ProxySync]]  # a replica's proxies, and by ID for its next poll
+
+
+def _parse_syncz_body(body: bytes, previous: dict[str, ProxySync] | None) -> Parsed:
     with gc_paused():  # the decoded document holds no cycles: reference counting frees it
         proxies = parse_syncz(loads_interruptible(body), previous)
+    return proxies, {p.proxy: p for p in proxies}
+
+
+def _adopt(rows: tuple[PlainProxy, ...], previous: dict[str, ProxySync] | None) -> Parsed:
+    proxies = adopt(rows, previous)
     return proxies, {p.proxy: p for p in proxies}
 
 
@@ -95,7 +101,9 @@ class IstiodSource:
         *,
         kube_enabled: bool = True,
         one_shot: bool = False,
+        parser: SynczParserProcess | None = None,
     ) -> None:
+        self._parser = parser  # None: syncz is parsed in a worker thread of this process
         self._one_shot = one_shot
         self._settings = settings
         self._kube_enabled = kube_enabled
@@ -166,9 +174,14 @@ class IstiodSource:
                 raise syncz_body
             return ReplicaData(replica, error=syncz_body)
         try:
-            proxies, self._proxies[replica.url] = await asyncio.to_thread(
-                _parse_syncz_body, syncz_body, self._proxies.get(replica.url)
-            )
+            previous = self._proxies.get(replica.url)
+            if self._parser is None:
+                parsed = await asyncio.to_thread(_parse_syncz_body, syncz_body, previous)
+            else:
+                parsed = await asyncio.to_thread(_adopt, await self._parser.parse(syncz_body), previous)
+            proxies, self._proxies[replica.url] = parsed
+        except SourceError as exc:  # the parser process died
+            return ReplicaData(replica, error=SourceError(exc.reason, f"istiod {replica.name}: syncz: {exc.message}"))
         except json.JSONDecodeError as exc:
             message = f"istiod {replica.name}: /debug/syncz answered {describe_bad_json(syncz_body, exc)}"
             return ReplicaData(replica, error=SourceError("invalid_response", message))
@@ -325,6 +338,8 @@ class IstiodSource:
         return dataclasses.replace(replica, rejected_delta=delta)
 
     async def close(self) -> None:
+        if self._parser is not None:
+            await self._parser.close()
         if self._session is not None:
             await self._session.close()
             self._session = None

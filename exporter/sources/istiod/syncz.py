@@ -120,6 +120,39 @@ def parse_entry(entry: dict[str, Any], shared: Shared) -> ProxySync:
     )
 
 
+# A proxy as plain tuples of strings: what crosses from the parser process (pickled by C code alone) and what
+# ``adopt`` turns back into ProxySync, keeping the previous poll's objects for unchanged proxies.
+PlainType = tuple[str, str, str, float | None, str, str]
+PlainProxy = tuple[str, str, str, str, tuple[PlainType, ...]]
+
+
+def to_plain(proxies: tuple[ProxySync, ...]) -> tuple[PlainProxy, ...]:
+    plain: dict[int, PlainType] = {}  # a shared TypeStatus stays one object (pickle sends it once)
+
+    def one(t: TypeStatus) -> PlainType:
+        found = plain.get(id(t))
+        if found is None:
+            found = plain[id(t)] = (t.type, t.status, t.error, t.sent_time, t.sent, t.acked)
+        return found
+
+    return tuple((p.proxy, p.cluster_id, p.proxy_type, p.istio_version, tuple(map(one, p.types))) for p in proxies)
+
+
+def adopt(rows: tuple[PlainProxy, ...], previous: Mapping[str, ProxySync] | None = None) -> tuple[ProxySync, ...]:
+    """ProxySync from plain tuples; a proxy equal to its ``previous`` entry is that same object."""
+    known = previous or {}
+    shared: dict[PlainType, TypeStatus] = {}
+    out: list[ProxySync] = []
+    for row in rows:
+        old = known.get(row[0])
+        if old is not None and old == row:  # a named tuple equals the plain tuple of its fields
+            out.append(old)
+            continue
+        types = tuple(shared.get(t) or shared.setdefault(t, TypeStatus(*t)) for t in row[4])
+        out.append(ProxySync(row[0], row[1], row[2], row[3], types))
+    return tuple(out)
+
+
 def parse_syncz(data: Any, previous: Mapping[str, ProxySync] | None = None) -> tuple[ProxySync, ...]:
     """The proxies of one replica; raises ValueError when the document is not a syncz list. ``previous``: the
     replica's proxies at the previous poll, by proxy ID; an unchanged proxy is given as that same object."""

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 
 import pytest
 from aiohttp import web
@@ -19,6 +20,7 @@ from exporter.checks.xds import (
 )
 from exporter.model import NotEvaluated
 from exporter.sources.istiod.metrics import parse_metrics
+from exporter.sources.istiod.parser_process import SynczParserProcess
 from exporter.sources.istiod.source import IstiodSnapshot, IstiodSource, SidecarPod
 from exporter.sources.istiod.syncz import ERROR, NOT_SENT, STALE, SYNCED, classify, parse_syncz
 from tests.support import drip
@@ -189,7 +191,7 @@ class FakeReplica:
         return app
 
 
-async def start(aiohttp_server, replicas, tmp_path, clock=None, **istio):
+async def start(aiohttp_server, replicas, tmp_path, clock=None, parser=None, **istio):
     urls = []
     for replica in replicas:
         server = await aiohttp_server(replica.app())
@@ -198,17 +200,19 @@ async def start(aiohttp_server, replicas, tmp_path, clock=None, **istio):
     token.write_text("sa-token\n")
     s = settings(istio={"istiod_urls": urls, "debug_token_file": str(token), **istio},
                  sources={"istiod": {"timeout_seconds": 1}})  # fmt: skip
-    source = IstiodSource(s, lambda: None, clock) if clock else IstiodSource(s, lambda: None)
+    source = IstiodSource(s, lambda: None, clock or time.time, parser=parser)
     return source, s, urls
 
 
-async def test_dp02_mh02_three_replicas_merged_and_failures_isolated(aiohttp_server, tmp_path):
+@pytest.mark.parametrize("parser", ["thread", "process"])
+async def test_dp02_mh02_three_replicas_merged_and_failures_isolated(aiohttp_server, tmp_path, parser):
     ok1 = FakeReplica([entry_1_23("a.bookinfo"), entry_1_23("b.bookinfo", eds_sent="e3")])
     ok2 = FakeReplica([entry_1_23("c.bookinfo")])
     forbidden = FakeReplica([], status=403)
     slow = FakeReplica([], delay=3)
     garbage = FakeReplica(b"<html>oops</html>")
-    source, s, urls = await start(aiohttp_server, [ok1, ok2, forbidden, slow, garbage], tmp_path)
+    process = SynczParserProcess() if parser == "process" else None
+    source, s, urls = await start(aiohttp_server, [ok1, ok2, forbidden, slow, garbage], tmp_path, parser=process)
     try:
         snap = await source.refresh()
     finally:

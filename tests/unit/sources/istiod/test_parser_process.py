@@ -1,0 +1,104 @@
+import asyncio
+import json
+import os
+import signal
+
+import pytest
+
+from exporter.sources.errors import SourceError
+from exporter.sources.istiod.parser_process import SynczParserProcess, parse_plain
+from exporter.sources.istiod.syncz import adopt, parse_syncz
+from tests.unit.sources.istiod.test_source import SYNCZ_1_14, SYNCZ_1_18, entry_1_23
+
+DOCUMENT = [
+    entry_1_23("a.shop"),
+    entry_1_23("b.shop", eds_sent="e3"),
+    entry_1_23("c.shop", lds_error="Error adding/updating listener(s) 0.0.0.0_8080: bad filter", version="1.20.1"),
+    *json.loads(json.dumps(SYNCZ_1_14)),
+    *json.loads(json.dumps(SYNCZ_1_18)),
+    {"no": "proxy"},
+]
+
+
+@pytest.fixture
+async def parser():
+    p = SynczParserProcess()
+    yield p
+    await p.close()
+
+
+async def test_the_child_parses_like_parse_syncz_and_unchanged_proxies_stay_the_same_objects(parser):
+    body = json.dumps(DOCUMENT).encode()
+    rows = await parser.parse(body)
+    assert adopt(rows) == parse_syncz(DOCUMENT)
+    first = adopt(rows)
+    changed = json.loads(body)
+    changed[1]["resources"]["type.googleapis.com/envoy.config.endpoint.v3.ClusterLoadAssignment"]["acked"] = "e3"
+    second = adopt(await parser.parse(json.dumps(changed).encode()), {p.proxy: p for p in first})
+    assert second == parse_syncz(changed)
+    assert second[0] is first[0] and second[2] is first[2]
+    assert second[1] is not first[1] and second[1].worst == "SYNCED"
+    assert parser.started == 1
+
+
+@pytest.mark.parametrize(
+    "body", [b'[{"proxy": "a.b",', b"<html>nope</html>", b"", b'[{"proxy": "a.b"}] tail', b"\xff\xfe[]", b'{"a": 1}']
+)
+async def test_errors_are_those_of_the_parse_in_this_process(parser, body):
+    with pytest.raises(ValueError, match=r".") as here:
+        parse_plain(body)
+    with pytest.raises(ValueError, match=r".") as there:
+        await parser.parse(body)
+    assert type(there.value) is type(here.value) and str(there.value) == str(here.value)
+    if isinstance(here.value, json.JSONDecodeError):
+        assert (there.value.msg, there.value.pos) == (here.value.msg, here.value.pos)
+
+
+async def test_a_document_of_unknown_shape_is_a_value_error(parser):
+    with pytest.raises(ValueError, match="none of the 2 syncz entries names a proxy"):
+        await parser.parse(b'[{"id": 1}, {"id": 2}]')
+    assert parser.started == 1  # the child survives a bad document
+
+
+async def test_a_child_that_dies_fails_one_parse_and_the_next_starts_a_new_one(parser):
+    await parser.parse(b"[]")
+    assert parser._process is not None
+    os.kill(parser._process.pid, signal.SIGKILL)
+    parser._process.join(5)
+    # the child is seen dead before sending: a new one parses this body
+    assert await parser.parse(b"[]") == ()
+    assert parser.started == 2
+
+
+async def test_a_child_killed_while_parsing_is_an_internal_error(parser):
+    await parser.parse(b"[]")
+    assert parser._process is not None
+    pid = parser._process.pid
+    big = json.dumps([entry_1_23(f"p{i}.ns") for i in range(60_000)]).encode()
+    task = asyncio.create_task(parser.parse(big))
+    await asyncio.sleep(0.2)
+    os.kill(pid, signal.SIGKILL)
+    with pytest.raises(SourceError, match="the syncz parser process exited") as err:
+        await task
+    assert err.value.reason == "internal"
+    assert len(await parser.parse(json.dumps(DOCUMENT[:2]).encode())) == 2
+
+
+async def test_a_parse_whose_time_is_up_stops_the_child_and_the_next_parse_works(parser):
+    big = json.dumps([entry_1_23(f"p{i}.ns") for i in range(100_000)]).encode()
+    await parser.parse(b"[]")
+    child = parser._process
+    with pytest.raises(TimeoutError):
+        async with asyncio.timeout(0.1):
+            await parser.parse(big)
+    assert child is not None and not child.is_alive()  # not left parsing a body nobody waits for
+    assert len(await parser.parse(json.dumps(DOCUMENT[:3]).encode())) == 3
+    assert parser.started == 2
+
+
+async def test_close_stops_the_child():
+    parser = SynczParserProcess()
+    await parser.parse(b"[]")
+    child = parser._process
+    await parser.close()
+    assert child is not None and not child.is_alive()
