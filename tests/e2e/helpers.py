@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import json
+import os
+import signal
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -15,6 +18,7 @@ import pytest
 from testbed.istio import Istiod, Sidecars, create_service, install_istio_crds
 from testbed.kube import KubeCluster
 from testbed.processes import ComponentError
+from tests.support import metric_values
 
 
 def config_file(tmp_path: Path, **checks: Any) -> Path:
@@ -95,3 +99,18 @@ def running_cluster() -> Iterator[KubeCluster]:
         pytest.fail(str(err), pytrace=False)
     yield cluster
     cluster.stop()
+
+
+def by_label(body: bytes, name: str, label: str) -> dict[str, float]:
+    """Values of metric ``name`` keyed by one of its labels."""
+    return {dict(labels)[label]: value for labels, value in metric_values(body, name).items()}
+
+
+@contextlib.contextmanager
+def hung(pid: int) -> Iterator[None]:
+    """The process group stopped (SIGSTOP): the kernel still accepts connections, nothing answers (a black hole)."""
+    os.killpg(pid, signal.SIGSTOP)
+    try:
+        yield
+    finally:
+        os.killpg(pid, signal.SIGCONT)

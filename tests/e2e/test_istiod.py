@@ -12,7 +12,7 @@ import pytest
 
 from testbed.istio import Istiod, Sidecars
 from testbed.kube import KubeCluster
-from tests.e2e.helpers import Mesh
+from tests.e2e.helpers import Mesh, by_label, hung
 from tests.support import metric_values, wait_for
 
 pytestmark = pytest.mark.e2e
@@ -155,3 +155,44 @@ def test_simulator_holds_1000_clients_and_exporter_counts_them(
     finally:
         sidecars.stop()
         istiod.stop()
+
+
+def test_a_real_istiod_replica_that_hangs_fails_alone_then_recovers(
+    mesh: Mesh, tmp_path: Path, exporter_factory
+) -> None:
+    """Fault matrix on the real component: istiod-b stopped (a black hole). Only that replica is down, with a
+    reason; istiod-a's proxies keep their values; DP02 is not evaluated (it needs every replica), never healthy;
+    /metrics answers at once; everything comes back when istiod-b does."""
+    a, b = mesh.a.monitoring_url, mesh.b.monitoring_url
+    config = tmp_path / "hang.json"
+    config.write_text(json.dumps({
+        "sources": {"istiod": {"interval_seconds": 1, "timeout_seconds": 3}},
+        "istio": {"istiod_urls": [a, b]},
+        "checks": {"DP02": {"grace_seconds": 0}},
+    }))  # fmt: skip
+    running = exporter_factory(["--kubeconfig", str(mesh.kube.kubeconfig), "--config", str(config)])
+
+    def read(name: str, label: str) -> dict[str, float]:
+        return by_label(running.get("/metrics")[2], name, label)
+
+    def healthy() -> bool:
+        return read("meshhealth_istiod_replica_up", "istiod") == {a: 1, b: 1} and (
+            read("meshhealth_check_up", "check").get("DP02") == 1
+        )
+
+    wait_for(healthy, 60, "both replicas read")
+    assert mesh.b.process.process is not None
+    with hung(mesh.b.process.process.pid):
+        wait_for(lambda: read("meshhealth_istiod_replica_up", "istiod").get(b) == 0, 30, "the hung replica seen")
+        wait_for(lambda: read("meshhealth_check_up", "check").get("DP02") == 0, 30, "DP02 not evaluated")
+        started = time.monotonic()
+        body = running.get("/metrics")[2]
+        assert time.monotonic() - started < 1.0
+        errors = metric_values(body, "meshhealth_istiod_replica_error_info")
+        assert {dict(k)["reason"] for k in errors if dict(k)["istiod"] == b} == {"timeout"}
+        assert by_label(body, "meshhealth_istiod_replica_up", "istiod")[a] == 1
+        assert by_label(body, "meshhealth_source_up", "source")["istiod"] == 1
+        synced_on_a = sum(v for k, v in metric_values(body, "meshhealth_xds_proxies").items()
+                          if {("istiod", a), ("type", "CDS"), ("status", "SYNCED")} <= set(k))  # fmt: skip
+        assert synced_on_a == 3
+    wait_for(healthy, 60, "recovered after istiod-b resumed")

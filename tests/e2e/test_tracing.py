@@ -19,9 +19,9 @@ from exporter.catalog import BY_ID
 from testbed.monitoring import Alertmanager, Prometheus
 from testbed.processes import ComponentError, log_tail
 from testbed.tracing import Elasticsearch, JaegerCollector, JaegerV2
-from tests.e2e.helpers import findings
+from tests.e2e.helpers import by_label, findings, hung
 from tests.e2e.test_alert_pipeline import Receiver
-from tests.support import wait_for
+from tests.support import metric_values, wait_for
 
 pytestmark = pytest.mark.e2e
 
@@ -244,3 +244,38 @@ def test_tr02_tr03_flood_stage_read_only_alerts_and_recovery(
         prometheus.stop()
         alertmanager.stop()
         receiver.server.shutdown()
+
+
+def test_a_real_elasticsearch_that_hangs_is_down_with_a_reason_then_recovers(
+    tracing: Tracing, tmp_path: Path, exporter_factory
+) -> None:
+    """Fault matrix on the real component: the Elasticsearch/OpenSearch process stopped (a black hole). Every cluster
+    on it is down with reason timeout, the source too (no cluster answered), the tracing checks are withdrawn
+    (not evaluated, never healthy), /metrics answers at once; all of it comes back when the process resumes."""
+    config = tracing.config(tmp_path / "hang.json")
+    data = json.loads(config.read_text())
+    data["sources"]["elasticsearch"].update({"timeout_seconds": 3, "stale_after_seconds": 6})
+    config.write_text(json.dumps(data))
+    running = exporter_factory(["--config", str(config)])
+
+    def read(name: str, label: str) -> dict[str, float]:
+        return by_label(running.get("/metrics")[2], name, label)
+
+    def healthy() -> bool:
+        return read("meshhealth_es_cluster_up", "es_cluster") == {"plain": 1, "kubesphere": 1, "v2": 1} and (
+            read("meshhealth_check_up", "check").get("TR02") == 1
+        )
+
+    wait_for(healthy, 90, "every cluster read")
+    assert tracing.es.process.process is not None
+    with hung(tracing.es.process.process.pid):
+        wait_for(lambda: read("meshhealth_source_up", "source").get("elasticsearch") == 0, 60, "the hang seen")
+        wait_for(lambda: read("meshhealth_check_up", "check").get("TR02") == 0, 30, "TR02 withdrawn")
+        started = time.monotonic()
+        body = running.get("/metrics")[2]
+        assert time.monotonic() - started < 1.0
+        reasons = {dict(k)["reason"] for k in metric_values(body, "meshhealth_source_error_info")
+                   if dict(k)["source"] == "elasticsearch"}  # fmt: skip
+        assert reasons == {"timeout"}
+        assert set(by_label(body, "meshhealth_es_cluster_up", "es_cluster").values()) <= {0.0}
+    wait_for(healthy, 120, "recovered after Elasticsearch resumed")

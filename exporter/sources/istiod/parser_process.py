@@ -14,6 +14,7 @@ cannot keep a core busy after its poll has given up, and the next parse starts a
 from __future__ import annotations
 
 import asyncio
+import ctypes
 import json
 import multiprocessing
 import signal
@@ -36,6 +37,14 @@ def parse_plain(body: bytes) -> tuple[PlainProxy, ...]:
         raise ValueError(f"not UTF-8 ({exc.reason} at byte {exc.start})") from None
 
 
+def _give_back_memory() -> None:
+    """Return the freed heap of a parse to the system (glibc keeps it otherwise: ~80 MiB after a 32 MB body)."""
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):  # not glibc
+        pass
+
+
 def _child(conn: Connection) -> None:
     # Ctrl-C in a terminal reaches the whole process group: the exporter shuts down and closes the pipe
     signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -53,6 +62,8 @@ def _child(conn: Connection) -> None:
             reply = ("value", str(exc))
         del body
         conn.send(reply)
+        del reply
+        _give_back_memory()
 
 
 class SynczParserProcess:

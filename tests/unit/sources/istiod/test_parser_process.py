@@ -102,3 +102,18 @@ async def test_close_stops_the_child():
     child = parser._process
     await parser.close()
     assert child is not None and not child.is_alive()
+
+
+def _rss_mib(pid: int) -> float:
+    status = dict(line.split(":", 1) for line in open(f"/proc/{pid}/status").read().splitlines())
+    return int(status["VmRSS"].split()[0]) / 1024
+
+
+async def test_the_child_gives_the_memory_of_a_large_parse_back(parser):
+    """A 30 MB syncz takes ~150 MiB to decode; without handing the freed heap back, ~80 MiB stayed resident."""
+    await parser.parse(b"[]")
+    assert parser._process is not None and parser._process.pid is not None
+    idle = _rss_mib(parser._process.pid)
+    body = json.dumps([entry_1_23(f"web-{i}.team-{i % 50}") for i in range(60_000)]).encode()
+    assert len(await parser.parse(body)) == 60_000
+    assert _rss_mib(parser._process.pid) - idle < 40
