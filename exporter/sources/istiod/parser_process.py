@@ -14,6 +14,7 @@ cannot keep a core busy after its poll has given up, and the next parse starts a
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import ctypes
 import json
 import multiprocessing
@@ -39,10 +40,8 @@ def parse_plain(body: bytes) -> tuple[PlainProxy, ...]:
 
 def _give_back_memory() -> None:
     """Return the freed heap of a parse to the system (glibc keeps it otherwise: ~80 MiB after a 32 MB body)."""
-    try:
+    with contextlib.suppress(OSError, AttributeError):  # not glibc: nothing to do
         ctypes.CDLL("libc.so.6").malloc_trim(0)
-    except (OSError, AttributeError):  # not glibc
-        pass
 
 
 def _child(conn: Connection) -> None:
