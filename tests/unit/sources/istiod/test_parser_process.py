@@ -2,6 +2,7 @@ import asyncio
 import json
 import os
 import signal
+from pathlib import Path
 
 import pytest
 
@@ -105,7 +106,7 @@ async def test_close_stops_the_child():
 
 
 def _rss_mib(pid: int) -> float:
-    status = dict(line.split(":", 1) for line in open(f"/proc/{pid}/status").read().splitlines())
+    status = dict(line.split(":", 1) for line in Path(f"/proc/{pid}/status").read_text().splitlines())
     return int(status["VmRSS"].split()[0]) / 1024
 
 
