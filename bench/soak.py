@@ -120,7 +120,8 @@ def main() -> int:
             upstream.stop()
     text = "\n".join([
         f"# Soak: {minutes:g} minutes ({datetime.now(UTC):%Y-%m-%d %H:%M} UTC)", "",
-        "One exporter process; Kubernetes API, istiod replicas (20,000 proxies each) and Elasticsearch clusters on "
+        "One exporter process (RSS, FDs and threads include its syncz parser process); Kubernetes API, istiod "
+        "replicas (20,000 proxies each) and Elasticsearch clusters on "
         "loopback; every 20 s one upstream gets the next fault of the matrix for 10 s; /metrics scraped every "
         f"second. Process alive at the end: {'yes' if alive else 'NO'}; clean stop on SIGTERM within 10 s: "
         f"{'yes' if stopped else 'NO'}.", "",
