@@ -25,7 +25,8 @@ from exporter.sources.elasticsearch.parse import (
 )
 from exporter.sources.errors import SourceError
 from exporter.sources.istiod.metrics import parse_metrics
-from exporter.sources.istiod.syncz import TYPE_URLS, parse_syncz
+from exporter.sources.istiod.parser_process import parse_plain
+from exporter.sources.istiod.syncz import TYPE_URLS, adopt, parse_syncz, to_plain
 from exporter.sources.kube import projections as p
 from exporter.sources.kube.client import _parse_event
 
@@ -62,6 +63,23 @@ SYNCZ_ENTRY = near(SYNCZ_FIELDS) | st.fixed_dictionaries(
 def test_syncz(data):
     with contextlib.suppress(ValueError):
         parse_syncz(data)
+
+
+@given(st.lists(SYNCZ_ENTRY, max_size=6), st.lists(SYNCZ_ENTRY, max_size=6))
+def test_syncz_through_the_parser_process_form_is_the_same(first, second):
+    """What serve's parser process sends back (plain tuples, ``parse_plain``) and ``adopt`` turns into proxies equals
+    the in-process parse, also when the previous poll's proxies are kept (a proxy ID seen twice keeps either)."""
+    try:
+        expected = parse_syncz(second)
+    except ValueError:
+        with contextlib.suppress(ValueError, RecursionError):
+            parse_plain(json.dumps(second).encode())
+            raise AssertionError("parse_plain accepted what parse_syncz refused")
+        return
+    with contextlib.suppress(ValueError):
+        previous = {p.proxy: p for p in parse_syncz(first)}
+        assert adopt(to_plain(expected), previous) == expected
+    assert adopt(parse_plain(json.dumps(second).encode())) == expected
 
 
 METRIC_LINES = st.sampled_from([
