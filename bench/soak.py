@@ -23,27 +23,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from tests.faults import FAULTS, KUBECONFIG, SYNCZ, Upstream, es_api, istiod_api, kube_api
-from tests.support import process_tree, start_exporter
+from tests.support import start_exporter, tree_status
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def proc_status(pid: int) -> dict[str, float]:
-    """Memory, threads and FDs of the exporter and its syncz parser process, summed."""
-    fields = {"VmRSS": 0.0, "VmHWM": 0.0, "Threads": 0.0, "fds": 0.0}
-    for member in process_tree(pid):
-        try:
-            status = Path(f"/proc/{member}/status").read_text()
-            fields["fds"] += len(os.listdir(f"/proc/{member}/fd"))
-        except OSError:
-            continue
-        for line in status.splitlines():
-            key, _, value = line.partition(":")
-            if key in ("VmRSS", "VmHWM"):
-                fields[key] += int(value.split()[0]) / 1024
-            elif key == "Threads":
-                fields[key] += int(value)
-    return fields
 
 
 def main() -> int:
@@ -99,7 +81,7 @@ def main() -> int:
                     step += 1
                     next_fault = now + 10
             if now >= next_sample:
-                s = proc_status(pid)
+                s = tree_status(pid)
                 q = statistics.quantiles(latencies, n=100, method="inclusive")
                 rows.append(f"| {len(rows) + 1} | {s['VmRSS']:.0f} | {s['VmHWM']:.0f} | {s['fds']:.0f} | "
                             f"{s['Threads']:.0f} | {q[49] * 1000:.1f} | {q[98] * 1000:.1f} | "

@@ -115,15 +115,25 @@ def process_tree(pid: int) -> list[int]:
     return tree
 
 
-def tree_memory_mib(pid: int) -> tuple[float, float]:
-    """(RSS, sum of each process' peak RSS) of ``pid`` and its descendants, in MiB."""
-    rss = peak = 0.0
+def tree_status(pid: int) -> dict[str, float]:
+    """Summed over ``pid`` and its descendants: VmRSS and VmHWM (each process' peak) in MiB, Threads, open fds."""
+    total = {"VmRSS": 0.0, "VmHWM": 0.0, "Threads": 0.0, "fds": 0.0}
     for member in process_tree(pid):
         try:
             status = Path(f"/proc/{member}/status").read_text()
-        except OSError:
+            total["fds"] += len(list(Path(f"/proc/{member}/fd").iterdir()))
+        except OSError:  # gone meanwhile
             continue
-        fields = dict(line.partition(":")[::2] for line in status.splitlines())
-        rss += int(fields.get("VmRSS", "0 kB").split()[0]) / 1024
-        peak += int(fields.get("VmHWM", "0 kB").split()[0]) / 1024
-    return rss, peak
+        for line in status.splitlines():
+            key, _, value = line.partition(":")
+            if key in ("VmRSS", "VmHWM"):
+                total[key] += int(value.split()[0]) / 1024
+            elif key == "Threads":
+                total[key] += int(value)
+    return total
+
+
+def tree_memory_mib(pid: int) -> tuple[float, float]:
+    """(RSS, sum of each process' peak RSS) of ``pid`` and its descendants, in MiB."""
+    status = tree_status(pid)
+    return status["VmRSS"], status["VmHWM"]

@@ -2,13 +2,13 @@ import asyncio
 import json
 import os
 import signal
-from pathlib import Path
 
 import pytest
 
 from exporter.sources.errors import SourceError
 from exporter.sources.istiod.parser_process import SynczParserProcess, parse_plain
 from exporter.sources.istiod.syncz import adopt, parse_syncz
+from tests.support import tree_memory_mib
 from tests.unit.sources.istiod.test_source import SYNCZ_1_14, SYNCZ_1_18, entry_1_23
 
 DOCUMENT = [
@@ -105,16 +105,11 @@ async def test_close_stops_the_child():
     assert child is not None and not child.is_alive()
 
 
-def _rss_mib(pid: int) -> float:
-    status = dict(line.split(":", 1) for line in Path(f"/proc/{pid}/status").read_text().splitlines())
-    return int(status["VmRSS"].split()[0]) / 1024
-
-
 async def test_the_child_gives_the_memory_of_a_large_parse_back(parser):
     """A 30 MB syncz takes ~150 MiB to decode; without handing the freed heap back, ~80 MiB stayed resident."""
     await parser.parse(b"[]")
     assert parser._process is not None and parser._process.pid is not None
-    idle = _rss_mib(parser._process.pid)
+    idle = tree_memory_mib(parser._process.pid)[0]
     body = json.dumps([entry_1_23(f"web-{i}.team-{i % 50}") for i in range(60_000)]).encode()
     assert len(await parser.parse(body)) == 60_000
-    assert _rss_mib(parser._process.pid) - idle < 40
+    assert tree_memory_mib(parser._process.pid)[0] - idle < 40
