@@ -75,6 +75,8 @@ def free_bytes_threshold(settings: ClusterSettings, level: str, total: float) ->
         ratio = None
     if ratio is None:
         return _size(raw)
+    if not 0 <= ratio <= 1:  # a negative ratio or a percentage over 100: Elasticsearch rejects it, so do we
+        return None
     free = float(Fraction(total) * (1 - ratio))
     headroom_key = f"{WATERMARK}.{level}.max_headroom"
     headroom_raw = settings.effective.get(headroom_key)

@@ -185,3 +185,12 @@ def test_tr05_cat_indices_of_no_answer_and_junk_rows_first():
     assert parse_cat_indices(None, "", "-") == []
     rows = ["junk", {"index": None}, {"index": "jaeger-span-2026-11-21"}]
     assert [i.name for i in parse_cat_indices(rows, "", "-")] == ["jaeger-span-2026-11-21"]
+
+
+def test_a_watermark_ratio_outside_zero_to_one_is_no_threshold():
+    """Found by the fuzz suite: -1.37e298 overflowed the float conversion and took the refresh down."""
+    from exporter.sources.elasticsearch.parse import ClusterSettings, free_bytes_threshold
+
+    for raw in ("-1.369139083211604e+298", "-5%", "150%"):
+        document = {"persistent": {}, "defaults": {"cluster.routing.allocation.disk.watermark.low": raw}}
+        assert free_bytes_threshold(ClusterSettings.parse(document), "low", 13130098738.0) is None
