@@ -2,9 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 
 import aiohttp
+
+# Joining the chunks of a body this large copies megabytes: CPython's bytes.join lets go of the GIL while it copies
+# more than 1 MiB, so in a worker thread the loop keeps serving (a 32 MB syncz took 10-30 ms to join on the loop).
+JOIN_OFF_LOOP_BYTES = 1 << 20
+
+
+def join_chunks(chunks: list[bytes]) -> bytes:
+    return b"".join(chunks)
 
 
 def describe_bad_json(body: bytes, exc: json.JSONDecodeError) -> str:
@@ -112,7 +121,7 @@ async def read_bounded(resp: aiohttp.ClientResponse, limit: int, held: Reservati
         chunks.append(chunk)
     if held is not None:
         held.take(size)  # the joined copy, while the chunks still exist
-    body = b"".join(chunks)
+    body = await asyncio.to_thread(join_chunks, chunks) if size >= JOIN_OFF_LOOP_BYTES else join_chunks(chunks)
     chunks.clear()
     if held is not None:
         held.give(size)

@@ -3,8 +3,10 @@
 Decoding istiod's syncz of 20,000 proxies (32 MB) and classifying every proxy costs ~200 ms of CPU per replica
 and poll. In a worker thread that is 200 ms of GIL the event loop serving /metrics competes for: with a few
 replicas polled often, scrapes wait. Here the body goes to a child process over a pipe, the child decodes and
-parses it and sends back the proxies as plain tuples (pickled and unpickled by C code alone, ~10 ms), and
-``adopt`` turns them into ProxySync, keeping the previous poll's objects for unchanged proxies.
+parses it and sends back the proxies as plain tuples, and ``adopt`` turns them into ProxySync, keeping the
+previous poll's objects for unchanged proxies. The tuples come in batches of ``BATCH_ROWS``: unpickling is one C
+call that holds the GIL throughout, ~8 ms for 20,000 proxies in one message, ~0.4 ms per batch, and between
+batches the loop gets the GIL back.
 
 One body at a time. A parse that is cancelled (the replica's time is up) kills the child: a pathological body
 cannot keep a core busy after its poll has given up, and the next parse starts a new child. A child that dies
@@ -25,6 +27,8 @@ from typing import Any
 
 from exporter.sources.errors import SourceError
 from exporter.sources.istiod.syncz import PlainProxy, parse_syncz, to_plain
+
+BATCH_ROWS = 1_000
 
 
 def parse_plain(body: bytes) -> tuple[PlainProxy, ...]:
@@ -52,17 +56,32 @@ def _child(conn: Connection) -> None:
             body = conn.recv_bytes()
         except (EOFError, OSError):  # the exporter is gone
             return
+        rows: tuple[PlainProxy, ...] = ()
         reply: tuple[str, Any]
         try:
-            reply = ("ok", parse_plain(body))
+            rows = parse_plain(body)
+            reply = ("ok", len(rows))  # then the rows, in batches
         except json.JSONDecodeError as exc:
             reply = ("json", (exc.msg, exc.pos))
         except ValueError as exc:
             reply = ("value", str(exc))
         del body
         conn.send(reply)
-        del reply
+        for start in range(0, len(rows), BATCH_ROWS):
+            conn.send(rows[start : start + BATCH_ROWS])
+        del rows, reply
         _give_back_memory()
+
+
+def _receive(conn: Connection) -> tuple[str, Any]:
+    """The child's answer: an error, or ("ok", rows) with the rows of every batch (one unpickling per batch)."""
+    kind, value = conn.recv()
+    if kind != "ok":
+        return kind, value
+    rows: list[PlainProxy] = []
+    while len(rows) < value:
+        rows += conn.recv()
+    return kind, tuple(rows)
 
 
 class SynczParserProcess:
@@ -105,7 +124,7 @@ class SynczParserProcess:
                 conn = await asyncio.to_thread(self._start)
             try:
                 await asyncio.to_thread(conn.send_bytes, body)
-                kind, value = await asyncio.to_thread(conn.recv)
+                kind, value = await asyncio.to_thread(_receive, conn)
             except (EOFError, OSError):
                 code = await asyncio.to_thread(self._stop)
                 raise SourceError("internal", f"the syncz parser process exited (exit code {code})") from None

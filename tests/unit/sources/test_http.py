@@ -163,3 +163,23 @@ async def test_watch_event_larger_than_the_budget_is_too_large(kube):
     assert err.value.reason == "too_large"
     assert client.budget.held == 0
     await client.close()
+
+
+@pytest.mark.parametrize(("size", "off_loop"), [(200_000, False), (2_000_000, True)])
+async def test_a_large_body_is_joined_off_the_loop(aiohttp_server, monkeypatch, size, off_loop):
+    import threading
+
+    import exporter.sources.http as http
+
+    joined_in: list[threading.Thread] = []
+
+    def join(chunks: list[bytes]) -> bytes:
+        joined_in.append(threading.current_thread())
+        return b"".join(chunks)
+
+    monkeypatch.setattr(http, "join_chunks", join)
+    server = await aiohttp_server(body_app(size))
+    async with ClientSession() as session, session.get(server.make_url("/")) as resp:
+        body = await read_bounded(resp, 10_000_000)
+    assert body == b"x" * size
+    assert (joined_in[0] is not threading.main_thread()) is off_loop
