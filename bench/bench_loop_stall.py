@@ -31,7 +31,7 @@ from bench.bench_kube_projection import NAMESPACES, pod_bodies
 from exporter.app import Exporter
 from exporter.config import load_settings
 from exporter.server.runtime import GC_THRESHOLDS, SWITCH_INTERVAL_SECONDS, tune_for_serving
-from exporter.sources.istiod.parser_process import SynczParserProcess
+from exporter.sources.istiod.parser_process import ParserProcess
 from exporter.sources.istiod.source import IstiodSource
 from exporter.sources.kube import projections as p
 from exporter.sources.kube.snapshot import KubeSnapshot
@@ -76,7 +76,7 @@ async def longest_stall(work: Any) -> tuple[float, float]:
 
 async def measure(urls: list[str], kube: KubeSnapshot) -> tuple[float, float, float, float, float]:
     settings = load_settings(None, {"istio": {"istiod_urls": urls}})
-    source = IstiodSource(settings, lambda: kube, parser=SynczParserProcess())  # as serve runs it
+    source = IstiodSource(settings, lambda: kube, parsers=ParserProcess)  # as serve runs it
     istiod = None
 
     async def refresh() -> None:
@@ -129,14 +129,14 @@ async def json_stalls(body: bytes) -> tuple[float, float, float, float]:
     async def source_parse() -> None:
         await asyncio.to_thread(_parse_syncz_body, body, previous)
 
-    parser = SynczParserProcess()
+    parser = ParserProcess()
 
     async def child_parse() -> None:
-        await asyncio.to_thread(_adopt, await parser.parse(body), previous)
+        await asyncio.to_thread(_adopt, await parser.parse_syncz(body), previous)
 
     results = []
     try:
-        await parser.parse(b"[]")  # the child is started once, by the first parse
+        await parser.parse_syncz(b"[]")  # the child is started once, by the first parse
         for work in (plain, interruptible, source_parse, child_parse):
             results.append(max([(await longest_stall(work))[0] for _ in range(REPEATS)]))
     finally:

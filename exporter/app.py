@@ -17,7 +17,7 @@ from exporter.metrics.render import RenderedMetrics, build_families, render
 from exporter.model import SourceView
 from exporter.scheduler import Scheduler, SourceState, refresh_once
 from exporter.sources.elasticsearch.source import ElasticsearchSource
-from exporter.sources.istiod.parser_process import SynczParserProcess
+from exporter.sources.istiod.parser_process import ParserProcess
 from exporter.sources.istiod.source import IstiodSource
 from exporter.sources.kube.source import KubeSource
 from exporter.sources.proxy_stats import ProxyStatsSource
@@ -48,8 +48,8 @@ def build_sources(settings: Settings, checks: list[CheckDef], *, watch: bool) ->
 
     if any(c.source == "istiod" for c in checks):
         # a long-running exporter parses syncz in a child process: the GIL stays with the loop serving /metrics
-        parser = SynczParserProcess() if watch else None
-        source = IstiodSource(settings, kube_data, kube_enabled=kube is not None, one_shot=not watch, parser=parser)
+        parsers = ParserProcess if watch else None
+        source = IstiodSource(settings, kube_data, kube_enabled=kube is not None, one_shot=not watch, parsers=parsers)
         states.append(SourceState(source, settings.sources.istiod, after=kube))
     if kube is not None and any(c.source == "webhook_tls" for c in checks):
         states.append(SourceState(WebhookTLSSource(settings, kube_data), settings.sources.webhook_tls, after=kube))

@@ -1,4 +1,5 @@
-"""Decode and parse syncz in a child process, so that the serving process's GIL stays free.
+"""Parse istiod's syncz and /metrics in a child process, so that the serving process's GIL stays free and a
+parse whose time is up can be stopped.
 
 Decoding istiod's syncz of 20,000 proxies (32 MB) and classifying every proxy costs ~200 ms of CPU per replica
 and poll. In a worker thread that is 200 ms of GIL the event loop serving /metrics competes for: with a few
@@ -8,9 +9,13 @@ previous poll's objects for unchanged proxies. The tuples come in batches of ``B
 call that holds the GIL throughout, ~8 ms for 20,000 proxies in one message, ~0.4 ms per batch, and between
 batches the loop gets the GIL back.
 
+istiod's /metrics is parsed there too: prometheus_client's text parser is pure Python (a 52 MB body takes ~20 s),
+and in a thread nothing could stop it once the replica's time was up. The child sends back only the samples the
+checks read.
+
 One body at a time. A parse that is cancelled (the replica's time is up) kills the child: a pathological body
 cannot keep a core busy after its poll has given up, and the next parse starts a new child. A child that dies
-(out of memory, killed) fails that replica's poll with reason ``internal``; the next poll starts a new one.
+(out of memory, killed) fails that parse with reason ``internal``; the next parse starts a new one.
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ from multiprocessing.process import BaseProcess
 from typing import Any
 
 from exporter.sources.errors import SourceError
+from exporter.sources.istiod.metrics import IstiodMetrics, parse_metrics
 from exporter.sources.istiod.syncz import PlainProxy, parse_syncz, to_plain
 
 BATCH_ROWS = 1_000
@@ -48,23 +54,31 @@ def _give_back_memory() -> None:
         ctypes.CDLL("libc.so.6").malloc_trim(0)
 
 
+def _answer(kind: str, body: bytes) -> tuple[tuple[str, Any], tuple[PlainProxy, ...]]:
+    """The reply to send first, and the syncz rows to send after it in batches."""
+    try:
+        if kind == "metrics":
+            return ("ok", parse_metrics(body.decode("utf-8", "replace")).samples), ()
+        rows = parse_plain(body)
+        return ("rows", len(rows)), rows
+    except json.JSONDecodeError as exc:
+        return ("json", (exc.msg, exc.pos)), ()
+    except ValueError as exc:
+        return ("value", str(exc)), ()
+    except Exception as exc:  # a parser bug: this parse fails, the child goes on
+        return ("bug", f"{type(exc).__name__}: {exc}"), ()
+
+
 def _child(conn: Connection) -> None:
     # Ctrl-C in a terminal reaches the whole process group: the exporter shuts down and closes the pipe
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     while True:
         try:
+            kind = conn.recv()
             body = conn.recv_bytes()
         except (EOFError, OSError):  # the exporter is gone
             return
-        rows: tuple[PlainProxy, ...] = ()
-        reply: tuple[str, Any]
-        try:
-            rows = parse_plain(body)
-            reply = ("ok", len(rows))  # then the rows, in batches
-        except json.JSONDecodeError as exc:
-            reply = ("json", (exc.msg, exc.pos))
-        except ValueError as exc:
-            reply = ("value", str(exc))
+        reply, rows = _answer(kind, body)
         del body
         conn.send(reply)
         for start in range(0, len(rows), BATCH_ROWS):
@@ -74,9 +88,10 @@ def _child(conn: Connection) -> None:
 
 
 def _receive(conn: Connection) -> tuple[str, Any]:
-    """The child's answer: an error, or ("ok", rows) with the rows of every batch (one unpickling per batch)."""
+    """The child's answer: an error, a value, or ("rows", rows) with the rows of every batch (one unpickling per
+    batch)."""
     kind, value = conn.recv()
-    if kind != "ok":
+    if kind != "rows":
         return kind, value
     rows: list[PlainProxy] = []
     while len(rows) < value:
@@ -84,7 +99,24 @@ def _receive(conn: Connection) -> tuple[str, Any]:
     return kind, tuple(rows)
 
 
-class SynczParserProcess:
+def _result(answer: str, value: Any) -> Any:
+    """The child's answer as the parse in this process gives it: a value, or the same exception."""
+    if answer == "json":
+        msg, pos = value
+        raise json.JSONDecodeError(msg, "", pos)
+    if answer == "value":
+        raise ValueError(value)
+    if answer == "bug":
+        raise SourceError("internal", f"the istiod parser failed: {value}")
+    return value
+
+
+def _send(conn: Connection, kind: str, body: bytes) -> None:
+    conn.send(kind)
+    conn.send_bytes(body)
+
+
+class ParserProcess:
     def __init__(self) -> None:
         self._lock = asyncio.Lock()
         self._process: BaseProcess | None = None
@@ -94,7 +126,7 @@ class SynczParserProcess:
     def _start(self) -> Connection:
         ctx = multiprocessing.get_context("spawn")
         parent, child = ctx.Pipe()
-        process = ctx.Process(target=_child, args=(child,), name="syncz parser", daemon=True)
+        process = ctx.Process(target=_child, args=(child,), name="istiod parser", daemon=True)
         process.start()
         child.close()
         self._process, self._conn = process, parent
@@ -115,28 +147,32 @@ class SynczParserProcess:
             conn.close()
         return code
 
-    async def parse(self, body: bytes) -> tuple[PlainProxy, ...]:
-        """Raises json.JSONDecodeError or ValueError like parse_syncz, SourceError when the child dies."""
+    async def _ask(self, kind: str, body: bytes) -> Any:
+        """The child's value for ``body``; raises json.JSONDecodeError or ValueError like the parse in this
+        process, SourceError (internal) when the child dies or the parser fails."""
         async with self._lock:
             conn = self._conn if self._process is not None and self._process.is_alive() else None
             if conn is None:
                 self._stop()
                 conn = await asyncio.to_thread(self._start)
             try:
-                await asyncio.to_thread(conn.send_bytes, body)
-                kind, value = await asyncio.to_thread(_receive, conn)
+                await asyncio.to_thread(_send, conn, kind, body)
+                answer, value = await asyncio.to_thread(_receive, conn)
             except (EOFError, OSError):
                 code = await asyncio.to_thread(self._stop)
-                raise SourceError("internal", f"the syncz parser process exited (exit code {code})") from None
+                raise SourceError("internal", f"the istiod parser process exited (exit code {code})") from None
             except BaseException:  # cancelled: the replica's time is up; do not leave the child parsing
                 await asyncio.shield(asyncio.to_thread(self._stop))
                 raise
-        if kind == "json":
-            msg, pos = value
-            raise json.JSONDecodeError(msg, "", pos)
-        if kind == "value":
-            raise ValueError(value)
-        return value  # type: ignore[no-any-return]
+        return _result(answer, value)
+
+    async def parse_syncz(self, body: bytes) -> tuple[PlainProxy, ...]:
+        """The proxies of a syncz body, as plain tuples for ``adopt``."""
+        return await self._ask("syncz", body)  # type: ignore[no-any-return]
+
+    async def parse_metrics(self, body: bytes) -> IstiodMetrics:
+        """istiod's /metrics as ``parse_metrics`` gives it (ValueError: not Prometheus text)."""
+        return IstiodMetrics(await self._ask("metrics", body))
 
     async def close(self) -> None:
         async with self._lock:

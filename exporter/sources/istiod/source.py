@@ -30,8 +30,8 @@ from exporter.sources.http import (
     describe_client_error,
     read_bounded,
 )
-from exporter.sources.istiod.metrics import parse_metrics
-from exporter.sources.istiod.parser_process import SynczParserProcess
+from exporter.sources.istiod.metrics import IstiodMetrics, parse_metrics
+from exporter.sources.istiod.parser_process import ParserProcess
 from exporter.sources.istiod.snapshot import IstiodSnapshot, Replica, ReplicaData, SidecarPod
 from exporter.sources.istiod.syncz import STALE, PlainProxy, ProxySync, adopt, parse_syncz
 from exporter.sources.json_array import loads_interruptible
@@ -101,9 +101,12 @@ class IstiodSource:
         *,
         kube_enabled: bool = True,
         one_shot: bool = False,
-        parser: SynczParserProcess | None = None,
+        parsers: Callable[[], ParserProcess] | None = None,
     ) -> None:
-        self._parser = parser  # None: syncz is parsed in a worker thread of this process
+        # serve: a parser process per replica, so that a body one replica's parse chokes on cannot make another
+        # replica wait past its time; None (check): bodies are parsed in worker threads of this process
+        self._new_parser = parsers
+        self._parsers: dict[str, ParserProcess] = {}  # by replica URL
         self._one_shot = one_shot
         self._settings = settings
         self._kube_enabled = kube_enabled
@@ -175,10 +178,11 @@ class IstiodSource:
             return ReplicaData(replica, error=syncz_body)
         try:
             previous = self._proxies.get(replica.url)
-            if self._parser is None:
+            parser = self._parser(replica)
+            if parser is None:
                 parsed = await asyncio.to_thread(_parse_syncz_body, syncz_body, previous)
             else:
-                parsed = await asyncio.to_thread(_adopt, await self._parser.parse(syncz_body), previous)
+                parsed = await asyncio.to_thread(_adopt, await parser.parse_syncz(syncz_body), previous)
             proxies, self._proxies[replica.url] = parsed
         except SourceError as exc:  # the parser process died
             return ReplicaData(replica, error=SourceError(exc.reason, f"istiod {replica.name}: syncz: {exc.message}"))
@@ -189,11 +193,12 @@ class IstiodSource:
             return ReplicaData(replica, error=SourceError("invalid_response", f"istiod {replica.name}: syncz: {exc}"))
         metrics, metrics_error = None, ""
         if isinstance(metrics_body, bytes):
-            body = metrics_body
-            try:  # pure-Python parsing in a thread: the loop gets the GIL back at every switch interval
-                metrics = await asyncio.to_thread(lambda: parse_metrics(body.decode("utf-8", "replace")))
+            try:
+                metrics = await self._parse_metrics(replica, metrics_body)
             except ValueError as exc:
                 metrics_error = f"metrics are not Prometheus text: {exc}"
+            except SourceError as exc:  # the parser process died
+                metrics_error = f"metrics: {exc.message}"
         else:
             metrics_error = str(metrics_body)
         push: dict[str, Any] = {}
@@ -204,6 +209,21 @@ class IstiodSource:
             except ValueError:
                 push = {}
         return ReplicaData(replica, None, proxies, metrics, metrics_error, push)
+
+    def _parser(self, replica: Replica) -> ParserProcess | None:
+        if self._new_parser is None:
+            return None
+        parser = self._parsers.get(replica.url)
+        if parser is None:
+            parser = self._parsers[replica.url] = self._new_parser()
+        return parser
+
+    async def _parse_metrics(self, replica: Replica, body: bytes) -> IstiodMetrics:
+        parser = self._parser(replica)
+        if parser is not None:  # serve: in the parser process, stopped when the replica's time is up
+            return await parser.parse_metrics(body)
+        # check: pure-Python parsing in a thread; the loop gets the GIL back at every switch interval
+        return await asyncio.to_thread(lambda: parse_metrics(body.decode("utf-8", "replace")))
 
     async def _bounded(self, replica: Replica) -> ReplicaData:
         """One replica within its share of the source's timeout: a replica that hangs, or drips bytes so that
@@ -241,6 +261,9 @@ class IstiodSource:
         data = tuple(await asyncio.gather(*(self._bounded(r) for r in replicas)))
         current = {r.url for r in replicas}
         self._proxies = {url: known for url, known in self._proxies.items() if url in current}
+        gone = [parser for url, parser in self._parsers.items() if url not in current]
+        self._parsers = {url: parser for url, parser in self._parsers.items() if url in current}
+        await asyncio.gather(*(parser.close() for parser in gone))
         answered = [d for d in data if d.error is None]
         if not answered:
             first = data[0].error
@@ -338,8 +361,8 @@ class IstiodSource:
         return dataclasses.replace(replica, rejected_delta=delta)
 
     async def close(self) -> None:
-        if self._parser is not None:
-            await self._parser.close()
+        parsers, self._parsers = list(self._parsers.values()), {}
+        await asyncio.gather(*(parser.close() for parser in parsers))
         if self._session is not None:
             await self._session.close()
             self._session = None

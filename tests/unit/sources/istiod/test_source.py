@@ -20,7 +20,7 @@ from exporter.checks.xds import (
 )
 from exporter.model import NotEvaluated
 from exporter.sources.istiod.metrics import parse_metrics
-from exporter.sources.istiod.parser_process import SynczParserProcess
+from exporter.sources.istiod.parser_process import ParserProcess
 from exporter.sources.istiod.source import IstiodSnapshot, IstiodSource, SidecarPod
 from exporter.sources.istiod.syncz import ERROR, NOT_SENT, STALE, SYNCED, classify, parse_syncz
 from tests.support import drip
@@ -191,7 +191,7 @@ class FakeReplica:
         return app
 
 
-async def start(aiohttp_server, replicas, tmp_path, clock=None, parser=None, **istio):
+async def start(aiohttp_server, replicas, tmp_path, clock=None, parsers=None, seconds=1, **istio):
     urls = []
     for replica in replicas:
         server = await aiohttp_server(replica.app())
@@ -199,8 +199,8 @@ async def start(aiohttp_server, replicas, tmp_path, clock=None, parser=None, **i
     token = tmp_path / "token"
     token.write_text("sa-token\n")
     s = settings(istio={"istiod_urls": urls, "debug_token_file": str(token), **istio},
-                 sources={"istiod": {"timeout_seconds": 1}})  # fmt: skip
-    source = IstiodSource(s, lambda: None, clock or time.time, parser=parser)
+                 sources={"istiod": {"timeout_seconds": seconds}})  # fmt: skip
+    source = IstiodSource(s, lambda: None, clock or time.time, parsers=parsers)
     return source, s, urls
 
 
@@ -211,14 +211,16 @@ async def test_dp02_mh02_three_replicas_merged_and_failures_isolated(aiohttp_ser
     forbidden = FakeReplica([], status=403)
     slow = FakeReplica([], delay=3)
     garbage = FakeReplica(b"<html>oops</html>")
-    process = SynczParserProcess() if parser == "process" else None
-    source, s, urls = await start(aiohttp_server, [ok1, ok2, forbidden, slow, garbage], tmp_path, parser=process)
+    parsers = ParserProcess if parser == "process" else None  # 5 parser processes start within the replicas' time
+    replicas = [ok1, ok2, forbidden, slow, garbage]
+    source, s, urls = await start(aiohttp_server, replicas, tmp_path, parsers=parsers, seconds=2.5)
     try:
         snap = await source.refresh()
     finally:
         await source.close()
     by_url = {r.replica.url: r for r in snap.replicas}
     assert len(by_url[urls[0]].proxies) == 2 and len(by_url[urls[1]].proxies) == 1
+    assert by_url[urls[0]].metrics == parse_metrics(NEW_METRICS) and by_url[urls[0]].metrics_error == ""
     assert (
         by_url[urls[2]].error.reason == "forbidden"
         and "DEBUG_ENDPOINT_AUTH_ALLOWED_NAMESPACES" in by_url[urls[2]].error.message
@@ -389,6 +391,49 @@ async def test_a_dripping_replica_fails_alone_and_in_time(aiohttp_server, tmp_pa
     assert ok.error is None and len(ok.proxies) == 1
     assert dripping.error is not None and dripping.error.reason == "timeout"
     assert dripping.error.message == f"istiod {urls[1]}: no complete answer within 0.8s"
+
+
+async def test_a_metrics_body_too_slow_to_parse_fails_its_replica_alone_and_stops_its_parser(aiohttp_server, tmp_path):
+    """serve parses /metrics in a parser process per replica: when the replica's time is up, its parse is stopped
+    (in a thread it would have kept a core busy for seconds after the replica had failed), and the other replica's
+    parses never wait behind it."""
+    lines = "".join(f'pilot_xds{{version="{i}",type="eds"}} {i}\n' for i in range(400_000))
+    heavy = FakeReplica([entry_1_23("a.bookinfo")])
+    fine = FakeReplica([entry_1_23("b.bookinfo")])
+    source, _, urls = await start(aiohttp_server, [heavy, fine], tmp_path, parsers=ParserProcess)
+    try:
+        await source.refresh()  # both parser processes are up
+        heavy.metrics, fine.delay = "# TYPE pilot_xds gauge\n" + lines, 0.3  # fine parses while heavy's are parsed
+        snap = await source.refresh()
+        stopped, running = source._parsers[urls[0]], source._parsers[urls[1]]
+        assert stopped._process is None and running._process is not None and running._process.is_alive()
+        heavy.metrics = NEW_METRICS
+        again = await source.refresh()
+    finally:
+        await source.close()
+    by_url = {r.replica.url: r for r in snap.replicas}
+    assert by_url[urls[0]].error is not None and by_url[urls[0]].error.reason == "timeout"
+    assert [p.proxy for p in by_url[urls[1]].proxies] == ["b.bookinfo"] and by_url[urls[1]].metrics is not None
+    assert all(r.error is None and r.metrics is not None for r in again.replicas)
+    assert (stopped.started, running.started) == (2, 1)  # heavy's was started again for the third refresh
+    assert source._parsers == {} and running._process is None  # closed with the source
+
+
+async def test_the_parser_process_of_a_replica_that_is_gone_is_stopped(aiohttp_server, tmp_path):
+    a, b = FakeReplica([entry_1_23("a.bookinfo")]), FakeReplica([entry_1_23("b.bookinfo")])
+    source, s, urls = await start(aiohttp_server, [a, b], tmp_path, parsers=ParserProcess)
+    try:
+        await source.refresh()
+        gone = source._parsers[urls[1]]
+        assert gone._process is not None
+        child = gone._process
+        source._settings = settings(istio={**s.istio.model_dump(), "istiod_urls": urls[:1]},
+                                    sources={"istiod": {"timeout_seconds": 1}})  # fmt: skip
+        [replica] = (await source.refresh()).replicas
+        assert replica.replica.url == urls[0] and set(source._parsers) == {urls[0]}
+        assert not child.is_alive()
+    finally:
+        await source.close()
 
 
 async def test_bodies_are_parsed_in_worker_threads_not_on_the_loop(aiohttp_server, tmp_path, monkeypatch):
