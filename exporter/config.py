@@ -192,6 +192,17 @@ class IstioSettings(_Section):
         description="answers of every replica held at once, together, until parsed (at least max_response_bytes)",
     )
 
+    parser_processes: int = Field(
+        4,
+        ge=1,
+        le=64,
+        description=(
+            "`serve` parses each replica's syncz and /metrics in a child process of its own (~35 MiB each when "
+            "idle), so a body one replica's parse chokes on never makes another wait; past this many replicas, "
+            "replicas share the processes"
+        ),
+    )
+
     @model_validator(mode="after")
     def _budget_fits_one_answer(self) -> IstioSettings:
         _check_budget(self.memory_budget_bytes, self.max_response_bytes)

@@ -103,10 +103,12 @@ class IstiodSource:
         one_shot: bool = False,
         parsers: Callable[[], ParserProcess] | None = None,
     ) -> None:
-        # serve: a parser process per replica, so that a body one replica's parse chokes on cannot make another
-        # replica wait past its time; None (check): bodies are parsed in worker threads of this process
+        # serve: a parser process per replica (up to istio.parser_processes), so that a body one replica's parse
+        # chokes on cannot make another replica wait past its time; None (check): bodies are parsed in worker
+        # threads of this process
         self._new_parser = parsers
-        self._parsers: dict[str, ParserProcess] = {}  # by replica URL
+        self._parsers: dict[int, ParserProcess] = {}  # by slot
+        self._slots: dict[str, int] = {}  # replica URL -> slot, for the current replicas
         self._one_shot = one_shot
         self._settings = settings
         self._kube_enabled = kube_enabled
@@ -213,9 +215,10 @@ class IstiodSource:
     def _parser(self, replica: Replica) -> ParserProcess | None:
         if self._new_parser is None:
             return None
-        parser = self._parsers.get(replica.url)
+        slot = self._slots.get(replica.url, 0)
+        parser = self._parsers.get(slot)
         if parser is None:
-            parser = self._parsers[replica.url] = self._new_parser()
+            parser = self._parsers[slot] = self._new_parser()
         return parser
 
     async def _parse_metrics(self, replica: Replica, body: bytes) -> IstiodMetrics:
@@ -258,12 +261,14 @@ class IstiodSource:
                 total=None, sock_connect=5, sock_read=self._settings.sources.istiod.timeout_seconds
             )
             self._session = aiohttp.ClientSession(timeout=timeout)
+        slots = self._settings.istio.parser_processes
+        self._slots = {r.url: i % slots for i, r in enumerate(replicas)}
+        unused = [parser for slot, parser in self._parsers.items() if slot >= len(replicas)]
+        self._parsers = {slot: parser for slot, parser in self._parsers.items() if slot < len(replicas)}
+        await asyncio.gather(*(parser.close() for parser in unused))  # fewer replicas than before
         data = tuple(await asyncio.gather(*(self._bounded(r) for r in replicas)))
         current = {r.url for r in replicas}
         self._proxies = {url: known for url, known in self._proxies.items() if url in current}
-        gone = [parser for url, parser in self._parsers.items() if url not in current]
-        self._parsers = {url: parser for url, parser in self._parsers.items() if url in current}
-        await asyncio.gather(*(parser.close() for parser in gone))
         answered = [d for d in data if d.error is None]
         if not answered:
             first = data[0].error

@@ -405,7 +405,7 @@ async def test_a_metrics_body_too_slow_to_parse_fails_its_replica_alone_and_stop
         await source.refresh()  # both parser processes are up
         heavy.metrics, fine.delay = "# TYPE pilot_xds gauge\n" + lines, 0.3  # fine parses while heavy's are parsed
         snap = await source.refresh()
-        stopped, running = source._parsers[urls[0]], source._parsers[urls[1]]
+        stopped, running = (source._parsers[source._slots[url]] for url in urls)
         assert stopped._process is None and running._process is not None and running._process.is_alive()
         heavy.metrics = NEW_METRICS
         again = await source.refresh()
@@ -419,21 +419,25 @@ async def test_a_metrics_body_too_slow_to_parse_fails_its_replica_alone_and_stop
     assert source._parsers == {} and running._process is None  # closed with the source
 
 
-async def test_the_parser_process_of_a_replica_that_is_gone_is_stopped(aiohttp_server, tmp_path):
-    a, b = FakeReplica([entry_1_23("a.bookinfo")]), FakeReplica([entry_1_23("b.bookinfo")])
-    source, s, urls = await start(aiohttp_server, [a, b], tmp_path, parsers=ParserProcess)
+async def test_replicas_get_a_parser_process_each_up_to_the_limit_and_unused_ones_are_stopped(aiohttp_server, tmp_path):
+    replicas = [FakeReplica([entry_1_23(f"{name}.bookinfo")]) for name in "abc"]
+    source, s, urls = await start(aiohttp_server, replicas, tmp_path, parsers=ParserProcess, parser_processes=2)
     try:
-        await source.refresh()
-        gone = source._parsers[urls[1]]
-        assert gone._process is not None
-        child = gone._process
-        source._settings = settings(istio={**s.istio.model_dump(), "istiod_urls": urls[:1]},
+        snap = await source.refresh()
+        assert [len(r.proxies) for r in snap.replicas] == [1, 1, 1]
+        ordered = sorted(urls)  # replicas from istiod_urls are ordered by URL
+        assert source._slots == {ordered[0]: 0, ordered[1]: 1, ordered[2]: 0}  # the third shares the first's
+        assert set(source._parsers) == {0, 1} and all(p.started == 1 for p in source._parsers.values())
+        second = source._parsers[1]._process
+        assert second is not None
+        source._settings = settings(istio={**s.istio.model_dump(), "istiod_urls": ordered[1:2]},
                                     sources={"istiod": {"timeout_seconds": 1}})  # fmt: skip
         [replica] = (await source.refresh()).replicas
-        assert replica.replica.url == urls[0] and set(source._parsers) == {urls[0]}
-        assert not child.is_alive()
+        assert replica.replica.url == ordered[1] and set(source._parsers) == {0}
+        assert not second.is_alive()  # one replica left: its process is the only one
     finally:
         await source.close()
+    assert source._parsers == {}
 
 
 async def test_bodies_are_parsed_in_worker_threads_not_on_the_loop(aiohttp_server, tmp_path, monkeypatch):
