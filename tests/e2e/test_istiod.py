@@ -196,3 +196,46 @@ def test_a_real_istiod_replica_that_hangs_fails_alone_then_recovers(
                           if {("istiod", a), ("type", "CDS"), ("status", "SYNCED")} <= set(k))  # fmt: skip
         assert synced_on_a == 3
     wait_for(healthy, 60, "recovered after istiod-b resumed")
+
+
+def test_a_real_kube_apiserver_that_hangs_is_down_with_a_reason_while_istiod_is_read(
+    mesh: Mesh, tmp_path: Path, exporter_factory
+) -> None:
+    """Fault matrix on the real component: kube-apiserver stopped (a black hole; its open watches go silent).
+    The Kubernetes source is down with reason timeout once its last good data is too old to serve, the checks
+    that read Kubernetes are not evaluated (never healthy), both istiod replicas keep their values, /metrics
+    answers at once, and everything comes back when the API server does."""
+    a, b = mesh.a.monitoring_url, mesh.b.monitoring_url
+    config = tmp_path / "kube-hang.json"
+    source = {"interval_seconds": 1, "timeout_seconds": 3, "max_backoff_seconds": 2, "stale_after_seconds": 5}
+    config.write_text(json.dumps({
+        "sources": {"kubernetes": source, "istiod": {"interval_seconds": 1, "timeout_seconds": 3}},
+        "kubernetes": {"request_timeout_seconds": 3},
+        "istio": {"istiod_urls": [a, b]},
+        "checks": {"DP02": {"grace_seconds": 0}},
+    }))  # fmt: skip
+    running = exporter_factory(["--kubeconfig", str(mesh.kube.kubeconfig), "--config", str(config)])
+
+    def read(name: str, label: str) -> dict[str, float]:
+        return by_label(running.get("/metrics")[2], name, label)
+
+    def healthy() -> bool:
+        checks = read("meshhealth_check_up", "check")
+        return read("meshhealth_source_up", "source").get("kubernetes") == 1 and all(
+            checks.get(c) == 1 for c in ("DP02", "NS01", "CP01")
+        )
+
+    wait_for(healthy, 60, "Kubernetes read")
+    assert mesh.kube.apiserver.process is not None
+    with hung(mesh.kube.apiserver.process.pid):
+        wait_for(lambda: read("meshhealth_source_up", "source").get("kubernetes") == 0, 60, "the hung API seen")
+        wait_for(lambda: all(read("meshhealth_check_up", "check").get(c) == 0 for c in ("DP02", "NS01", "CP01")),
+                 30, "the Kubernetes checks not evaluated")  # fmt: skip
+        started = time.monotonic()
+        body = running.get("/metrics")[2]
+        assert time.monotonic() - started < 1.0
+        errors = metric_values(body, "meshhealth_source_error_info")
+        assert {dict(k)["reason"] for k in errors if dict(k)["source"] == "kubernetes"} == {"timeout"}
+        assert by_label(body, "meshhealth_source_up", "source")["istiod"] == 1
+        assert by_label(body, "meshhealth_istiod_replica_up", "istiod") == {a: 1, b: 1}
+    wait_for(healthy, 90, "recovered after kube-apiserver resumed")
