@@ -12,15 +12,33 @@
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import gc
 import sys
 
 SWITCH_INTERVAL_SECONDS = 0.0002
 GC_THRESHOLDS = (10_000, 10, 1_000)
+# glibc's mallopt parameters (malloc.h)
+M_MMAP_THRESHOLD, M_ARENA_MAX = -3, -8
+MMAP_THRESHOLD_BYTES = 1 << 20
+ARENA_MAX = 2
+
+
+def tune_malloc() -> bool:
+    """glibc: answers over 1 MiB (bodies, their joined copies) always get their own mapping, returned to the
+    system when freed (by default the threshold rises to the largest block freed so far, up to 32 MiB, and later
+    blocks of that size stay in the heap); and at most two heaps (by default up to 8 per core, one per worker
+    thread that allocates, each keeping its own free memory). False when the C library is not glibc."""
+    with contextlib.suppress(OSError, AttributeError):
+        libc = ctypes.CDLL("libc.so.6")
+        return bool(libc.mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD_BYTES)) and bool(libc.mallopt(M_ARENA_MAX, ARENA_MAX))
+    return False
 
 
 def tune_for_serving() -> None:
     """Call once the app is built and before the sources start."""
+    tune_malloc()
     gc.freeze()
     gc.set_threshold(*GC_THRESHOLDS)
     sys.setswitchinterval(SWITCH_INTERVAL_SECONDS)
