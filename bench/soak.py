@@ -3,7 +3,7 @@
 Upstreams (tests/faults.py): the Kubernetes API, two istiod replicas (20,000 proxies each), two Elasticsearch
 clusters. Every 20 s one upstream gets the next fault of the matrix (refused, black hole, drip, HTTP errors,
 garbage, a 50 MB body) for 10 s, in turn; a scraper reads /metrics every second. Once a minute RSS, peak RSS,
-open file descriptors and threads are sampled (the exporter and its syncz parser process, summed), with the
+open file descriptors and threads are sampled (the exporter and its parser processes, summed), with the
 scrape latencies of that minute. A leak shows as a column that keeps growing. Writes bench/SOAK.md (make bench
 puts it into bench/REPORT.md).
 
@@ -102,7 +102,8 @@ def main() -> int:
             upstream.stop()
     text = "\n".join([
         f"# Soak: {minutes:g} minutes ({datetime.now(UTC):%Y-%m-%d %H:%M} UTC)", "",
-        "One exporter process (RSS, FDs and threads include its syncz parser process); Kubernetes API, istiod "
+        "One exporter process (RSS, FDs and threads include its parser processes, one per istiod replica); "
+        "Kubernetes API, istiod "
         "replicas (20,000 proxies each) and Elasticsearch clusters on "
         "loopback; every 20 s one upstream gets the next fault of the matrix for 10 s; /metrics scraped every "
         f"second. Process alive at the end: {'yes' if alive else 'NO'}; clean stop on SIGTERM within 10 s: "

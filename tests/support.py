@@ -98,7 +98,7 @@ async def drip(request: web.Request) -> web.StreamResponse:
 
 
 def process_tree(pid: int) -> list[int]:
-    """``pid`` and its descendants (the exporter and its syncz parser process)."""
+    """``pid`` and its descendants (the exporter and its parser processes)."""
     parents: dict[int, int] = {}
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():

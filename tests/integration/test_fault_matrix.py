@@ -23,7 +23,7 @@ from tests.support import RunningExporter, metric_values, start_exporter, tree_m
 pytestmark = pytest.mark.integration
 
 LIMIT = 8 * 1024 * 1024  # max_response_bytes of every source: the 50 MB body is refused while read
-RSS_BOUND_MIB = 400  # peak RSS (VmHWM) of the exporter + its parser over the matrix, with 50 MB bodies
+RSS_BOUND_MIB = 400  # peak RSS (VmHWM) of the exporter + its parser processes over the matrix, with 50 MB bodies
 STALE_AFTER = 3  # a source's last good data serves its checks this long after it went down, then not evaluated
 SCRAPE_BOUND_SECONDS = 0.5  # a scrape never waits for a source (stalls seen before: seconds to minutes)
 
@@ -101,7 +101,7 @@ def healthy(w: World) -> bool:
 
 
 def peak_rss_mib(w: World) -> float:
-    """The exporter's peak RSS plus its syncz parser process' (a parser killed mid-parse takes its peak along)."""
+    """The exporter's peak RSS plus its parser processes. (a parser killed mid-parse takes its peak along)."""
     return tree_memory_mib(w.exporter.process.pid)[1]
 
 
