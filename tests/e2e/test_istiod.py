@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import json
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -157,6 +158,29 @@ def test_simulator_holds_1000_clients_and_exporter_counts_them(
         istiod.stop()
 
 
+def polling_both_replicas(
+    mesh: Mesh, tmp_path: Path, exporter_factory: Any, kube_source: dict[str, Any] | None = None, **extra: Any
+) -> tuple[Any, Callable[[str, str], dict[str, float]]]:
+    """A running exporter polling both istiod replicas every second (3 s to answer), DP02 without grace; and a
+    reader of one metric's values by one label from its /metrics."""
+    sources: dict[str, Any] = {"istiod": {"interval_seconds": 1, "timeout_seconds": 3}}
+    if kube_source is not None:
+        sources["kubernetes"] = kube_source
+    config = tmp_path / "polling.json"
+    config.write_text(json.dumps({
+        "sources": sources,
+        "istio": {"istiod_urls": [mesh.a.monitoring_url, mesh.b.monitoring_url]},
+        "checks": {"DP02": {"grace_seconds": 0}},
+        **extra,
+    }))  # fmt: skip
+    running = exporter_factory(["--kubeconfig", str(mesh.kube.kubeconfig), "--config", str(config)])
+
+    def read(name: str, label: str) -> dict[str, float]:
+        return by_label(running.get("/metrics")[2], name, label)
+
+    return running, read
+
+
 def test_a_real_istiod_replica_that_hangs_fails_alone_then_recovers(
     mesh: Mesh, tmp_path: Path, exporter_factory
 ) -> None:
@@ -164,16 +188,7 @@ def test_a_real_istiod_replica_that_hangs_fails_alone_then_recovers(
     reason; istiod-a's proxies keep their values; DP02 is not evaluated (it needs every replica), never healthy;
     /metrics answers at once; everything comes back when istiod-b does."""
     a, b = mesh.a.monitoring_url, mesh.b.monitoring_url
-    config = tmp_path / "hang.json"
-    config.write_text(json.dumps({
-        "sources": {"istiod": {"interval_seconds": 1, "timeout_seconds": 3}},
-        "istio": {"istiod_urls": [a, b]},
-        "checks": {"DP02": {"grace_seconds": 0}},
-    }))  # fmt: skip
-    running = exporter_factory(["--kubeconfig", str(mesh.kube.kubeconfig), "--config", str(config)])
-
-    def read(name: str, label: str) -> dict[str, float]:
-        return by_label(running.get("/metrics")[2], name, label)
+    running, read = polling_both_replicas(mesh, tmp_path, exporter_factory)
 
     def healthy() -> bool:
         return read("meshhealth_istiod_replica_up", "istiod") == {a: 1, b: 1} and (
@@ -206,18 +221,10 @@ def test_a_real_kube_apiserver_that_hangs_is_down_with_a_reason_while_istiod_is_
     that read Kubernetes are not evaluated (never healthy), both istiod replicas keep their values, /metrics
     answers at once, and everything comes back when the API server does."""
     a, b = mesh.a.monitoring_url, mesh.b.monitoring_url
-    config = tmp_path / "kube-hang.json"
-    source = {"interval_seconds": 1, "timeout_seconds": 3, "max_backoff_seconds": 2, "stale_after_seconds": 5}
-    config.write_text(json.dumps({
-        "sources": {"kubernetes": source, "istiod": {"interval_seconds": 1, "timeout_seconds": 3}},
-        "kubernetes": {"request_timeout_seconds": 3},
-        "istio": {"istiod_urls": [a, b]},
-        "checks": {"DP02": {"grace_seconds": 0}},
-    }))  # fmt: skip
-    running = exporter_factory(["--kubeconfig", str(mesh.kube.kubeconfig), "--config", str(config)])
-
-    def read(name: str, label: str) -> dict[str, float]:
-        return by_label(running.get("/metrics")[2], name, label)
+    kube = {"interval_seconds": 1, "timeout_seconds": 3, "max_backoff_seconds": 2, "stale_after_seconds": 5}
+    running, read = polling_both_replicas(
+        mesh, tmp_path, exporter_factory, kube_source=kube, kubernetes={"request_timeout_seconds": 3}
+    )
 
     def healthy() -> bool:
         checks = read("meshhealth_check_up", "check")
