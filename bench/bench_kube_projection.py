@@ -32,16 +32,26 @@ PODS, SERVICES, EVENTS, NAMESPACES = 50_000, 10_000, 20_000, 500
 
 
 def pod_bodies(count: int) -> list[bytes]:
+    """Deployments of 10 replicas, each with its own app container name; every 20th pod has restarted (its
+    own restart count and finish time), so not every pod's container states are alike."""
     template = json.loads(FIXTURE.read_text())
     out = []
     for i in range(count):
         obj = copy.deepcopy(template)
-        ns = f"team-{i % NAMESPACES}"
-        obj["metadata"]["name"] = f"app-{i // 10}-5b5d6494f4-{i:05d}"
+        ns, app = f"team-{i % NAMESPACES}", f"app-{i // 10}"
+        obj["metadata"]["name"] = f"{app}-5b5d6494f4-{i:05d}"
         obj["metadata"]["namespace"] = ns
-        obj["metadata"]["ownerReferences"][0]["name"] = f"app-{i // 10}-5b5d6494f4"
+        obj["metadata"]["labels"]["app"] = app
+        obj["metadata"]["ownerReferences"][0]["name"] = f"{app}-5b5d6494f4"
         obj["metadata"]["uid"] = f"uid-{i}"
         obj["spec"]["nodeName"] = f"worker-{i % 200}"
+        obj["spec"]["containers"][0]["name"] = app
+        statuses = obj["status"]["containerStatuses"]
+        statuses[1]["name"] = app
+        if i % 20 == 0:
+            statuses[1]["restartCount"] = 1 + i % 7
+            finished = f"2024-03-02T{i // 3600 % 24:02d}:{i // 60 % 60:02d}:{i % 60:02d}Z"
+            statuses[1]["lastState"] = {"terminated": {"reason": "Error", "exitCode": 1, "finishedAt": finished}}
         out.append(json.dumps({"type": "MODIFIED", "object": obj}).encode())
     return out
 

@@ -170,14 +170,14 @@ def check_disconnected(snapshot: IstiodSnapshot, settings: Settings, now: float)
     severity = alert_severity(settings, "DP02")
     per_namespace: Counter[str] = Counter()
     result = CheckResult()
-    for pod in sorted(snapshot.sidecar_pods, key=lambda p: (p.namespace, p.name)):
-        if f"{pod.name}.{pod.namespace}" in connected:
+    for namespace, name, created in sorted(snapshot.sidecar_pods, key=lambda p: p[:2]):
+        if f"{name}.{namespace}" in connected:
             continue
-        if pod.created is not None and now - pod.created < grace:
+        if created is not None and now - created < grace:
             continue
-        per_namespace[pod.namespace] += 1
+        per_namespace[namespace] += 1
         message = "istio-proxy is running but no istiod replica lists this proxy in /debug/syncz"
-        result.findings.append(Finding("DP02", severity, pod.namespace, "Pod", pod.name, message))
+        result.findings.append(Finding("DP02", severity, namespace, "Pod", name, message))
     for namespace, count in sorted(per_namespace.items()):
         result.samples.append(XDS_DISCONNECTED_PROXIES.sample(count, namespace=namespace))
     result.samples.append(XDS_DISCONNECTED_PODS.sample(sum(per_namespace.values())))

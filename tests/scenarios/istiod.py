@@ -52,7 +52,7 @@ def istiod(now: float, *replicas: ReplicaData, stale_since: dict[tuple[str, str,
 
 
 STALE_KEY = ("istiod-a", "web-1.shop", "EDS")
-SIDECARS = (SidecarPod("shop", "web-1", 0.0), SidecarPod("shop", "web-2", 0.0))
+SIDECARS = (("shop", "web-1", 0.0), ("shop", "web-2", 0.0))
 PUSH_NO_INSTANCES = {"pilot_eds_no_instances": {"outbound|9080|v1-bug|reviews.bookinfo.svc.cluster.local": {}}}
 CONFLICT = "# TYPE {0} gauge\n{0} {1}\n"
 REJECTED = '# TYPE pilot_total_rejected_configs counter\npilot_total_rejected_configs{{name="bookinfo/gw-2",type="gateway"}} {0}\n'

@@ -51,3 +51,27 @@ def uninjected(name: str = "reviews-v1-5b5d6494f4-7xk2p", namespace: str = "book
     obj["spec"]["initContainers"] = []
     obj["status"]["initContainerStatuses"] = []
     return project_pod(deep_update(obj, patch))
+
+
+def tracked_reachable(root: object) -> int:
+    """How many objects reachable from ``root`` the garbage collector tracks (scans at every full collection);
+    classes, functions and modules are neither counted nor followed. Collects first: a collection stops tracking
+    the tuples that hold only untracked values (the inner ones first, so a tuple of tuples may take two)."""
+    import gc
+    import types
+
+    gc.collect()
+    gc.collect()
+
+    stop = (type, types.FunctionType, types.ModuleType, types.BuiltinFunctionType)
+    seen: set[int] = set()
+    count = 0
+    todo = [root]
+    while todo:
+        obj = todo.pop()
+        if id(obj) in seen or isinstance(obj, stop):
+            continue
+        seen.add(id(obj))
+        count += gc.is_tracked(obj)
+        todo.extend(gc.get_referents(obj))
+    return count

@@ -79,7 +79,7 @@ def sidecar_pods(kube: Any) -> tuple[SidecarPod, ...]:
     if kube is None:
         return ()
     return tuple(
-        SidecarPod(p.namespace, p.name, p.created)
+        (p.namespace, p.name, p.created)
         for p in kube.get("pods")
         if p.has_sidecar and p.phase == "Running" and not p.deleting and p.sidecar_running
     )

@@ -58,16 +58,23 @@ class ProxySync(NamedTuple):
         return (namespace, name) if sep and name and namespace else None
 
 
-Shared = dict[tuple[str, str], TypeStatus]
+class Shared:
+    """What the proxies of one document share: identical statuses without error (SYNCED, the common case; 20,000
+    proxies x 4 types) and identical sets of them (every proxy whose types are all SYNCED). The garbage collector
+    then has one object to scan per proxy, not two."""
 
+    def __init__(self) -> None:
+        self.statuses: dict[tuple[str, str], TypeStatus] = {}
+        self.sets: dict[tuple[TypeStatus, ...], tuple[TypeStatus, ...]] = {}
 
-def _shared(shared: Shared, name: str, state: str) -> TypeStatus:
-    """Identical statuses without error (SYNCED, the common case) are one object per document: 20,000
-    proxies x 4 types."""
-    found = shared.get((name, state))
-    if found is None:
-        found = shared[(name, state)] = TypeStatus(name, state, "")
-    return found
+    def status(self, name: str, state: str) -> TypeStatus:
+        found = self.statuses.get((name, state))
+        if found is None:
+            found = self.statuses[(name, state)] = TypeStatus(name, state, "")
+        return found
+
+    def types(self, types: tuple[TypeStatus, ...]) -> tuple[TypeStatus, ...]:
+        return self.sets.setdefault(types, types)
 
 
 def classify(sent: str, acked: str, error: str = "") -> str:
@@ -100,7 +107,7 @@ def parse_entry(entry: dict[str, Any], shared: Shared) -> ProxySync:
             elif error:
                 types.append(TypeStatus(name, state, error))
             else:
-                types.append(_shared(shared, name, state))
+                types.append(shared.status(name, state))
     else:  # 1.6 ... 1.22: flat *_sent / *_acked fields (extensionconfig_* from 1.14)
         fields = list(LEGACY_FIELDS)
         if "extensionconfig_sent" in entry or "extensionconfig_acked" in entry:
@@ -109,14 +116,14 @@ def parse_entry(entry: dict[str, Any], shared: Shared) -> ProxySync:
             sent, acked = _s(entry.get(f"{prefix}_sent")), _s(entry.get(f"{prefix}_acked"))
             state = classify(sent, acked)
             types.append(
-                TypeStatus(name, state, "", None, sent, acked) if state == STALE else _shared(shared, name, state)
+                TypeStatus(name, state, "", None, sent, acked) if state == STALE else shared.status(name, state)
             )
     return ProxySync(
         proxy=_s(entry.get("proxy")),
         cluster_id=_s(entry.get("cluster_id")),
         proxy_type=_s(entry.get("proxy_type")) or "sidecar",
         istio_version=_s(entry.get("istio_version")),
-        types=tuple(types),
+        types=shared.types(tuple(types)),
     )
 
 
@@ -142,13 +149,16 @@ def adopt(rows: tuple[PlainProxy, ...], previous: Mapping[str, ProxySync] | None
     """ProxySync from plain tuples; a proxy equal to its ``previous`` entry is that same object."""
     known = previous or {}
     shared: dict[PlainType, TypeStatus] = {}
+    sets: dict[tuple[PlainType, ...], tuple[TypeStatus, ...]] = {}
     out: list[ProxySync] = []
     for row in rows:
         old = known.get(row[0])
         if old is not None and old == row:  # a named tuple equals the plain tuple of its fields
             out.append(old)
             continue
-        types = tuple(shared.get(t) or shared.setdefault(t, TypeStatus(*t)) for t in row[4])
+        types = sets.get(row[4])
+        if types is None:
+            types = sets[row[4]] = tuple(shared.get(t) or shared.setdefault(t, TypeStatus(*t)) for t in row[4])
         out.append(ProxySync(row[0], row[1], row[2], row[3], types))
     return tuple(out)
 
@@ -160,7 +170,7 @@ def parse_syncz(data: Any, previous: Mapping[str, ProxySync] | None = None) -> t
         return ()
     if not isinstance(data, list):
         raise ValueError("syncz is not a JSON list")
-    shared: Shared = {}
+    shared = Shared()
     proxies = tuple(parse_entry(e, shared) for e in data if isinstance(e, dict) and isinstance(e.get("proxy"), str))
     if previous:
         proxies = tuple(old if (old := previous.get(p.proxy)) == p else p for p in proxies)

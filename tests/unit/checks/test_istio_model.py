@@ -19,6 +19,7 @@ from exporter.checks.istio_model import (
 )
 from exporter.sources.kube.istio_projections import project_destination_rule, project_peer_authentication
 from exporter.sources.kube.projections import ServicePort, project_pod, project_service
+from tests.unit.helpers import tracked_reachable
 
 D = "cluster.local"
 
@@ -285,3 +286,23 @@ def test_edges_of_names_indexes_and_layers():
     unset_port = pa("web", "shop", "STRICT", selector={"app": "web"}, ports={8080: "UNSET"})
     assert PeerAuthentications([unset_port], "istio-system").mode(web, 8080) == PeerAuthentications(
         [unset_port], "istio-system").mode(web, None)  # fmt: skip
+
+
+def test_pod_index_keeps_a_pod_only_when_every_label_of_the_selector_matches():
+    pods = PodIndex([
+        pod("a", "shop", {"app": "web", "version": "v1"}),
+        pod("b", "shop", {"app": "web", "version": "v2"}),
+        pod("c", "shop", {"app": "db", "version": "v1"}),
+        pod("d", "shop", {"app": "web", "version": "v1"}),
+    ])  # fmt: skip
+    assert [p.name for p in pods.select("shop", [("app", "web"), ("version", "v1")])] == ["a", "d"]
+    assert [p.name for p in pods.select("shop", [("version", "v1"), ("app", "db")])] == ["c"]
+    assert pods.select("shop", [("app", "db"), ("version", "v2")]) == []
+    assert pods.select("shop", [("app", "web"), ("version", "v3")]) == []
+
+
+def test_pod_index_adds_no_object_for_the_collector_to_scan_beyond_its_pods():
+    pods = [pod(f"p{i}", f"ns{i % 10}", {"app": f"a{i % 50}", "version": f"v{i % 3}"}) for i in range(1_000)]
+    alone = tracked_reachable(pods)
+    index = PodIndex(pods)
+    assert tracked_reachable(index) <= alone + 5  # the index, its list and three dicts; not one entry per label

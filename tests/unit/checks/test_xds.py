@@ -8,7 +8,6 @@ import pytest
 
 from exporter.checks.xds import check_disconnected, check_rejected, check_stale, check_version_skew
 from exporter.sources.istiod.metrics import parse_metrics
-from exporter.sources.istiod.source import SidecarPod
 from tests.unit.helpers import settings
 from tests.unit.sources.istiod.test_source import OLD_METRICS, entry_1_23, snap_of
 
@@ -37,7 +36,7 @@ def test_cp03_nack_with_message_and_counters():
 
 
 def test_dp02_disconnected_pods_with_grace():
-    pods = [SidecarPod("shop", "web-1", 0.0), SidecarPod("shop", "web-2", 0.0), SidecarPod("shop", "new", 990.0)]
+    pods = [("shop", "web-1", 0.0), ("shop", "web-2", 0.0), ("shop", "new", 990.0)]
     result = check_disconnected(snap_of({"a": [entry_1_23("web-1.shop")]}, sidecars=pods), settings(), 1000.0)
     assert [f.name for f in result.findings] == ["web-2"]
     assert {x.metric: x.value for x in result.samples} == {
@@ -179,8 +178,8 @@ def test_dp03_minor_skew_by_namespace_and_version():
 
 
 def test_dp02_grace_and_counts_per_namespace():
-    pods = [SidecarPod("shop", "a", 0.0), SidecarPod("shop", "b", None), SidecarPod("web", "c", 880.0),
-            SidecarPod("web", "d", 881.0), SidecarPod("shop", "on", 0.0)]  # fmt: skip
+    pods = [("shop", "a", 0.0), ("shop", "b", None), ("web", "c", 880.0),
+            ("web", "d", 881.0), ("shop", "on", 0.0)]  # fmt: skip
     result = check_disconnected(snap_of({"x": [entry_1_23("on.shop")]}, sidecars=pods), settings(), 1000.0)
     assert [(f.namespace, f.kind, f.name) for f in result.findings] == [("shop", "Pod", "a"), ("shop", "Pod", "b"),
                                                                         ("web", "Pod", "c")]  # fmt: skip

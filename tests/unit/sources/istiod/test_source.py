@@ -21,7 +21,7 @@ from exporter.checks.xds import (
 from exporter.model import NotEvaluated
 from exporter.sources.istiod.metrics import parse_metrics
 from exporter.sources.istiod.parser_process import ParserProcess
-from exporter.sources.istiod.source import IstiodSnapshot, IstiodSource, SidecarPod
+from exporter.sources.istiod.source import IstiodSnapshot, IstiodSource
 from exporter.sources.istiod.syncz import ERROR, NOT_SENT, STALE, SYNCED, classify, parse_syncz
 from tests.support import drip
 from tests.unit.helpers import settings
@@ -316,6 +316,23 @@ def test_replicas_discovered_from_running_istiod_pods_plus_static_urls():
     ]
 
 
+def test_sidecar_pods_are_listed_with_nothing_for_the_collector_to_scan():
+    """One entry per running pod with a sidecar, made at every refresh (50,000 with 50,000 pods)."""
+    from exporter.sources.istiod.source import sidecar_pods
+    from exporter.sources.kube.projections import project_pod
+    from tests.unit.helpers import kube_object, snapshot, tracked_reachable
+
+    def pod(name, phase="Running"):
+        obj = kube_object("pod-reviews-v1-injected", metadata={"name": name, "namespace": "shop"})
+        obj["status"]["phase"] = phase
+        return project_pod(obj)
+
+    pods = sidecar_pods(snapshot(pods=[pod(f"web-{i}") for i in range(100)] + [pod("done", phase="Succeeded")]))
+    assert sorted(pods)[:2] == [("shop", "web-0", pods[0][2]), ("shop", "web-1", pods[0][2])] and len(pods) == 100
+    assert pods[0][2] is not None
+    assert tracked_reachable(pods) == 0
+
+
 async def test_unauthorized_replica_explains_the_token(aiohttp_server, tmp_path):
     source, _, _ = await start(aiohttp_server, [FakeReplica([], status=401)], tmp_path)
     from exporter.sources.errors import SourceError
@@ -331,7 +348,7 @@ def test_every_istiod_check_emits_only_declared_metrics():
     from exporter.evaluate import evaluate
 
     snap = snap_of({"a": [entry_1_23("web-1.shop", eds_sent="x", lds_error="bad")]},
-                   sidecars=[SidecarPod("shop", "web-2", 0.0)], rejected=(("gateway", "ns/gw", 1.0),),
+                   sidecars=[("shop", "web-2", 0.0)], rejected=(("gateway", "ns/gw", 1.0),),
                    push={"pilot_eds_no_instances": {"outbound|80||web.shop.svc.cluster.local": {}}})  # fmt: skip
     s = settings(findings={"per_proxy_series": True})
     outcomes = evaluate([c for c in ALL_CHECKS if c.source == "istiod"], {"istiod": snap}, s, 1000.0)

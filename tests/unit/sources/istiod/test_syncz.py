@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from exporter.sources.istiod.syncz import ProxySync, parse_syncz
+from exporter.sources.istiod.syncz import ProxySync, adopt, parse_syncz, to_plain
+from tests.unit.helpers import tracked_reachable
 from tests.unit.sources.istiod.test_source import SYNCZ_1_6, SYNCZ_1_14, SYNCZ_1_18, entry_1_23
 
 FIXTURES = Path(__file__).parents[2] / "fixtures" / "istiod"
@@ -85,3 +86,19 @@ def test_unchanged_proxies_are_the_previous_polls_objects():
     assert second[0] is first[0]
     assert second[1] is not first[1] and second[1].worst == "SYNCED" and first[1].worst == "STALE"
     assert [p.proxy for p in second] == ["a.shop", "b.shop", "c.shop"]
+
+
+@pytest.mark.parametrize(
+    "entry", [entry_1_23, lambda proxy: {k: v for k, v in entry_1_23(proxy).items() if k != "resources"}]
+)
+def test_proxies_in_the_same_state_share_one_tuple_of_statuses(entry):
+    """20,000 proxies: one object each for the collector to scan, not two (its own tuple of statuses)."""
+    doc = [entry(f"web-{i}.shop") for i in range(200)] + [entry_1_23("stale.shop", eds_acked="e1")]
+    proxies = parse_syncz(doc)
+    assert all(p.types is proxies[0].types for p in proxies[:200])
+    assert proxies[200].types != proxies[0].types and proxies[200].worst == "STALE"
+    adopted = adopt(to_plain(proxies))
+    assert adopted == proxies
+    assert all(p.types is adopted[0].types for p in adopted[:200]) and adopted[200].types is not adopted[0].types
+    for parsed in (proxies, adopted):
+        assert tracked_reachable(parsed) <= 1 + 201 + 2 + 2 + 4  # + 2 tuples + the 4 types' shared statuses
