@@ -3,7 +3,8 @@
 Upstreams (tests/faults.py): the Kubernetes API, two istiod replicas (20,000 proxies each), two Elasticsearch
 clusters. Every 20 s one upstream gets the next fault of the matrix (refused, black hole, drip, HTTP errors,
 garbage, a 50 MB body) for 10 s, in turn; a scraper reads /metrics every second. Once a minute RSS, peak RSS,
-open file descriptors and threads are sampled (the exporter and its parser processes, summed), with the
+open file descriptors and threads are sampled (the exporter and its parser processes, summed; RSS also for the
+exporter alone), with the
 scrape latencies of that minute. A leak shows as a column that keeps growing. Writes bench/SOAK.md (make bench
 puts it into bench/REPORT.md).
 
@@ -23,7 +24,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from tests.faults import FAULTS, KUBECONFIG, SYNCZ, Upstream, es_api, istiod_api, kube_api
-from tests.support import start_exporter, tree_status
+from tests.support import process_rss_mib, start_exporter, tree_status
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -83,7 +84,8 @@ def main() -> int:
             if now >= next_sample:
                 s = tree_status(pid)
                 q = statistics.quantiles(latencies, n=100, method="inclusive")
-                rows.append(f"| {len(rows) + 1} | {s['VmRSS']:.0f} | {s['VmHWM']:.0f} | {s['fds']:.0f} | "
+                main = process_rss_mib(pid)
+                rows.append(f"| {len(rows) + 1} | {s['VmRSS']:.0f} | {main:.0f} | {s['VmHWM']:.0f} | {s['fds']:.0f} | "
                             f"{s['Threads']:.0f} | {q[49] * 1000:.1f} | {q[98] * 1000:.1f} | "
                             f"{max(latencies) * 1000:.0f} | {failures} | {os.getloadavg()[0]:.1f} |")  # fmt: skip
                 print(rows[-1], flush=True)
@@ -108,9 +110,9 @@ def main() -> int:
         "loopback; every 20 s one upstream gets the next fault of the matrix for 10 s; /metrics scraped every "
         f"second. Process alive at the end: {'yes' if alive else 'NO'}; clean stop on SIGTERM within 10 s: "
         f"{'yes' if stopped else 'NO'}.", "",
-        "| minute | RSS MiB | peak RSS MiB | open FDs | threads | scrape p50 ms | scrape p99 ms | scrape max ms | "
-        "scrape errors | load avg (1 min) |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        "| minute | RSS MiB | of which the exporter's own | peak RSS MiB | open FDs | threads | scrape p50 ms | "
+        "scrape p99 ms | scrape max ms | scrape errors | load avg (1 min) |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
         *rows, "",
         "Reproduce: `make soak` (SOAK_MINUTES to change the length).", "",
     ])  # fmt: skip

@@ -133,6 +133,15 @@ def tree_status(pid: int) -> dict[str, float]:
     return total
 
 
+def process_rss_mib(pid: int) -> float:
+    """VmRSS of ``pid`` alone, in MiB (0 when it is gone)."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return 0.0
+    return next((int(line.split()[1]) / 1024 for line in status.splitlines() if line.startswith("VmRSS:")), 0.0)
+
+
 def tree_memory_mib(pid: int) -> tuple[float, float]:
     """(RSS, sum of each process' peak RSS) of ``pid`` and its descendants, in MiB."""
     status = tree_status(pid)

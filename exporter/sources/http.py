@@ -7,6 +7,8 @@ import json
 
 import aiohttp
 
+from exporter.sources.heap import give_back_memory
+
 # Joining the chunks of a body this large copies megabytes: CPython's bytes.join lets go of the GIL while it copies
 # more than 1 MiB, so in a worker thread the loop keeps serving (a 32 MB syncz took 10-30 ms to join on the loop).
 JOIN_OFF_LOOP_BYTES = 1 << 20
@@ -14,6 +16,14 @@ JOIN_OFF_LOOP_BYTES = 1 << 20
 
 def join_chunks(chunks: list[bytes]) -> bytes:
     return b"".join(chunks)
+
+
+def join_and_give_back(chunks: list[bytes]) -> bytes:
+    """The body of a large answer; its chunks are freed and their pages handed back (see ``heap``)."""
+    body = join_chunks(chunks)
+    chunks.clear()
+    give_back_memory()
+    return body
 
 
 def describe_bad_json(body: bytes, exc: json.JSONDecodeError) -> str:
@@ -115,14 +125,19 @@ async def read_bounded(resp: aiohttp.ClientResponse, limit: int, held: Reservati
     async for chunk in resp.content.iter_any():
         size += len(chunk)
         if size > limit:
+            chunks.clear()
+            if size >= JOIN_OFF_LOOP_BYTES:
+                await asyncio.to_thread(give_back_memory)
             return None
         if held is not None:
             held.take(len(chunk))
         chunks.append(chunk)
     if held is not None:
         held.take(size)  # the joined copy, while the chunks still exist
-    body = await asyncio.to_thread(join_chunks, chunks) if size >= JOIN_OFF_LOOP_BYTES else join_chunks(chunks)
-    chunks.clear()
+    if size < JOIN_OFF_LOOP_BYTES:
+        body = join_chunks(chunks)
+    else:
+        body = await asyncio.to_thread(join_and_give_back, chunks)
     if held is not None:
         held.give(size)
     return body

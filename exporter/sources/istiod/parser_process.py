@@ -21,8 +21,6 @@ cannot keep a core busy after its poll has given up, and the next parse starts a
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import ctypes
 import json
 import multiprocessing
 import signal
@@ -31,6 +29,7 @@ from multiprocessing.process import BaseProcess
 from typing import Any
 
 from exporter.sources.errors import SourceError
+from exporter.sources.heap import give_back_memory
 from exporter.sources.istiod.metrics import IstiodMetrics, parse_metrics
 from exporter.sources.istiod.syncz import PlainProxy, parse_syncz, to_plain
 
@@ -46,12 +45,6 @@ def parse_plain(body: bytes) -> tuple[PlainProxy, ...]:
         raise json.JSONDecodeError(exc.msg, "", exc.pos) from None
     except UnicodeDecodeError as exc:
         raise ValueError(f"not UTF-8 ({exc.reason} at byte {exc.start})") from None
-
-
-def _give_back_memory() -> None:
-    """Return the freed heap of a parse to the system (glibc keeps it otherwise: ~80 MiB after a 32 MB body)."""
-    with contextlib.suppress(OSError, AttributeError):  # not glibc: nothing to do
-        ctypes.CDLL("libc.so.6").malloc_trim(0)
 
 
 def _answer(kind: str, body: bytes) -> tuple[tuple[str, Any], tuple[PlainProxy, ...]]:
@@ -84,7 +77,7 @@ def _child(conn: Connection) -> None:
         for start in range(0, len(rows), BATCH_ROWS):
             conn.send(rows[start : start + BATCH_ROWS])
         del rows, reply
-        _give_back_memory()
+        give_back_memory()  # the freed heap of the parse (glibc keeps it otherwise: ~80 MiB after 32 MB)
 
 
 def _receive(conn: Connection) -> tuple[str, Any]:

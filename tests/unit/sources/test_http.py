@@ -183,3 +183,38 @@ async def test_a_large_body_is_joined_off_the_loop(aiohttp_server, monkeypatch, 
         body = await read_bounded(resp, 10_000_000)
     assert body == b"x" * size
     assert (joined_in[0] is not threading.main_thread()) is off_loop
+
+
+@pytest.mark.parametrize(
+    ("size", "limit", "given_back"),
+    [
+        (200_000, 10_000_000, False),
+        (2_000_000, 10_000_000, True),
+        (3_000_000, 1_500_000, True),
+        (300_000, 100_000, False),
+    ],
+)
+async def test_the_heap_is_handed_back_once_the_chunks_of_a_large_body_are_freed(
+    aiohttp_server, monkeypatch, size, limit, given_back
+):
+    """Read (joined) or refused (too large), a body of 1 MiB or more leaves its chunks' holes in the heap: glibc
+    would keep them, and the largest body so far would stay in the RSS for good."""
+    import exporter.sources.http as http
+
+    chunks_alive: list[int] = []
+    seen: list[list[bytes]] = []
+
+    def join(chunks: list[bytes]) -> bytes:
+        seen.append(chunks)
+        return b"".join(chunks)
+
+    def give_back() -> None:
+        chunks_alive.append(sum(len(c) for c in seen[0]) if seen else 0)
+
+    monkeypatch.setattr(http, "join_chunks", join)
+    monkeypatch.setattr(http, "give_back_memory", give_back)
+    server = await aiohttp_server(body_app(size))
+    async with ClientSession() as session, session.get(server.make_url("/")) as resp:
+        body = await read_bounded(resp, limit)
+    assert body == (b"x" * size if size <= limit else None)
+    assert chunks_alive == ([0] if given_back else [])  # once, after the chunks were let go
