@@ -4,9 +4,8 @@ Upstreams (tests/faults.py): the Kubernetes API, two istiod replicas (20,000 pro
 clusters. Every 20 s one upstream gets the next fault of the matrix (refused, black hole, drip, HTTP errors,
 garbage, a 50 MB body) for 10 s, in turn; a scraper reads /metrics every second. Once a minute RSS, peak RSS,
 open file descriptors and threads are sampled (the exporter and its parser processes, summed; RSS also for the
-exporter alone), with the
-scrape latencies of that minute. A leak shows as a column that keeps growing. Writes bench/SOAK.md (make bench
-puts it into bench/REPORT.md).
+exporter alone), with the scrape latencies of that minute. A leak shows as a column that keeps growing. Writes
+bench/SOAK.md (make bench puts it into bench/REPORT.md).
 
 Run: make soak  (30 minutes; SOAK_MINUTES=2 for a short run)
 """
