@@ -5,6 +5,8 @@ chunks leave holes that glibc keeps for later (it returns only a free top of the
 far then stays in the RSS for good: a refused 50 MB istiod answer (limit 16 MiB) left the exporter 40 MiB larger
 (bench/SOAK.md, the step after the first round of faults). ``malloc_trim`` gives back every free page, in the
 holes too. The call lets go of the GIL (ctypes), so it costs the loop nothing when made from a worker thread.
+``read_bounded`` calls it after every body of 1 MiB or more, however the read ends (joined, too large, over the
+source's budget, timed out or cancelled).
 """
 
 from __future__ import annotations

@@ -122,22 +122,26 @@ async def read_bounded(resp: aiohttp.ClientResponse, limit: int, held: Reservati
         return None
     chunks: list[bytes] = []
     size = 0
-    async for chunk in resp.content.iter_any():
-        size += len(chunk)
-        if size > limit:
-            chunks.clear()
-            if size >= JOIN_OFF_LOOP_BYTES:
-                await asyncio.to_thread(give_back_memory)
-            return None
+    body: bytes | None = None
+    try:
+        async for chunk in resp.content.iter_any():
+            size += len(chunk)
+            if size > limit:
+                return None
+            if held is not None:
+                held.take(len(chunk))
+            chunks.append(chunk)
         if held is not None:
-            held.take(len(chunk))
-        chunks.append(chunk)
-    if held is not None:
-        held.take(size)  # the joined copy, while the chunks still exist
-    if size < JOIN_OFF_LOOP_BYTES:
-        body = join_chunks(chunks)
-    else:
-        body = await asyncio.to_thread(join_and_give_back, chunks)
-    if held is not None:
-        held.give(size)
-    return body
+            held.take(size)  # the joined copy, while the chunks still exist
+        if size < JOIN_OFF_LOOP_BYTES:
+            body = join_chunks(chunks)
+        else:
+            body = await asyncio.to_thread(join_and_give_back, chunks)
+        if held is not None:
+            held.give(size)
+        return body
+    finally:
+        if body is None and size >= JOIN_OFF_LOOP_BYTES:  # too large, over budget, timed out, cancelled, cut off
+            chunks.clear()
+            # not awaited: this may run while the task is being cancelled
+            asyncio.get_running_loop().run_in_executor(None, give_back_memory)

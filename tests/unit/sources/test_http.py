@@ -185,24 +185,44 @@ async def test_a_large_body_is_joined_off_the_loop(aiohttp_server, monkeypatch, 
     assert (joined_in[0] is not threading.main_thread()) is off_loop
 
 
+def drip_app(size: int) -> web.Application:
+    """Sends ``size`` bytes, then nothing more (the reader's time runs out)."""
+
+    async def handler(request: web.Request) -> web.StreamResponse:
+        resp = web.StreamResponse()
+        await resp.prepare(request)
+        for _ in range(size // 10_000):
+            await resp.write(b"x" * 10_000)
+        await asyncio.sleep(30)
+        return resp
+
+    app = web.Application()
+    app.router.add_get("/", handler)
+    return app
+
+
 @pytest.mark.parametrize(
-    ("size", "limit", "given_back"),
+    ("app", "limit", "budget", "outcome", "given_back"),
     [
-        (200_000, 10_000_000, False),
-        (2_000_000, 10_000_000, True),
-        (3_000_000, 1_500_000, True),
-        (300_000, 100_000, False),
+        (body_app(200_000), 10_000_000, None, "body", False),
+        (body_app(2_000_000), 10_000_000, None, "body", True),
+        (body_app(3_000_000), 1_500_000, None, "none", True),
+        (body_app(300_000), 100_000, None, "none", False),
+        (body_app(3_000_000), 10_000_000, 1_500_000, "over budget", True),
+        (drip_app(2_000_000), 10_000_000, None, "cancelled", True),
+        (drip_app(200_000), 10_000_000, None, "cancelled", False),
     ],
 )
 async def test_the_heap_is_handed_back_once_the_chunks_of_a_large_body_are_freed(
-    aiohttp_server, monkeypatch, size, limit, given_back
+    aiohttp_server, monkeypatch, app, limit, budget, outcome, given_back
 ):
-    """Read (joined) or refused (too large), a body of 1 MiB or more leaves its chunks' holes in the heap: glibc
-    would keep them, and the largest body so far would stay in the RSS for good."""
+    """Read, refused, over the source's budget or given up, a body of 1 MiB or more leaves its chunks' holes in
+    the heap: glibc would keep them, and the largest body so far would stay in the RSS for good."""
     import exporter.sources.http as http
+    from exporter.sources.http import BudgetExhausted, MemoryBudget
 
-    chunks_alive: list[int] = []
     seen: list[list[bytes]] = []
+    chunks_alive: list[int] = []
 
     def join(chunks: list[bytes]) -> bytes:
         seen.append(chunks)
@@ -213,8 +233,20 @@ async def test_the_heap_is_handed_back_once_the_chunks_of_a_large_body_are_freed
 
     monkeypatch.setattr(http, "join_chunks", join)
     monkeypatch.setattr(http, "give_back_memory", give_back)
-    server = await aiohttp_server(body_app(size))
+    server = await aiohttp_server(app)
+    held = MemoryBudget("test", budget, "budget").reserve() if budget else None
     async with ClientSession() as session, session.get(server.make_url("/")) as resp:
-        body = await read_bounded(resp, limit)
-    assert body == (b"x" * size if size <= limit else None)
+        if outcome == "cancelled":
+            with pytest.raises(TimeoutError):
+                await asyncio.wait_for(read_bounded(resp, limit, held), 1.0)
+        elif outcome == "over budget":
+            with pytest.raises(BudgetExhausted):
+                await read_bounded(resp, limit, held)
+        else:
+            body = await read_bounded(resp, limit, held)
+            assert (body is not None) is (outcome == "body")
+    for _ in range(100):  # handed back from a worker thread
+        if chunks_alive or not given_back:
+            break
+        await asyncio.sleep(0.01)
     assert chunks_alive == ([0] if given_back else [])  # once, after the chunks were let go
