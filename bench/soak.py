@@ -3,9 +3,9 @@
 Upstreams (tests/faults.py): the Kubernetes API, two istiod replicas (20,000 proxies each), two Elasticsearch
 clusters. Every 20 s one upstream gets the next fault of the matrix (refused, black hole, drip, HTTP errors,
 garbage, a 50 MB body) for 10 s, in turn; a scraper reads /metrics every second. Once a minute RSS, peak RSS,
-open file descriptors and threads are sampled (the exporter and its parser processes, summed; RSS also for the
-exporter alone), with the scrape latencies of that minute. A leak shows as a column that keeps growing. Writes
-bench/SOAK.md (make bench puts it into bench/REPORT.md).
+open file descriptors and threads are sampled (the serving process, the refresher and its parser processes,
+summed; RSS also for the server and the refresher alone), with the scrape latencies of that minute. A leak
+shows as a column that keeps growing. Writes bench/SOAK.md (make bench puts it into bench/REPORT.md).
 
 Run: make soak  (30 minutes; SOAK_MINUTES=2 for a short run)
 """
@@ -23,7 +23,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from tests.faults import FAULTS, KUBECONFIG, SYNCZ, Upstream, es_api, istiod_api, kube_api
-from tests.support import process_rss_mib, start_exporter, tree_status
+from tests.support import process_rss_mib, refresher_pid, start_exporter, tree_status
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -83,8 +83,11 @@ def main() -> int:
             if now >= next_sample:
                 s = tree_status(pid)
                 q = statistics.quantiles(latencies, n=100, method="inclusive")
-                main = process_rss_mib(pid)
-                rows.append(f"| {len(rows) + 1} | {s['VmRSS']:.0f} | {main:.0f} | {s['VmHWM']:.0f} | {s['fds']:.0f} | "
+                server = process_rss_mib(pid)
+                child = refresher_pid(pid)
+                refresher = process_rss_mib(child) if child is not None else 0.0
+                rows.append(f"| {len(rows) + 1} | {s['VmRSS']:.0f} | {server:.0f} | {refresher:.0f} | "
+                            f"{s['VmHWM']:.0f} | {s['fds']:.0f} | "
                             f"{s['Threads']:.0f} | {q[49] * 1000:.1f} | {q[98] * 1000:.1f} | "
                             f"{max(latencies) * 1000:.0f} | {failures} | {os.getloadavg()[0]:.1f} |")  # fmt: skip
                 print(rows[-1], flush=True)
@@ -103,15 +106,17 @@ def main() -> int:
             upstream.stop()
     text = "\n".join([
         f"# Soak: {minutes:g} minutes ({datetime.now(UTC):%Y-%m-%d %H:%M} UTC)", "",
-        "One exporter process (RSS, FDs and threads include its parser processes, one per istiod replica); "
+        "One exporter: its serving process, its refresher process and the refresher's parser processes (one per "
+        "istiod replica); RSS, FDs and threads are summed over all of them, RSS also given for the server and "
+        "the refresher alone; "
         "Kubernetes API, istiod "
         "replicas (20,000 proxies each) and Elasticsearch clusters on "
         "loopback; every 20 s one upstream gets the next fault of the matrix for 10 s; /metrics scraped every "
         f"second. Process alive at the end: {'yes' if alive else 'NO'}; clean stop on SIGTERM within 10 s: "
         f"{'yes' if stopped else 'NO'}.", "",
-        "| minute | RSS MiB | of which the exporter's own | peak RSS MiB | open FDs | threads | scrape p50 ms | "
-        "scrape p99 ms | scrape max ms | scrape errors | load avg (1 min) |",
-        "|---|---|---|---|---|---|---|---|---|---|---|",
+        "| minute | RSS MiB | of which the server | of which the refresher | peak RSS MiB | open FDs | threads | "
+        "scrape p50 ms | scrape p99 ms | scrape max ms | scrape errors | load avg (1 min) |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
         *rows, "",
         "Reproduce: `make soak` (SOAK_MINUTES to change the length).", "",
     ])  # fmt: skip

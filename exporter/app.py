@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -79,8 +80,10 @@ def active_checks(settings: Settings) -> list[CheckDef]:
 class Exporter:
     """Holds the latest outcomes and the rendered metrics body; ``update`` recomputes both."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, on_update: Callable[[], None] | None = None) -> None:
+        """``on_update``: called on the loop after each update run in the background (``request_update``)."""
         self.settings = settings
+        self.on_update = on_update
         self.checks = active_checks(settings)
         self.states = build_sources(settings, self.checks, watch=True)
         self.scheduler = Scheduler(self.states, self.request_update)
@@ -100,9 +103,9 @@ class Exporter:
     def sources(self) -> list[SourceView]:
         return [s.view() for s in self.states]
 
-    @property
-    def ready(self) -> bool:
-        return all(s.attempted for s in self.states)
+    def waiting(self) -> list[str]:
+        """Sources not refreshed once yet: the exporter is ready when none is left."""
+        return [s.source.name for s in self.states if not s.attempted]
 
     def update(self) -> None:
         """Evaluate every check and render /metrics now, on the calling thread."""
@@ -151,6 +154,8 @@ class Exporter:
             finally:
                 self._update_seconds = time.perf_counter() - started
             self.outcomes, self.first_seen, self.rendered, self.updated_at = outcomes, first_seen, rendered, now
+            if self.on_update is not None:
+                self.on_update()
 
     def start(self) -> None:
         self._loop_lag_task = asyncio.get_running_loop().create_task(self.loop_lag.run(), name="loop-lag")

@@ -153,13 +153,14 @@ def _check(settings: Settings, output: str, fail_on: str) -> int:
 
 
 def _serve(settings: Settings) -> int:
+    from exporter.server.refresher_process import RefresherExited
     from exporter.server.serve import serve
     from exporter.server.webconfig import load_web_config
 
     web_config = load_web_config(settings.web_config_file)
     try:
         asyncio.run(serve(settings, web_config))
-    except OSError as exc:
+    except (OSError, RefresherExited) as exc:
         print(f"mesh-health-exporter: {exc}", file=sys.stderr)
         return EXIT_CANNOT_RUN
     return EXIT_OK

@@ -606,6 +606,13 @@ class Settings(BaseSettings):
     )
     log_level: Literal["debug", "info", "warning", "error"] = Field("info", description="log level")
     log_format: Literal["text", "json"] = Field("text", description="log line format")
+    refresher_silence_seconds: float = Field(
+        30.0,
+        ge=5,
+        le=3600,
+        description="serve: when the refresher process sends nothing (not even its 2 s heartbeat) this long, every "
+        "endpoint answers 503, /healthz included",
+    )
     runbook_base_url: str = Field(
         "https://github.com/mesh-health-exporter/mesh-health-exporter/blob/main/docs/runbooks.md",
         description="runbook_url of alerts and links on the status page point here, with #<id>",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import socket
 import subprocess
 import sys
@@ -38,7 +39,9 @@ class RunningExporter:
             return err.code, dict(err.headers), err.read()
 
 
-def start_exporter(args: list[str], env: dict[str, str] | None = None, log: Path | None = None) -> RunningExporter:
+def start_exporter(
+    args: list[str], env: dict[str, str] | None = None, log: Path | None = None, metrics_path: str = "/metrics"
+) -> RunningExporter:
     """``log``: a file for the process' output. Without it the output goes to a pipe nobody reads while it runs:
     fine for short runs, but a process that logs more than the pipe holds (64 KiB) blocks on its next log line."""
     port = free_port()
@@ -56,13 +59,14 @@ def start_exporter(args: list[str], env: dict[str, str] | None = None, log: Path
         if process.poll() is not None:
             output = process.stderr.read() if process.stderr else (log.read_text() if log else "")
             raise AssertionError(f"exporter exited {process.returncode}: {output[-2000:]}")
-        try:
-            if running.get("/healthz")[0] == 200:
+        try:  # /metrics answers 503 until the refresher process has sent its first state
+            if running.get("/healthz")[0] == 200 and running.get(metrics_path)[0] != 503:
                 return running
         except OSError:
-            time.sleep(0.1)
+            pass
+        time.sleep(0.1)
     process.kill()
-    raise AssertionError("exporter did not answer /healthz within 30s")
+    raise AssertionError("exporter did not serve /metrics within 30s")
 
 
 def metric_values(body: bytes, name: str) -> dict[tuple[tuple[str, str], ...], float]:
@@ -98,7 +102,7 @@ async def drip(request: web.Request) -> web.StreamResponse:
 
 
 def process_tree(pid: int) -> list[int]:
-    """``pid`` and its descendants (the exporter and its parser processes)."""
+    """``pid`` and its descendants (the exporter, its refresher and the refresher's parser processes)."""
     parents: dict[int, int] = {}
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
@@ -113,6 +117,26 @@ def process_tree(pid: int) -> list[int]:
         tree += children
         frontier = children
     return tree
+
+
+def refresher_pid(pid: int) -> int | None:
+    """The exporter's refresher process: the child of ``pid`` started by multiprocessing's spawn (the parser
+    processes are the refresher's children; multiprocessing's resource tracker is not spawned that way)."""
+    for member in process_tree(pid):
+        try:
+            stat = Path(f"/proc/{member}/stat").read_text()
+            cmdline = Path(f"/proc/{member}/cmdline").read_bytes()
+        except OSError:
+            continue
+        if int(stat.rpartition(")")[2].split()[1]) == pid and b"spawn_main" in cmdline:
+            return member
+    return None
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of ``pid`` so far (its own, not its children's)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def tree_status(pid: int) -> dict[str, float]:

@@ -77,8 +77,8 @@ KUBE_PROJECTION_ERRORS = MetricSpec(
 
 EVENT_LOOP_LAG = MetricSpec(
     "meshhealth_event_loop_lag_seconds",
-    "Longest delay of the exporter's event loop in the last minute, as of the last refresh: scrapes and refreshes "
-    "wait that long.",
+    "Longest delay of the refresher's event loop in the last minute, as of the last refresh: refreshes wait that "
+    "long (the serving process answers scrapes on a loop of its own).",
     labels.none,
 )
 
@@ -184,7 +184,7 @@ MH01 = FailureMode(
         ),
         Panel(
             title="Event-loop lag",
-            description="Longest delay of the exporter's event loop in the last minute: scrapes wait that long.",
+            description="Longest delay of the refresher's event loop in the last minute: refreshes wait that long.",
             queries=(Query("meshhealth_event_loop_lag_seconds", "{{instance}}"),),
             unit="s",
         ),

@@ -1,4 +1,8 @@
-"""Run the exporter until SIGTERM/SIGINT, then stop within a few seconds."""
+"""Run the exporter until SIGTERM/SIGINT, then stop within a few seconds.
+
+This process serves HTTP and nothing else; the refresher process (``refresher``) runs the sources and checks and
+sends it what to serve. It exits with an error when the refresher exits on its own.
+"""
 
 from __future__ import annotations
 
@@ -9,10 +13,10 @@ import signal
 
 from aiohttp import web
 
-from exporter.app import Exporter
+from exporter.app import active_checks
 from exporter.config import Settings
+from exporter.server.refresher_process import RefresherExited, RefresherProcess
 from exporter.server.routes import make_app
-from exporter.server.runtime import tune_for_serving
 from exporter.server.webconfig import WebConfig
 
 log = logging.getLogger(__name__)
@@ -23,9 +27,9 @@ SHUTDOWN_GRACE_SECONDS = 3.0
 async def serve(settings: Settings, web_config: WebConfig, stop: asyncio.Event | None = None) -> None:
     endpoints = settings.listen_endpoints()
     ssl_context = web_config.ssl_context()
-    exporter = Exporter(settings)
+    refresher = RefresherProcess(settings)
     runner = web.AppRunner(
-        make_app(exporter, web_config), handle_signals=False, access_log=None, shutdown_timeout=SHUTDOWN_GRACE_SECONDS
+        make_app(refresher, web_config), handle_signals=False, access_log=None, shutdown_timeout=SHUTDOWN_GRACE_SECONDS
     )
     await runner.setup()
     for host, port in endpoints:
@@ -41,23 +45,25 @@ async def serve(settings: Settings, web_config: WebConfig, stop: asyncio.Event |
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(sig, stop.set)
     scheme = "https" if ssl_context else "http"
+    checks = active_checks(settings)
     log.info(
         "listening on %s (%d checks, sources: %s)",
         ", ".join(f"{scheme}://{host}:{port}{settings.telemetry_path}" for host, port in endpoints),
-        len(exporter.checks),
-        ", ".join(s.source.name for s in exporter.states) or "none",
+        len(checks),
+        ", ".join(sorted({c.source for c in checks})) or "none",
     )
-    tune_for_serving()
-    exporter.start()
+    refresher.start()
+    stopped, exited = loop.create_task(stop.wait()), loop.create_task(refresher.exited.wait())
     try:
-        await stop.wait()
+        await asyncio.wait([stopped, exited], return_when=asyncio.FIRST_COMPLETED)
     finally:
+        stopped.cancel()
+        exited.cancel()
         log.info("shutting down")
-        try:
-            await asyncio.wait_for(exporter.stop(), timeout=1.0)
-        except TimeoutError:
-            log.warning("sources did not close within 1s")
+        await refresher.stop()
         await runner.cleanup()
         for sig in (signal.SIGTERM, signal.SIGINT):
             with contextlib.suppress(NotImplementedError, RuntimeError):
                 loop.remove_signal_handler(sig)
+    if refresher.exited.is_set():
+        raise RefresherExited(refresher.unhealthy())

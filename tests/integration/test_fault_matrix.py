@@ -18,7 +18,16 @@ from dataclasses import dataclass
 import pytest
 
 from tests.faults import FAULTS, KUBECONFIG, Upstream, es_api, istiod_api, kube_api
-from tests.support import RunningExporter, metric_values, start_exporter, tree_memory_mib, wait_for
+from tests.support import (
+    RunningExporter,
+    cpu_seconds,
+    metric_values,
+    process_tree,
+    refresher_pid,
+    start_exporter,
+    tree_memory_mib,
+    wait_for,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -181,3 +190,18 @@ def test_elasticsearch_cluster_fault(world, fault):
         assert world.value("meshhealth_check_up", check="TR02") == 0  # one cluster unread: not evaluated
 
     during_and_after(world, world.es_b, fault, down, others)
+
+
+def test_the_serving_process_leaves_every_refresh_to_the_refresher(world):
+    """The process serving HTTP only serves: its child, the refresher, polls every source, runs the checks and
+    renders, and the istiod parser processes are the refresher's children. A scrape never waits for a refresh."""
+    server = world.exporter.process.pid
+    refresher = refresher_pid(server)
+    assert refresher is not None, "no refresher process"
+    assert [p for p in process_tree(refresher) if p != refresher], "the refresher has no parser processes"
+    before = cpu_seconds(server), cpu_seconds(refresher)
+    for _ in range(5):  # 5 s of refreshes every second, scraped once a second
+        world.metrics()
+        time.sleep(1)
+    served, refreshed = cpu_seconds(server) - before[0], cpu_seconds(refresher) - before[1]
+    assert served < refreshed / 3, f"serving took {served:.2f}s of CPU, refreshing {refreshed:.2f}s"

@@ -104,7 +104,7 @@ def test_command_help_describes_it_with_defaults(command):
 def test_exporter_toolkit_flags_listen_twice_on_a_custom_path():
     second = free_port()
     flags = ["--web.telemetry-path", "/probe/metrics", "--log.level", "debug", "--log.format", "json"]
-    running = start_exporter(["--web.listen-address", f"127.0.0.1:{second}", *flags])
+    running = start_exporter(["--web.listen-address", f"127.0.0.1:{second}", *flags], metrics_path="/probe/metrics")
     try:
         other = RunningExporter(running.process, f"http://127.0.0.1:{second}")
         for server in (running, other):

@@ -5,9 +5,35 @@ import bcrypt
 import pytest
 
 from exporter.app import Exporter
+from exporter.server.refresher import status_page_of
 from exporter.server.routes import make_app
 from exporter.server.webconfig import WebConfig
 from tests.unit.helpers import settings
+
+
+class InProcess:
+    """What the routes serve, from an exporter in this process rather than the refresher process."""
+
+    def __init__(self, exporter: Exporter) -> None:
+        self.exporter = exporter
+        self.problem = ""
+        self.published = True
+
+    @property
+    def settings(self):
+        return self.exporter.settings
+
+    def unhealthy(self) -> str:
+        return self.problem
+
+    def metrics(self):
+        return self.exporter.rendered if self.published else None
+
+    def waiting(self):
+        return self.exporter.waiting()
+
+    async def status_page(self) -> str:
+        return status_page_of(self.exporter)()
 
 
 @pytest.fixture
@@ -15,8 +41,8 @@ def exporter():
     return Exporter(settings())
 
 
-async def client_for(aiohttp_client, exporter, web_config=None):
-    return await aiohttp_client(make_app(exporter, web_config or WebConfig()))
+async def client_for(aiohttp_client, exporter, web_config=None, served=None):
+    return await aiohttp_client(make_app(served or InProcess(exporter), web_config or WebConfig()))
 
 
 async def test_metrics_formats(aiohttp_client, exporter):
@@ -65,6 +91,39 @@ async def test_status_page_lists_sources_and_checks(aiohttp_client, exporter):
     exporter.update()
     page = await (await client.get("/")).text()
     assert "CP01" in page and "NS01" in page and "docs/runbooks.md#cp01" in page
+
+
+async def test_every_endpoint_answers_503_with_the_reason_once_the_refresher_is_silent(aiohttp_client, exporter):
+    served = InProcess(exporter)
+    for state in exporter.states:
+        state.attempted = True
+    client = await client_for(aiohttp_client, exporter, served=served)
+    assert [(await client.get(path)).status for path in ("/metrics", "/healthz", "/readyz", "/")] == [200] * 4
+    served.problem = "the refresher process has sent nothing for 31s (limit 30s)"
+    for path in ("/metrics", "/healthz", "/readyz", "/"):
+        answer = await client.get(path)
+        assert answer.status == 503 and await answer.text() == served.problem + "\n", path
+
+
+async def test_metrics_answer_503_until_the_first_state_arrives(aiohttp_client, exporter):
+    served = InProcess(exporter)
+    served.published = False
+    client = await client_for(aiohttp_client, exporter, served=served)
+    first = await client.get("/metrics")
+    assert first.status == 503 and "no metrics yet" in await first.text()
+    assert (await client.get("/healthz")).status == 200  # alive: starting, not hung
+    served.published = True
+    assert (await client.get("/metrics")).status == 200
+
+
+async def test_a_status_page_that_takes_too_long_is_a_503(aiohttp_client, exporter):
+    class Slow(InProcess):
+        async def status_page(self) -> str:
+            raise TimeoutError
+
+    client = await client_for(aiohttp_client, exporter, served=Slow(exporter))
+    answer = await client.get("/")
+    assert answer.status == 503 and "took too long" in await answer.text()
 
 
 async def test_basic_auth_and_headers(aiohttp_client, exporter):
