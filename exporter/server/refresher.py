@@ -153,8 +153,10 @@ async def refresh(settings: Settings, conn: Connection) -> None:
 
 def run(settings: Settings, conn: Connection) -> None:
     """The refresher process's entry point."""
-    # Ctrl-C in a terminal reaches the whole process group: the server stops the refresher itself
+    # Ctrl-C in a terminal, or a stop of the whole process group (systemd, killpg), reaches the refresher too: the
+    # server stops it through the pipe, and exits non-zero when the refresher ends without being asked to
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
     setup_logging(settings.log_level, settings.log_format)
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(refresh(settings, conn))

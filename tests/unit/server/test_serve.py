@@ -15,7 +15,7 @@ from exporter.server.refresher_process import RefresherExited
 from exporter.server.runtime import GC_THRESHOLDS, SWITCH_INTERVAL_SECONDS
 from exporter.server.serve import serve
 from exporter.server.webconfig import WebConfig
-from tests.support import free_port
+from tests.support import free_port, refresher_pid, start_exporter
 from tests.unit.helpers import settings
 
 DISABLED = {s: {"enabled": False} for s in ("kubernetes", "istiod", "elasticsearch")}
@@ -149,3 +149,23 @@ async def _is(answer, expected: int) -> bool:  # type: ignore[no-untyped-def]
 @pytest.mark.skipif(platform.libc_ver()[0] != "glibc", reason="mallopt is glibc's")
 def test_glibc_takes_the_malloc_settings():
     assert runtime.tune_malloc() is True
+
+
+
+@pytest.mark.skipif(platform.system() != "Linux", reason="/proc")
+def test_a_sigterm_to_the_whole_group_leaves_the_refreshers_stop_to_the_server(tmp_path):
+    """systemd and killpg send SIGTERM to every process of the group: the refresher must leave its stop to the
+    server, or the server sees it exit unasked and fails."""
+    config = tmp_path / "config.json"
+    config.write_text('{"sources": {"kubernetes": {"enabled": false}, "istiod": {"enabled": false}}}')
+    running = start_exporter(["--config", str(config)], log=tmp_path / "log")
+    try:
+        child = refresher_pid(running.process.pid)
+        assert child is not None
+        os.kill(child, signal.SIGTERM)
+        time.sleep(0.5)  # the refresher's signal arrives first (had it ended, the server would fail meanwhile)
+        running.process.send_signal(signal.SIGTERM)
+        assert running.process.wait(10) == 0, (tmp_path / "log").read_text()[-2000:]
+    finally:
+        if running.process.poll() is None:
+            running.process.kill()
