@@ -151,7 +151,6 @@ def test_glibc_takes_the_malloc_settings():
     assert runtime.tune_malloc() is True
 
 
-
 @pytest.mark.skipif(platform.system() != "Linux", reason="/proc")
 def test_a_sigterm_to_the_whole_group_leaves_the_refreshers_stop_to_the_server(tmp_path):
     """systemd and killpg send SIGTERM to every process of the group: the refresher must leave its stop to the
