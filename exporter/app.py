@@ -14,7 +14,8 @@ from exporter.checks.base import CheckDef
 from exporter.config import Settings
 from exporter.evaluate import CheckOutcome, FindingKey, evaluate, track_first_seen
 from exporter.loop_lag import LoopLag
-from exporter.metrics.render import RenderedMetrics, build_families, render
+from exporter.metrics.render import build_families, render
+from exporter.metrics.rendered import RenderedMetrics
 from exporter.model import SourceView
 from exporter.scheduler import Scheduler, SourceState, refresh_once
 from exporter.sources.elasticsearch.source import ElasticsearchSource

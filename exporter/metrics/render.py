@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import gzip
 import platform
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
 
 from prometheus_client import CollectorRegistry, PlatformCollector, ProcessCollector
 from prometheus_client import exposition as text_exposition
@@ -23,11 +21,9 @@ from exporter.catalog import METRICS
 from exporter.catalog import exporter_health as health
 from exporter.catalog.model import MetricSpec
 from exporter.evaluate import CheckOutcome
+from exporter.metrics.rendered import RenderedMetrics
 from exporter.model import Finding, Sample, SourceView
 
-# The classic text format every Prometheus version parses (our names need no UTF-8 escaping).
-TEXT_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
-OPENMETRICS_CONTENT_TYPE = om_exposition.CONTENT_TYPE_LATEST
 MAX_ERROR_LABEL = 200
 
 
@@ -141,25 +137,6 @@ class _Static:
 
     def collect(self) -> list[Metric]:
         return self._families
-
-
-@dataclass
-class RenderedMetrics:
-    """Both exposition formats, encoded once; gzip variants are made on first request and kept."""
-
-    text: bytes
-    openmetrics: bytes
-    _gzipped: dict[str, bytes] = field(default_factory=dict)
-
-    def body(self, openmetrics: bool, gzipped: bool) -> bytes:
-        key = ("om" if openmetrics else "text") + ("+gz" if gzipped else "")
-        plain = self.openmetrics if openmetrics else self.text
-        if not gzipped:
-            return plain
-        cached = self._gzipped.get(key)
-        if cached is None:
-            cached = self._gzipped[key] = gzip.compress(plain, compresslevel=6)
-        return cached
 
 
 def render(families: list[Metric], process_metrics: bool = True) -> RenderedMetrics:

@@ -23,13 +23,13 @@ import logging
 import signal
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from typing import Any
 
 from exporter.app import Exporter
 from exporter.config import Settings
 from exporter.logs import setup_logging
+from exporter.server.published import Published
 from exporter.server.runtime import tune_for_serving
 from exporter.server.status_page import render_status_page
 
@@ -37,15 +37,6 @@ log = logging.getLogger(__name__)
 
 HEARTBEAT_SECONDS = 2.0
 STOP_SECONDS = 1.0
-
-
-@dataclass(frozen=True)
-class Published:
-    """What the server needs of one update: both exposition formats and the sources not refreshed yet."""
-
-    text: bytes
-    openmetrics: bytes
-    waiting: tuple[str, ...]
 
 
 def published(exporter: Exporter) -> Published:
@@ -125,6 +116,11 @@ async def refresh(settings: Settings, conn: Connection) -> None:
     exporter = Exporter(settings, on_update=lambda: outbox.state(published(exporter)))
     threading.Thread(target=_read, args=(conn, loop, inbox), name="refresher inbox", daemon=True).start()
     tune_for_serving()
+    log.info(
+        "refreshing %d checks from sources: %s",
+        len(exporter.checks),
+        ", ".join(s.source.name for s in exporter.states) or "none",
+    )
     exporter.start()
     outbox.state(published(exporter))
     tasks = [loop.create_task(outbox.run(), name="outbox"), loop.create_task(_heartbeat(outbox), name="heartbeat")]

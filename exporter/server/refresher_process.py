@@ -19,13 +19,21 @@ from multiprocessing.process import BaseProcess
 from typing import Any
 
 from exporter.config import Settings
-from exporter.metrics.render import RenderedMetrics
-from exporter.server import refresher
+from exporter.metrics.rendered import RenderedMetrics
+from exporter.server.published import Published
 
 log = logging.getLogger(__name__)
 
 STATUS_PAGE_SECONDS = 10.0
 STOP_SECONDS = 3.0
+
+
+def _run_refresher(settings: Settings, conn: Connection) -> None:
+    """The refresher process's target: this module is all the serving process imports of it (the refresher's
+    modules, its sources, checks and their libraries, are imported in the refresher only)."""
+    from exporter.server import refresher
+
+    refresher.run(settings, conn)
 
 
 class RefresherExited(Exception):
@@ -51,7 +59,7 @@ class RefresherProcess:
         ctx = multiprocessing.get_context("spawn")
         parent, child = ctx.Pipe()
         # not a daemon: it starts the parser processes (and ``stop``, always called, ends it)
-        process = ctx.Process(target=refresher.run, args=(self.settings, child), name="mesh-health-exporter refresher")
+        process = ctx.Process(target=_run_refresher, args=(self.settings, child), name="mesh-health-exporter refresher")
         process.start()
         child.close()
         self._process, self._conn, self._heard = process, parent, time.monotonic()
@@ -82,7 +90,7 @@ class RefresherProcess:
         self._heard = time.monotonic()
         kind = message[0]
         if kind == "state":
-            state: refresher.Published = message[1]
+            state: Published = message[1]
             self._rendered = RenderedMetrics(state.text, state.openmetrics)
             self._waiting = state.waiting
         elif kind == "status":

@@ -9,7 +9,7 @@ from aiohttp import web
 from aiohttp.typedefs import Middleware
 
 from exporter.config import Settings
-from exporter.metrics.render import OPENMETRICS_CONTENT_TYPE, TEXT_CONTENT_TYPE, RenderedMetrics
+from exporter.metrics.rendered import OPENMETRICS_CONTENT_TYPE, TEXT_CONTENT_TYPE, RenderedMetrics
 from exporter.server.webconfig import BasicAuth, WebConfig
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]

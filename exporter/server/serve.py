@@ -13,7 +13,6 @@ import signal
 
 from aiohttp import web
 
-from exporter.app import active_checks
 from exporter.config import Settings
 from exporter.server.refresher_process import RefresherExited, RefresherProcess
 from exporter.server.routes import make_app
@@ -45,12 +44,8 @@ async def serve(settings: Settings, web_config: WebConfig, stop: asyncio.Event |
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(sig, stop.set)
     scheme = "https" if ssl_context else "http"
-    checks = active_checks(settings)
     log.info(
-        "listening on %s (%d checks, sources: %s)",
-        ", ".join(f"{scheme}://{host}:{port}{settings.telemetry_path}" for host, port in endpoints),
-        len(checks),
-        ", ".join(sorted({c.source for c in checks})) or "none",
+        "listening on %s", ", ".join(f"{scheme}://{host}:{port}{settings.telemetry_path}" for host, port in endpoints)
     )
     refresher.start()
     stopped, exited = loop.create_task(stop.wait()), loop.create_task(refresher.exited.wait())

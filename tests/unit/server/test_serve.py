@@ -168,3 +168,16 @@ def test_a_sigterm_to_the_whole_group_leaves_the_refreshers_stop_to_the_server(t
     finally:
         if running.process.poll() is None:
             running.process.kill()
+
+
+def test_the_serving_process_imports_none_of_the_refreshers_modules():
+    """The server holds no sources, checks or their clients: its memory is the HTTP server's (~50 MiB), not ~95."""
+    import subprocess
+
+    probe = (
+        "import sys, exporter.cli, exporter.server.serve\n"
+        "heavy = ('kubernetes_asyncio', 'exporter.app', 'exporter.checks', 'exporter.sources', 'jinja2')\n"
+        "print(sorted(m for m in sys.modules if m.startswith(heavy)))\n"
+    )
+    found = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=60)
+    assert found.stdout.strip() == "[]"
