@@ -66,10 +66,6 @@ class RefresherProcess:
         loop = asyncio.get_running_loop()
         threading.Thread(target=self._read, args=(parent, loop), name="refresher reader", daemon=True).start()
 
-    @property
-    def pid(self) -> int | None:
-        return self._process.pid if self._process is not None else None
-
     def _read(self, conn: Connection, loop: asyncio.AbstractEventLoop) -> None:
         """Reader thread: every message onto the loop; at the end of the pipe, ``_ended``."""
         while True:
