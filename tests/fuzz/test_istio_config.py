@@ -7,6 +7,7 @@ not evaluated."""
 from __future__ import annotations
 
 import contextlib
+import functools
 from typing import Any
 
 from hypothesis import given
@@ -44,9 +45,17 @@ def objects(key: str) -> st.SearchStrategy[dict[str, Any]]:
     return st.fixed_dictionaries({"metadata": meta | json_values, "spec": spec, "status": json_values})
 
 
+@functools.cache
+def corpus_snapshot() -> KubeSnapshot:
+    return corpus.snapshot()  # immutable: built once, not for every example
+
+
+SETTINGS = Settings()
+
+
 @given(st.data())
 def test_random_configuration_objects_never_crash_a_check(data):
-    base = corpus.snapshot()
+    base = corpus_snapshot()
     objects_by_key = {k: list(v) for k, v in base.objects.items()}
     for key, (project, _) in SPEC_FIELDS.items():
         for obj in data.draw(st.lists(objects(key), max_size=3), label=key):
@@ -55,7 +64,7 @@ def test_random_configuration_objects_never_crash_a_check(data):
     snapshot = KubeSnapshot({k: tuple(v) for k, v in objects_by_key.items()})
     for check in CHECKS:
         try:
-            result = check.run(snapshot, Settings(), 0.0)
+            result = check.run(snapshot, SETTINGS, 0.0)
         except NotEvaluated as exc:
             result, reason = exc.partial or CheckResult(), str(exc)
         else:
