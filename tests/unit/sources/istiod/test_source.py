@@ -417,14 +417,18 @@ async def test_a_metrics_body_too_slow_to_parse_fails_its_replica_alone_and_stop
     lines = "".join(f'pilot_xds{{version="{i}",type="eds"}} {i}\n' for i in range(400_000))
     heavy = FakeReplica([entry_1_23("a.bookinfo")])
     fine = FakeReplica([entry_1_23("b.bookinfo")])
-    source, _, urls = await start(aiohttp_server, [heavy, fine], tmp_path, parsers=ParserProcess)
+    # the refreshes that start a parser process get 10 s: a spawn on a loaded machine can take over a second
+    source, roomy, urls = await start(aiohttp_server, [heavy, fine], tmp_path, parsers=ParserProcess, seconds=10)
+    tight = settings(istio=roomy.istio.model_dump(), sources={"istiod": {"timeout_seconds": 1}})
     try:
         await source.refresh()  # both parser processes are up
         heavy.metrics, fine.delay = "# TYPE pilot_xds gauge\n" + lines, 0.3  # fine parses while heavy's are parsed
+        source._settings = tight
         snap = await source.refresh()
         stopped, running = (source._parsers[source._slots[url]] for url in urls)
         assert stopped._process is None and running._process is not None and running._process.is_alive()
         heavy.metrics = NEW_METRICS
+        source._settings = roomy
         again = await source.refresh()
     finally:
         await source.close()
@@ -438,7 +442,10 @@ async def test_a_metrics_body_too_slow_to_parse_fails_its_replica_alone_and_stop
 
 async def test_replicas_get_a_parser_process_each_up_to_the_limit_and_unused_ones_are_stopped(aiohttp_server, tmp_path):
     replicas = [FakeReplica([entry_1_23(f"{name}.bookinfo")]) for name in "abc"]
-    source, s, urls = await start(aiohttp_server, replicas, tmp_path, parsers=ParserProcess, parser_processes=2)
+    # starting two parser processes can take over a second on a loaded machine
+    source, s, urls = await start(
+        aiohttp_server, replicas, tmp_path, parsers=ParserProcess, parser_processes=2, seconds=10
+    )
     try:
         snap = await source.refresh()
         assert [len(r.proxies) for r in snap.replicas] == [1, 1, 1]
