@@ -55,7 +55,7 @@ async def test_the_refresher_tunes_its_interpreter_publishes_answers_and_stops(m
 
 
 async def test_the_refresher_ends_when_the_server_is_gone(monkeypatch):
-    monkeypatch.setattr(runtime, "tune_for_serving", lambda: None)
+    monkeypatch.setattr(refresher, "tune_for_serving", lambda: None)
     ours, theirs = multiprocessing.Pipe()
     task = asyncio.get_running_loop().create_task(refresher.refresh(settings(sources=DISABLED), theirs))
     assert (await asyncio.to_thread(ours.recv))[0] == "state"
