@@ -202,19 +202,19 @@ def drip_app(size: int) -> web.Application:
 
 
 @pytest.mark.parametrize(
-    ("app", "limit", "budget", "outcome", "given_back"),
+    ("make_app", "size", "limit", "budget", "outcome", "given_back"),
     [
-        (body_app(200_000), 10_000_000, None, "body", False),
-        (body_app(2_000_000), 10_000_000, None, "body", True),
-        (body_app(3_000_000), 1_500_000, None, "none", True),
-        (body_app(300_000), 100_000, None, "none", False),
-        (body_app(3_000_000), 10_000_000, 1_500_000, "over budget", True),
-        (drip_app(2_000_000), 10_000_000, None, "cancelled", True),
-        (drip_app(200_000), 10_000_000, None, "cancelled", False),
+        (body_app, 200_000, 10_000_000, None, "body", False),
+        (body_app, 2_000_000, 10_000_000, None, "body", True),
+        (body_app, 3_000_000, 1_500_000, None, "none", True),
+        (body_app, 300_000, 100_000, None, "none", False),
+        (body_app, 3_000_000, 10_000_000, 1_500_000, "over budget", True),
+        (drip_app, 2_000_000, 10_000_000, None, "cancelled", True),
+        (drip_app, 200_000, 10_000_000, None, "cancelled", False),
     ],
 )
 async def test_the_heap_is_handed_back_once_the_chunks_of_a_large_body_are_freed(
-    aiohttp_server, monkeypatch, app, limit, budget, outcome, given_back
+    aiohttp_server, monkeypatch, make_app, size, limit, budget, outcome, given_back
 ):
     """Read, refused, over the source's budget or given up, a body of 1 MiB or more leaves its chunks' holes in
     the heap: glibc would keep them, and the largest body so far would stay in the RSS for good."""
@@ -233,7 +233,7 @@ async def test_the_heap_is_handed_back_once_the_chunks_of_a_large_body_are_freed
 
     monkeypatch.setattr(http, "join_chunks", join)
     monkeypatch.setattr(http, "give_back_memory", give_back)
-    server = await aiohttp_server(app)
+    server = await aiohttp_server(make_app(size))  # an application per run: it binds to the run's loop
     held = MemoryBudget("test", budget, "budget").reserve() if budget else None
     async with ClientSession() as session, session.get(server.make_url("/")) as resp:
         if outcome == "cancelled":
