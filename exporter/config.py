@@ -222,6 +222,14 @@ class IstioSettings(_Section):
         min_length=1,
         description="the cluster's DNS domain (Service hosts are <name>.<namespace>.svc.<domain>)",
     )
+    cluster_id: str = Field(
+        "Kubernetes",
+        min_length=1,
+        description=(
+            "istiod's cluster ID (its CLUSTER_ID, default Kubernetes): the topology.istio.io/cluster label istiod "
+            "gives every endpoint, which DestinationRule subsets may select"
+        ),
+    )
     webhook_name_pattern: str = Field(
         "istio|sidecar-injector",
         description="regular expression; webhook configurations whose name or webhook names match are Istio's",

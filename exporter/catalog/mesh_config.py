@@ -161,7 +161,7 @@ kubectl -n <service-namespace> get pods -l <service-selector>,<subset-labels> --
 )
 
 CF04_UNNAMED_PORTS = _metric(
-    "unnamed_ports", "Services in mesh namespaces with ports whose name and appProtocol give Istio no protocol."
+    "unnamed_ports", "Services the mesh's workloads reach with ports whose name and appProtocol give Istio no protocol."
 )
 CF04 = _mode(
     "CF04",
@@ -174,10 +174,14 @@ CF04 = _mode(
     "appProtocol; Istio treats them as TCP (no HTTP routing, retries, circuit breaking or tracing).",
     Runbook(
         meaning=(
-            "A Service port in a namespace of the mesh has neither `appProtocol` nor a name of the form "
-            "`<protocol>[-suffix]` (`http`, `http2`, `https`, `grpc`, `grpc-web`, `tcp`, `tls`, `mongo`, `mysql`, "
-            "`redis`, `udp`), e.g. `web` or no name. istioctl reports IST0118 (PortNameIsNotUnderNamingConvention), "
-            "Kiali KIA0601 (name) and KIA0602 (appProtocol). Istio's own Services are left out, as istioctl does."
+            "A Service port has neither `appProtocol` nor a name of the form `<protocol>[-suffix]` (`http`, `http2`, "
+            "`https`, `grpc`, `grpc-web`, `tcp`, `tls`, `mongo`, `mysql`, `redis`, `udp`), e.g. `web` or no name. "
+            "Judged are the Services a workload of the mesh can call, in whichever namespace they are: those exported "
+            "(`networking.istio.io/exportTo`, else the mesh's `defaultServiceExportTo`) to a namespace with "
+            "injection enabled or with a sidecar pod, as istiod gives them to every sidecar there. A Service no mesh "
+            "namespace sees has no client whose proxy reads its protocol. istioctl reports IST0118 "
+            "(PortNameIsNotUnderNamingConvention) for every Service, Kiali KIA0601 (name) and KIA0602 (appProtocol). "
+            "Istio's own Services are left out, as istioctl does."
         ),
         impact="Traffic is proxied as opaque TCP: header-based routing, retries, HTTP metrics and tracing stop at it.",
         diagnosis=f"""```sh
@@ -271,31 +275,40 @@ kubectl -n <namespace> get virtualservice <name> -o yaml | grep -nE 'fault|retri
 )
 
 CF08_GATEWAY_CONFLICTS = _metric(
-    "gateway_conflicts", "Gateways with a TLS server whose host and port another Gateway on the same pods already has."
+    "gateway_conflicts",
+    "Gateways with a server istiod drops when it merges the Gateways of the same pods (a TLS host already served "
+    "on the port, a protocol it cannot merge with the port's server).",
 )
 CF08 = _mode(
     "CF08",
-    "Gateways conflict on a TLS host and port",
+    "Gateway servers conflict on a port",
     CF08_GATEWAY_CONFLICTS,
     "MeshHealthGatewayConflict",
     Severity.WARNING,
-    "Two Gateways declare the same TLS host on the same port.",
-    "{{ $value }} Gateways in namespace {{ $labels.namespace }} declare a TLS host and port that an older Gateway "
-    "on the same gateway pods already has; istiod rejects their servers (pilot_total_rejected_configs).",
+    "A Gateway server conflicts with an older one on the same port.",
+    "{{ $value }} Gateways in namespace {{ $labels.namespace }} have a server that conflicts with an older server "
+    "on the same gateway pods and port; istiod rejects it (pilot_total_rejected_configs).",
     Runbook(
         meaning=(
-            "Two Gateways selecting the same gateway pods have servers with a `tls` block on the same port (and bind) "
-            "with the same host. istiod keeps the older Gateway's server, logs \"skipping server on gateway ..., "
-            'duplicate host names" and counts `pilot_total_rejected_configs` (CP04). istioctl reports IST0145 '
-            "(ConflictingGateways), Kiali KIA0301."
+            "istiod merges every Gateway that selects the same gateway pods, oldest first, server by server, and "
+            "skips a server it cannot place beside the ones it already has (CP04, `pilot_total_rejected_configs`): "
+            "a server with a `tls` block on a port (and bind) where another TLS server already has one of its hosts "
+            '("skipping server on gateway ..., duplicate host names"); a server on a port whose plain-text server '
+            "on the same bind has a protocol it cannot merge with: only HTTP joins HTTP, so TCP beside HTTP, two TCP "
+            "servers, or HTTPS beside plain HTTP lose the newer server, whatever their hosts (\"skipping server on "
+            'gateway ... conflict with existing server"); an HTTPS server whose port name another HTTPS server of '
+            "the Gateway on the port has. Plain-HTTP servers with the same host are merged, not rejected. istioctl "
+            "reports IST0145 (ConflictingGateways) for duplicate hosts only, and names both Gateways; Kiali KIA0301."
         ),
-        impact="The hosts of the rejected server are not served by it: their TLS certificate or routes are missing.",
+        impact="The hosts of the rejected server are not served by it: their TLS certificate, routes or TCP "
+        "listener are missing.",
         diagnosis=f"""```sh
-kubectl get gateways.networking.istio.io -A -o yaml | grep -E 'name:|hosts|number|selector' -A2
-kubectl -n istio-system logs deploy/istiod | grep 'duplicate host names'
+kubectl get gateways.networking.istio.io -A -o yaml | grep -E 'name:|hosts|number|protocol|selector' -A2
+kubectl -n istio-system logs deploy/istiod | grep 'skipping server on gateway'
 {_ANALYZE}
 ```""",
-        mitigation="- Keep one Gateway per TLS host and port (merge the servers, or use distinct hosts or ports).",
+        mitigation="- Keep one server per TLS host and port, and one protocol per port and bind (merge the servers, "
+        "or move one to a distinct port or bind).",
     ),
 )
 
@@ -391,7 +404,9 @@ kubectl -n <backend-namespace> get svc,endpointslices <backend>
     ),
 )
 
-CF12_EXTERNALNAME_TCP = _metric("externalname_tcp", "ExternalName Services with TCP ports in mesh namespaces.")
+CF12_EXTERNALNAME_TCP = _metric(
+    "externalname_tcp", "ExternalName Services the mesh's workloads reach with ports that proxies route by port alone."
+)
 CF12 = _mode(
     "CF12",
     "ExternalName Service for TCP",
@@ -403,10 +418,12 @@ CF12 = _mode(
     "port, so requests can reach a different database.",
     Runbook(
         meaning=(
-            "A Service of type ExternalName in a mesh namespace has a port that is not HTTP (TCP, unnamed, mysql, "
-            "mongo, redis, tls). Sidecars route TCP by destination port, so two ExternalName databases on one port "
-            "share a listener (older meshes) and requests can reach the wrong one and fail authentication. istioctl "
-            "reports IST0150 (ExternalNameServiceTypeInvalidPortName) for unnamed and `tcp` ports."
+            "A Service of type ExternalName that a workload of the mesh can call (exported to a mesh namespace, as "
+            "for CF04) has a port sidecars can only route by destination port: not HTTP (told apart by Host) nor "
+            "HTTPS/TLS (told apart by SNI), i.e. TCP, unnamed, mysql, mongo or redis. An ExternalName Service has no "
+            "cluster IP, so two such databases on one port share a listener (older meshes) and requests can reach "
+            "the wrong one and fail authentication. istioctl reports IST0150 (ExternalNameServiceTypeInvalidPortName) "
+            "for unnamed and `tcp` ports."
         ),
         impact="Connections to one external database end at another (authentication failures, wrong data).",
         diagnosis="""```sh

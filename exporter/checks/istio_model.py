@@ -6,7 +6,10 @@
 - DestinationRule lookup for a client: client namespace, then the service's namespace, then the root
   namespace, each time the most specific host match (``PushContext.destinationRule``);
 - PeerAuthentication: workload (selector) over namespace over mesh-wide (root namespace), ``UNSET`` inherits,
-  port-level settings override for their target port; nothing set means PERMISSIVE.
+  port-level settings override for their target port; nothing set means PERMISSIVE;
+- endpoint labels, which DestinationRule subsets select: the pod's labels with istiod's topology labels over
+  them (``AugmentLabels``): region/zone/subzone of the pod's locality label or of its node's topology labels,
+  ``topology.istio.io/cluster`` (istiod's cluster ID) and ``kubernetes.io/hostname`` (the pod's node).
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ from dataclasses import dataclass
 from functools import cached_property
 
 from exporter.sources.kube.istio_projections import DestinationRuleInfo, Labels, PeerAuthenticationInfo
-from exporter.sources.kube.projections import PodInfo, ServiceInfo, ServicePort
+from exporter.sources.kube.projections import NodeInfo, PodInfo, ServiceInfo, ServicePort
 
 # Istio's protocol names (pkg/config/protocol), as a port name prefix or appProtocol selects them.
 PROTOCOLS = {
@@ -173,6 +176,23 @@ def _has(ids: tuple[int, ...], i: int) -> bool:
     return at < len(ids) and ids[at] == i
 
 
+REGION, ZONE, SUBZONE = "topology.kubernetes.io/region", "topology.kubernetes.io/zone", "topology.istio.io/subzone"
+CLUSTER, HOSTNAME, NETWORK = "topology.istio.io/cluster", "kubernetes.io/hostname", "topology.istio.io/network"
+# labels istiod sets on every endpoint over the pod's own (AugmentLabels)
+TOPOLOGY_LABELS = frozenset({REGION, ZONE, SUBZONE, CLUSTER, HOSTNAME})
+LOCALITY_POD_LABELS = ("topology.istio.io/locality", "istio-locality")  # istiod's order (GetLocalityLabel)
+
+
+def pod_locality(pod: PodInfo, nodes: dict[str, str]) -> str:
+    """The pod's locality label (dots for slashes, as Kubernetes labels allow no slash), else its node's."""
+    labels = dict(pod.labels)
+    for key in LOCALITY_POD_LABELS:
+        if key in labels:
+            value = labels[key]
+            return value if "/" in value else value.replace(".", "/")
+    return nodes.get(pod.node, "")
+
+
 class PodIndex:
     """Running pods by namespace, with an inverted label index so that selectors are set intersections.
 
@@ -180,7 +200,8 @@ class PodIndex:
     pods. Each entry is a tuple of positions (in increasing order), which the garbage collector stops tracking;
     sets it would scan at every full collection, while the loop waits."""
 
-    def __init__(self, pods: Iterable[PodInfo]) -> None:
+    def __init__(self, pods: Iterable[PodInfo], nodes: Iterable[NodeInfo] = ()) -> None:
+        self.localities = {n.name: n.locality for n in nodes if n.locality}
         self.pods: list[PodInfo] = [p for p in pods if not p.deleting and p.phase not in ("Succeeded", "Failed")]
         by_label: dict[tuple[str, str, str], list[int]] = defaultdict(list)
         by_namespace: dict[str, list[int]] = defaultdict(list)
@@ -215,6 +236,31 @@ class PodIndex:
 
     def namespaces(self) -> set[str]:
         return set(self._by_namespace)
+
+    def topology(self, pod: PodInfo, cluster_id: str) -> dict[str, str]:
+        """The labels istiod sets on the pod's endpoints over the pod's own (empty values are not set)."""
+        region, _, rest = pod_locality(pod, self.localities).partition("/")
+        zone, _, subzone = rest.partition("/")
+        subzone = subzone.split("/")[0]
+        values = {REGION: region, ZONE: zone, SUBZONE: subzone, CLUSTER: cluster_id, HOSTNAME: pod.node}
+        return {k: v for k, v in values.items() if v}
+
+    def endpoint_labels(self, pod: PodInfo, cluster_id: str) -> dict[str, str]:
+        """What a DestinationRule subset's labels are matched against: the endpoint's labels."""
+        return {**dict(pod.labels), **self.topology(pod, cluster_id)}
+
+    def select_endpoints(
+        self, namespace: str | None, selector: Iterable[tuple[str, str]], subset: Iterable[tuple[str, str]],
+        cluster_id: str,
+    ) -> list[PodInfo]:
+        """Pods ``selector`` picks by their own labels whose endpoints' labels include ``subset``."""
+        subset = tuple(subset)
+        plain = [(k, v) for k, v in subset if k not in TOPOLOGY_LABELS]
+        topology = [(k, v) for k, v in subset if k in TOPOLOGY_LABELS]
+        chosen = self.select(namespace, (*selector, *plain))
+        if not topology:
+            return chosen
+        return [p for p in chosen if labels_match(topology, self.endpoint_labels(p, cluster_id))]
 
 
 def service_pods(pods: PodIndex, service: ServiceInfo) -> list[PodInfo]:

@@ -28,8 +28,10 @@ from exporter.catalog.mesh_config import (
 from exporter.catalog.model import MetricSpec
 from exporter.checks import resources as r
 from exporter.checks.base import CheckDef, alert_severity, plural
+from exporter.checks.gateway_merge import Dropped, dropped_servers
 from exporter.checks.istio_model import (
     HTTP_PROTOCOLS,
+    NETWORK,
     UNSUPPORTED,
     DestinationRuleIndex,
     PeerAuthentications,
@@ -78,7 +80,7 @@ def default_export(snapshot: KubeSnapshot, kind: str) -> tuple[str, ...]:
 
 
 def pod_index(snapshot: KubeSnapshot) -> PodIndex:
-    return snapshot.derived("pod_index", lambda snap: PodIndex(snap.get(r.PODS.key)))
+    return snapshot.derived("pod_index", lambda snap: PodIndex(snap.get(r.PODS.key), snap.get(r.NODES.key)))
 
 
 def mesh_namespaces(snapshot: KubeSnapshot, pods: PodIndex) -> set[str]:
@@ -90,6 +92,22 @@ def mesh_namespaces(snapshot: KubeSnapshot, pods: PodIndex) -> set[str]:
             "istio.io/rev" in labels and labels.get("istio-injection") != "disabled"
         ):
             out.add(ns.name)
+    return out
+
+
+def mesh_reachable(snapshot: KubeSnapshot, pods: PodIndex) -> list[ServiceInfo]:
+    """Services a workload of the mesh can call: istiod gives every sidecar the Services exported to its namespace
+    (the ``networking.istio.io/exportTo`` annotation, else the mesh's defaultServiceExportTo), whatever the
+    Service's own namespace. Sidecar resources that narrow a proxy's egress hosts are not read here."""
+    clients = mesh_namespaces(snapshot, pods)
+    if not clients:
+        return []
+    default = default_export(snapshot, "Service")
+    out = []
+    for svc in snapshot.get(r.SERVICES.key):
+        targets = svc.export_to or default
+        if "*" in targets or ("." in targets and svc.namespace in clients) or not clients.isdisjoint(targets):
+            out.append(svc)
     return out
 
 
@@ -137,7 +155,7 @@ def check_tls_conflicts(snapshot: KubeSnapshot, settings: Settings, now: float) 
     """CF01: a DestinationRule's TLS mode the server side rejects (DISABLE/SIMPLE/MUTUAL toward STRICT,
     ISTIO_MUTUAL toward DISABLE), and STRICT workloads that get plain text because auto mTLS is off."""
     severity = alert_severity(settings, "CF01")
-    domain = settings.istio.cluster_domain
+    domain, cluster = settings.istio.cluster_domain, settings.istio.cluster_id
     root = root_namespace(snapshot, settings)
     policies = PeerAuthentications(snapshot.get(r.PEER_AUTHENTICATIONS.key), root)
     services = ServiceIndex(snapshot.get(r.SERVICES.key), domain)
@@ -176,7 +194,8 @@ def check_tls_conflicts(snapshot: KubeSnapshot, settings: Settings, now: float) 
             judge(dr, setting, targets)
         for subset in dr.subsets:
             subset_targets = [
-                (svc, [p for p in selected if labels_match(subset.labels, dict(p.labels))]) for svc, selected in targets
+                (svc, [p for p in selected if labels_match(subset.labels, pods.endpoint_labels(p, cluster))])
+                for svc, selected in targets
             ]
             for setting in subset.tls:
                 judge(dr, setting, subset_targets)
@@ -252,10 +271,11 @@ def _entry_namespaces(entries: Iterable[ServiceEntryInfo], domain: str) -> dict[
 
 
 def check_empty_subsets(snapshot: KubeSnapshot, settings: Settings, now: float) -> CheckResult:
-    """CF03: a DestinationRule subset whose labels (with the Service's selector) match no running pod, or a
+    """CF03: a DestinationRule subset whose labels match no running pod of the host's Service (the subset's labels
+    matched against the endpoint's labels: the pod's with istiod's topology labels over them), or a
     DestinationRule whose host is no Service or ServiceEntry."""
     severity = alert_severity(settings, "CF03")
-    domain = settings.istio.cluster_domain
+    domain, cluster = settings.istio.cluster_domain, settings.istio.cluster_id
     services = ServiceIndex(snapshot.get(r.SERVICES.key), domain)
     pods = pod_index(snapshot)
     entries: dict[str, list[ServiceEntryInfo]] = defaultdict(list)
@@ -281,8 +301,10 @@ def check_empty_subsets(snapshot: KubeSnapshot, settings: Settings, now: float) 
         for subset in dr.subsets:
             if not subset.labels:
                 continue
-            if any(pods.select(ns, (*selector, *subset.labels)) for ns, selector in targets):
+            if any(pods.select_endpoints(ns, selector, subset.labels, cluster) for ns, selector in targets):
                 continue
+            if any(k == NETWORK for k, _ in subset.labels):
+                continue  # a pod without the label gets its network from mesh networks, which are not read here
             message = (
                 f"spec.subsets[{subset.index}] {subset.name} ({_selector_text(subset.labels)}) selects none of the "
                 f"pods of {host}: requests to it get 503 UH, istiod counts pilot_eds_no_instances (IST0173, KIA0203)"
@@ -295,12 +317,11 @@ def check_empty_subsets(snapshot: KubeSnapshot, settings: Settings, now: float) 
 
 
 def check_unnamed_ports(snapshot: KubeSnapshot, settings: Settings, now: float) -> CheckResult:
-    """CF04: Service ports in mesh namespaces whose name and appProtocol give Istio no protocol."""
+    """CF04: ports of Services the mesh reaches whose name and appProtocol give Istio no protocol."""
     severity = alert_severity(settings, "CF04")
-    in_mesh = mesh_namespaces(snapshot, pod_index(snapshot))
     findings = []
-    for svc in snapshot.get(r.SERVICES.key):
-        if svc.namespace not in in_mesh or svc.type == "ExternalName" or is_control_plane(svc.labels):
+    for svc in mesh_reachable(snapshot, pod_index(snapshot)):
+        if svc.type == "ExternalName" or is_control_plane(svc.labels):
             continue
         for i, port in enumerate(svc.ports):
             if port_protocol(port) != UNSUPPORTED:
@@ -410,7 +431,7 @@ def check_fault_with_retries(snapshot: KubeSnapshot, settings: Settings, now: fl
     return _finish(CF07_FAULT_WITH_RETRIES, findings)
 
 
-# --- CF08 Gateways with the same TLS host on one port ------------------------------------------------------
+# --- CF08 Gateway servers istiod drops when it merges the Gateways of one workload ---------------------------
 
 
 def is_gateway_pod(pod: PodInfo) -> bool:
@@ -422,47 +443,51 @@ def _gateway_order(gw: GatewayInfo) -> tuple[float, str, str]:
     return (gw.meta.created or 0.0, gw.meta.name, gw.meta.namespace)
 
 
+def _dropped_message(dropped: Dropped) -> str:
+    server, keeper = dropped.server, dropped.keeper
+    what = f"spec.servers[{server.index}] port {server.port}"
+    if dropped.kind == "tls-host":
+        return (
+            f"{what} host {dropped.host} is already served with TLS by {keeper.where}: istiod drops this server "
+            "(pilot_total_rejected_configs) and its hosts fail (IST0145, KIA0301)"
+        )
+    same = "this Gateway's" if keeper.gateway is dropped.gateway else keeper.where.split(" spec.")[0] + "'s"
+    if dropped.kind == "protocol":
+        bind = f" on bind {server.bind}" if server.bind else ""
+        why = (
+            f"{server.protocol or '(no protocol)'} cannot share the port{bind} with the "
+            f"{keeper.server.protocol or '(no protocol)'} server {same} spec.servers[{keeper.server.index}] "
+            "(istiod merges HTTP with HTTP only)"
+        )
+    else:
+        why = f"HTTPS port name {server.port_name or '(none)'} is already used by {same} spec.servers[{keeper.server.index}]"
+    return f"{what}: {why}: istiod drops this server (pilot_total_rejected_configs) and its hosts fail (IST0145)"
+
+
 def check_gateway_conflicts(snapshot: KubeSnapshot, settings: Settings, now: float) -> CheckResult:
-    """CF08: two Gateways applied to the same gateway pods declare one host on one port with TLS. istiod keeps the
-    older server and rejects the other (pilot_total_rejected_configs)."""
+    """CF08: a server of a Gateway that istiod drops when it merges the Gateways applied to the same gateway pods
+    (oldest first): a TLS host another TLS server already has on the port, a protocol it cannot merge with the
+    port's plain-text server (TCP beside HTTP, two TCP servers, HTTPS beside HTTP), a reused HTTPS route name."""
     severity = alert_severity(settings, "CF08")
     gateways = sorted(snapshot.get(r.GATEWAYS.key), key=_gateway_order)
     pods = pod_index(snapshot)
-    groups: dict[tuple[str, ...], list[GatewayInfo]] = {}
+    groups: dict[str, list[GatewayInfo]] = {}
     for gw in gateways:
         # an empty selector applies the Gateway to every gateway workload (pods running only istio-proxy)
         chosen = pods.select(None, gw.selector) if gw.selector else [p for p in pods.pods if is_gateway_pod(p)]
         keys = {f"{p.namespace}/{p.name}" for p in chosen} or {"selector:" + _selector_text(gw.selector)}
         for key in keys:
-            groups.setdefault((key,), []).append(gw)
+            groups.setdefault(key, []).append(gw)
     by_members: dict[tuple[str, ...], list[GatewayInfo]] = {}
     for members in groups.values():
         by_members.setdefault(tuple(f"{g.meta.namespace}/{g.meta.name}" for g in members), members)
     findings = []
     for members in by_members.values():
-        owners: dict[tuple[int, str, str], tuple[GatewayInfo, int]] = {}
-        for gw in members:
-            for server in gw.servers:
-                if not server.tls:
-                    continue
-                duplicates = [
-                    (h, owners[(server.port, server.bind, h)])
-                    for h in server.hosts
-                    if (server.port, server.bind, h) in owners
-                ]
-                if not duplicates:
-                    for h in server.hosts:
-                        owners[(server.port, server.bind, h)] = (gw, server.index)
-                    continue
-                host, (first, first_index) = duplicates[0]
-                if first is gw:
-                    continue
-                message = (
-                    f"spec.servers[{server.index}] port {server.port} host {host} is already served with TLS by "
-                    f"Gateway {first.meta.namespace}/{first.meta.name} spec.servers[{first_index}]: istiod drops this "
-                    "server (pilot_total_rejected_configs) and its hosts fail (IST0145, KIA0301)"
-                )
-                findings.append(Finding("CF08", severity, gw.meta.namespace, "Gateway", gw.meta.name, message))
+        for dropped in dropped_servers(members):
+            gw = dropped.gateway
+            findings.append(
+                Finding("CF08", severity, gw.meta.namespace, "Gateway", gw.meta.name, _dropped_message(dropped))
+            )
     return _finish(CF08_GATEWAY_CONFLICTS, findings)
 
 
@@ -590,15 +615,19 @@ def check_tracing_backends(snapshot: KubeSnapshot, settings: Settings, now: floa
 # --- CF12 ExternalName Service for TCP ---------------------------------------------------------------------
 
 
+# Sidecars tell apart the ExternalName Services on one wildcard listener by Host (HTTP) or by SNI (HTTPS, TLS).
+BY_NAME_PROTOCOLS = HTTP_PROTOCOLS | {"HTTPS", "TLS"}
+
+
 def check_externalname_tcp(snapshot: KubeSnapshot, settings: Settings, now: float) -> CheckResult:
-    """CF12: an ExternalName Service with TCP (non-HTTP) ports in a mesh namespace."""
+    """CF12: an ExternalName Service the mesh reaches with a port that sidecars route by port alone: not HTTP
+    (routed by Host) and not HTTPS or TLS (routed by SNI)."""
     severity = alert_severity(settings, "CF12")
-    in_mesh = mesh_namespaces(snapshot, pod_index(snapshot))
     findings = []
-    for svc in snapshot.get(r.SERVICES.key):
-        if svc.type != "ExternalName" or svc.namespace not in in_mesh:
+    for svc in mesh_reachable(snapshot, pod_index(snapshot)):
+        if svc.type != "ExternalName":
             continue
-        tcp = [(i, p) for i, p in enumerate(svc.ports) if port_protocol(p) not in HTTP_PROTOCOLS]
+        tcp = [(i, p) for i, p in enumerate(svc.ports) if port_protocol(p) not in BY_NAME_PROTOCOLS]
         if not tcp:
             continue
         i, port = tcp[0]
@@ -667,13 +696,14 @@ def check_full_sampling(snapshot: KubeSnapshot, settings: Settings, now: float) 
 
 _CM = r.istio_configmaps
 CHECKS = (
-    CheckDef("CF01", "kubernetes", lambda s: [r.DESTINATION_RULES, r.PEER_AUTHENTICATIONS, r.SERVICES, r.PODS, _CM(s)],
+    CheckDef("CF01", "kubernetes",
+             lambda s: [r.DESTINATION_RULES, r.PEER_AUTHENTICATIONS, r.SERVICES, r.PODS, r.NODES, _CM(s)],
              check_tls_conflicts),
     CheckDef("CF02", "kubernetes", lambda s: [r.VIRTUAL_SERVICES, r.DESTINATION_RULES, r.SERVICE_ENTRIES, _CM(s)],
              check_undefined_subsets),
-    CheckDef("CF03", "kubernetes", lambda s: [r.DESTINATION_RULES, r.SERVICES, r.SERVICE_ENTRIES, r.PODS],
+    CheckDef("CF03", "kubernetes", lambda s: [r.DESTINATION_RULES, r.SERVICES, r.SERVICE_ENTRIES, r.PODS, r.NODES],
              check_empty_subsets),
-    CheckDef("CF04", "kubernetes", lambda s: [r.SERVICES, r.NAMESPACES, r.PODS], check_unnamed_ports),
+    CheckDef("CF04", "kubernetes", lambda s: [r.SERVICES, r.NAMESPACES, r.PODS, _CM(s)], check_unnamed_ports),
     CheckDef("CF05", "kubernetes", lambda s: [r.SERVICES, r.PODS], check_protocol_conflicts),
     CheckDef("CF06", "kubernetes", lambda s: [r.DESTINATION_RULES, r.SERVICE_ENTRIES, _CM(s)], check_misplaced_rules),
     CheckDef("CF07", "kubernetes", lambda s: [r.VIRTUAL_SERVICES], check_fault_with_retries),
@@ -681,7 +711,7 @@ CHECKS = (
     CheckDef("CF09", "kubernetes", lambda s: [r.SERVICE_ENTRIES, _CM(s)], check_entries_without_address),
     CheckDef("CF10", "kubernetes", lambda s: [r.SERVICES, _CM(s)], check_discovery_address),
     CheckDef("CF11", "kubernetes", lambda s: [r.SERVICES, r.ENDPOINTSLICES, _CM(s)], check_tracing_backends),
-    CheckDef("CF12", "kubernetes", lambda s: [r.SERVICES, r.NAMESPACES, r.PODS], check_externalname_tcp),
+    CheckDef("CF12", "kubernetes", lambda s: [r.SERVICES, r.NAMESPACES, r.PODS, _CM(s)], check_externalname_tcp),
     CheckDef("CF13", "kubernetes", lambda s: [r.SERVICES, r.PODS, r.NODES], check_local_traffic_gateways),
     CheckDef("CF14", "kubernetes", lambda s: [r.TELEMETRIES, _CM(s)], check_full_sampling),
 )  # fmt: skip

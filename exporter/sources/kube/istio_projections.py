@@ -204,6 +204,8 @@ class GatewayServer:
     bind: str
     hosts: tuple[str, ...]
     tls: bool  # the server has a tls block (what istiod keys SNI duplicates on)
+    port_name: str = ""
+    tls_mode: str = ""  # tls.mode (SIMPLE when the block sets none), "" without a tls block
 
 
 @dataclass(frozen=True, slots=True)
@@ -226,6 +228,10 @@ def project_gateway(obj: dict[str, Any]) -> GatewayInfo:
                 bind=_s(server.get("bind")),
                 hosts=_strs(server.get("hosts")),
                 tls=isinstance(server.get("tls"), dict),
+                port_name=_s(port.get("name")),
+                tls_mode=(_s(_d(server.get("tls")).get("mode")).upper() or "SIMPLE")
+                if isinstance(server.get("tls"), dict)
+                else "",
             )
         )
     return GatewayInfo(meta=_meta(obj), selector=_labels(spec.get("selector")), servers=tuple(servers))

@@ -424,6 +424,14 @@ class ServiceInfo:
     ports: tuple[ServicePort, ...]
     external_name: str
     external_traffic_policy: str
+    export_to: tuple[str, ...] = ()  # annotation networking.istio.io/exportTo; () is the mesh default
+
+
+def _export_to(annotations: Any) -> tuple[str, ...]:
+    value = annotations.get("networking.istio.io/exportTo") if isinstance(annotations, dict) else None
+    if not isinstance(value, str):
+        return ()
+    return tuple(sys.intern(t.strip()) for t in value.split(",") if t.strip())
 
 
 def project_service(obj: dict[str, Any]) -> ServiceInfo:
@@ -449,6 +457,7 @@ def project_service(obj: dict[str, Any]) -> ServiceInfo:
         ports=ports,
         external_name=str(spec.get("externalName") or ""),
         external_traffic_policy=str(spec.get("externalTrafficPolicy") or ""),
+        export_to=_export_to(meta.get("annotations")),
     )
 
 
@@ -495,16 +504,36 @@ class NodeInfo:
     kernel: str
     os_image: str
     container_runtime: str
+    locality: str = ""  # "region/zone/subzone" from the node's topology labels, as istiod reads them; "" if none
+
+
+# (GA label, legacy label) of each locality part, in istiod's order (getPodLocality)
+LOCALITY_LABELS = (
+    ("topology.kubernetes.io/region", "failure-domain.beta.kubernetes.io/region"),
+    ("topology.kubernetes.io/zone", "failure-domain.beta.kubernetes.io/zone"),
+    ("topology.istio.io/subzone", ""),
+)
+
+
+def node_locality(labels: dict[str, Any]) -> str:
+    """istiod's locality of a node's pods: region/zone/subzone from the GA label, else the legacy one."""
+    parts = []
+    for ga, legacy in LOCALITY_LABELS:
+        value = labels.get(ga) or (labels.get(legacy) if legacy else "")
+        parts.append(value if isinstance(value, str) else "")
+    return "/".join(parts) if any(parts) else ""
 
 
 def project_node(obj: dict[str, Any]) -> NodeInfo:
     meta = obj.get("metadata") or {}
     info = (obj.get("status") or {}).get("nodeInfo") or {}
+    labels = meta.get("labels")
     return NodeInfo(
         name=str(meta["name"]),
         kernel=str(info.get("kernelVersion") or ""),
         os_image=str(info.get("osImage") or ""),
         container_runtime=str(info.get("containerRuntimeVersion") or ""),
+        locality=sys.intern(node_locality(labels)) if isinstance(labels, dict) else "",
     )
 
 

@@ -306,3 +306,32 @@ def test_pod_index_adds_no_object_for_the_collector_to_scan_beyond_its_pods():
     alone = tracked_reachable(pods)
     index = PodIndex(pods)
     assert tracked_reachable(index) <= alone + 5  # the index, its list and three dicts; not one entry per label
+
+
+def test_endpoint_labels_are_the_pod_labels_with_istiods_topology_over_them():
+    from exporter.sources.kube.projections import project_node
+
+    def placed(labels: dict[str, str], node: str = "n1"):
+        meta = {"name": "p", "namespace": "shop", "labels": labels}
+        return project_pod({"metadata": meta, "spec": {"nodeName": node, "containers": [{"name": "app"}]},
+                            "status": {"phase": "Running"}})  # fmt: skip
+
+    nodes = [project_node({"metadata": {"name": "n1", "labels": {"topology.kubernetes.io/region": "r1",
+                                                                  "topology.kubernetes.io/zone": "z1"}}})]  # fmt: skip
+    index = PodIndex([], nodes)
+    assert index.endpoint_labels(placed({"app": "web", "kubernetes.io/hostname": "mine"}), "c1") == {
+        "app": "web", "kubernetes.io/hostname": "n1", "topology.kubernetes.io/region": "r1",
+        "topology.kubernetes.io/zone": "z1", "topology.istio.io/cluster": "c1",
+    }  # fmt: skip
+    # a locality label wins over the node: dots stand for slashes unless the value has slashes itself
+    for labels, expected in (
+        ({"istio-locality": "r2.z2.s2"}, ("r2", "z2", "s2")),
+        ({"istio-locality": "r2/z.2"}, ("r2", "z.2", None)),
+        ({"topology.istio.io/locality": "r3", "istio-locality": "r2.z2"}, ("r3", None, None)),
+        ({"istio-locality": "a.b.c.d"}, ("a", "b", "c")),
+    ):
+        got = index.endpoint_labels(placed(labels), "c1")
+        keys = ("topology.kubernetes.io/region", "topology.kubernetes.io/zone", "topology.istio.io/subzone")
+        assert tuple(got.get(k) for k in keys) == expected, labels
+    unscheduled = index.endpoint_labels(placed({"kubernetes.io/hostname": "mine"}, node=""), "c1")
+    assert unscheduled == {"kubernetes.io/hostname": "mine", "topology.istio.io/cluster": "c1"}

@@ -264,6 +264,75 @@ def test_cf03_service_entry_with_workload_selector():
     assert len(found(cf.check_empty_subsets, world(entry, bad))) == 1
 
 
+def node(name: str, **labels: str) -> dict[str, Any]:
+    return doc("Node", "", name, metadata={"labels": labels})
+
+
+WEST_EAST = (node("node-1", **{"topology.kubernetes.io/region": "us-west", "topology.kubernetes.io/zone": "a"}),
+             node("node-2", **{"failure-domain.beta.kubernetes.io/region": "us-east"}))  # fmt: skip
+
+
+def empty_subsets(*subsets: dict[str, str], settings: Settings | None = None, extra: tuple[Any, ...] = ()) -> list[str]:
+    """Names of the reviews subsets CF03 reports, with node-1 in us-west/a and node-2 in us-east (legacy label);
+    reviews v1 runs on node-1, v2 on node-2."""
+    rule = dr("reviews", "reviews", subsets=[{"name": f"s{i}", "labels": labels} for i, labels in enumerate(subsets)])
+    messages = [f[3] for f in found(cf.check_empty_subsets, world(rule, *WEST_EAST, *extra), settings)]
+    return [m.split(" ")[1] for m in messages]
+
+
+def test_cf03_subsets_select_by_the_topology_labels_istiod_gives_endpoints():
+    assert empty_subsets(
+        {"topology.kubernetes.io/region": "us-west"},
+        {"topology.kubernetes.io/region": "us-east", "version": "v2"},
+        {"topology.kubernetes.io/zone": "a"},
+        {"kubernetes.io/hostname": "node-2"},
+        {"topology.istio.io/cluster": "Kubernetes", "version": "v1"},
+    ) == []
+    assert empty_subsets(
+        {"topology.kubernetes.io/region": "us-east", "version": "v1"},
+        {"topology.kubernetes.io/region": "eu-north"},
+        {"topology.istio.io/subzone": "rack-1"},
+        {"kubernetes.io/hostname": "node-3"},
+    ) == ["s0", "s1", "s2", "s3"]
+    other_cluster = Settings(istio={"cluster_id": "east"})
+    assert empty_subsets({"topology.istio.io/cluster": "Kubernetes"}, settings=other_cluster) == ["s0"]
+    assert empty_subsets({"topology.istio.io/cluster": "east"}, settings=other_cluster) == []
+
+
+def test_cf03_a_pod_locality_label_overrides_the_node_and_own_topology_labels_do_not_count():
+    relabelled = doc("Pod", "bookinfo", "reviews-v9-1", {"nodeName": "node-1", "containers": [{"name": "reviews"}]},
+                     status={"phase": "Running"}, metadata={"labels": {
+                         "app": "reviews", "version": "v9", "istio-locality": "eu-north.z1.rack-9",
+                         "kubernetes.io/hostname": "elsewhere", "topology.kubernetes.io/region": "moon"}})  # fmt: skip
+    assert empty_subsets({"version": "v9", "topology.istio.io/subzone": "rack-9"}, extra=(relabelled,)) == []
+    assert empty_subsets({"version": "v9", "topology.kubernetes.io/zone": "z1"}, extra=(relabelled,)) == []
+    assert empty_subsets(
+        {"version": "v9", "topology.kubernetes.io/region": "moon"},
+        {"version": "v9", "kubernetes.io/hostname": "elsewhere"},
+        {"version": "v9", "topology.kubernetes.io/region": "us-west"},
+        extra=(relabelled,),
+    ) == ["s0", "s1", "s2"]
+
+
+def test_cf03_network_subsets_are_judged_only_when_a_pod_carries_the_label():
+    assert empty_subsets({"topology.istio.io/network": "net-2"}) == []  # mesh networks decide; not read here
+    labelled = doc("Pod", "bookinfo", "reviews-v3-1", {"nodeName": "node-1", "containers": [{"name": "reviews"}]},
+                   status={"phase": "Running"},
+                   metadata={"labels": {"app": "reviews", "version": "v3", "topology.istio.io/network": "net-1"}})  # fmt: skip
+    assert empty_subsets({"topology.istio.io/network": "net-1"}, extra=(labelled,)) == []
+
+
+def test_cf01_subset_tls_reaches_the_pods_a_topology_subset_selects():
+    plain = doc("PeerAuthentication", "bookinfo", "reviews-v2-plain",
+                {"selector": {"matchLabels": {"app": "reviews", "version": "v2"}}, "mtls": {"mode": "DISABLE"}})  # fmt: skip
+    east = {"name": "east", "labels": {"topology.kubernetes.io/region": "us-east"},
+            "trafficPolicy": {"tls": {"mode": "ISTIO_MUTUAL"}}}  # fmt: skip
+    west = {**east, "name": "west", "labels": {"topology.kubernetes.io/region": "us-west"}}
+    [(*_, message)] = found(cf.check_tls_conflicts, world(dr("reviews", "reviews", subsets=[east]), plain, *WEST_EAST))
+    assert "whose pods are DISABLE (bookinfo/reviews-v2-plain)" in message
+    assert found(cf.check_tls_conflicts, world(dr("reviews", "reviews", subsets=[west]), plain, *WEST_EAST)) == []
+
+
 # --- CF04 ---
 
 
@@ -287,8 +356,32 @@ def test_cf04_app_protocol_and_unnamed_ports():
     assert messages[1].startswith("spec.ports[0].name=(none) (port 8081)")
 
 
-def test_cf04_leaves_out_non_mesh_namespaces_istio_services_and_external_names():
-    outside = svc("x", namespace="legacy", ports=[{"name": "web", "port": 80}])
+def exported(name: str, namespace: str, to: str | None, **spec: Any) -> dict[str, Any]:
+    """A Service with the exportTo annotation (None: without it)."""
+    service = svc(name, namespace=namespace, **spec)
+    if to is not None:
+        service["metadata"]["annotations"] = {"networking.istio.io/exportTo": to}
+    return service
+
+
+def test_cf04_and_cf12_judge_the_services_mesh_workloads_reach_whatever_their_namespace():
+    web = {"ports": [{"name": "web", "port": 80}]}
+    tcp = {"type": "ExternalName", "externalName": "db.example.com", "ports": [{"name": "tcp", "port": 5432}]}
+    for check, spec in ((cf.check_unnamed_ports, web), (cf.check_externalname_tcp, tcp)):
+        services = [exported(f"s{i}", "legacy", to, **spec) for i, to in enumerate(
+            (None, "*", "bookinfo", " legacy, bookinfo", ".", "~", "legacy", "other"))]  # fmt: skip
+        assert [f[2] for f in found(check, world(*services))] == ["s0", "s1", "s2", "s3"], check
+        assert [f[2] for f in found(check, world(exported("own", "bookinfo", ".", **spec)))] == ["own"], check
+        # the mesh-wide default: Services without the annotation are visible in their own namespace only
+        private = mesh("defaultServiceExportTo: ['.']\n")
+        assert [f[2] for f in found(check, world(*services, private))] == ["s1", "s2", "s3"], check
+        # no namespace of the mesh, no client: nothing is reached
+        outside = tuple(k for k in map(corpus._key, corpus.documents()) if k[0] in ("Pod", "Namespace"))
+        assert found(check, world(*services, drop=outside)) == [], check
+
+
+def test_cf04_leaves_out_unreached_services_istio_services_and_external_names():
+    outside = exported("x", "legacy", ".", ports=[{"name": "web", "port": 80}])
     istio = svc("y", labels={"istio": "ingressgateway"}, ports=[{"name": "web", "port": 80}])
     helm = svc("z", labels={"release": "istio"}, ports=[{"name": "web", "port": 80}])
     managed = svc(
@@ -306,7 +399,7 @@ def test_cf04_mesh_namespaces_come_from_labels_or_sidecars():
     sidecar_ns = doc(
         "Pod", "sc", "p", {"containers": [{"name": "app"}, {"name": "istio-proxy"}]}, status={"phase": "Running"}
     )
-    services = [svc("s", namespace=ns, ports=[{"name": "web", "port": 80}]) for ns in ("rev", "off", "sc")]
+    services = [exported("s", ns, ".", ports=[{"name": "web", "port": 80}]) for ns in ("rev", "off", "sc")]
     assert sorted(f[0] for f in found(cf.check_unnamed_ports, world(revision, disabled, sidecar_ns, *services))) == [
         "rev",
         "sc",
@@ -419,9 +512,60 @@ def test_cf08_gateways_without_pods_conflict_when_their_selectors_are_equal():
     assert [f[2] for f in found(cf.check_gateway_conflicts, world(a, b))] == ["b"]
 
 
-def test_cf08_one_gateway_with_a_duplicate_of_its_own_is_not_a_conflict_between_gateways():
+def test_cf08_one_gateway_with_a_duplicate_tls_host_of_its_own_loses_the_second_server():
     same = gw("a", [tls_server("a.example.com"), tls_server("a.example.com")], "2025-01-01T00:00:00Z")
-    assert found(cf.check_gateway_conflicts, world(same)) == []
+    [(*_, name, message)] = found(cf.check_gateway_conflicts, world(same))
+    assert name == "a" and message.startswith(
+        "spec.servers[1] port 8443 host a.example.com is already served with TLS by Gateway bookinfo/a spec.servers[0]"
+    )
+
+
+def server(protocol: str, port: int = 9090, host: str = "*", name: str = "", **extra: Any) -> dict[str, Any]:
+    return {"port": {"number": port, "name": name or protocol.lower(), "protocol": protocol}, "hosts": [host], **extra}
+
+
+def dropped(*gateways: list[dict[str, Any]]) -> list[tuple[str, str]]:
+    """(Gateway, message) of CF08 for Gateways created a day apart, in the given order."""
+    docs = [gw(f"g{i}", servers, f"2025-01-0{i + 1}T00:00:00Z") for i, servers in enumerate(gateways)]
+    return [(f[2], f[3]) for f in found(cf.check_gateway_conflicts, world(*docs))]
+
+
+def test_cf08_protocols_istiod_cannot_merge_on_one_port_drop_the_newer_server():
+    for first, second in (("TCP", "HTTP"), ("HTTP", "TCP"), ("TCP", "TCP"), ("HTTP", "MONGO"), ("GRPC", "TLS")):
+        [(name, message)] = dropped([server(first, host="a.example.com")], [server(second, host="b.example.com")])
+        assert name == "g1", (first, second)
+        assert message == (
+            f"spec.servers[0] port 9090: {second} cannot share the port with the {first} server Gateway bookinfo/g0's "
+            "spec.servers[0] (istiod merges HTTP with HTTP only): istiod drops this server "
+            "(pilot_total_rejected_configs) and its hosts fail (IST0145)"
+        )
+
+
+def test_cf08_http_with_http_merges_and_other_binds_or_ports_are_listeners_of_their_own():
+    assert dropped([server("HTTP")], [server("HTTP2")], [server("GRPC", host="x")]) == []
+    assert dropped([server("TCP")], [server("HTTP", bind="10.0.0.1")]) == []
+    assert dropped([server("TCP")], [server("HTTP", port=9091)]) == []
+    # a TLS server first leaves the port without a plain-text server: istiod then keeps a plain one beside it
+    tls = server("HTTPS", tls={"mode": "SIMPLE", "credentialName": "c"})
+    assert dropped([tls], [server("TCP")]) == []
+
+
+def test_cf08_https_beside_plain_http_and_a_reused_https_route_name():
+    terminated = {"tls": {"mode": "SIMPLE", "credentialName": "c"}}
+    [(name, message)] = dropped([server("HTTP")], [server("HTTPS", host="a.example.com", **terminated)])
+    assert name == "g1" and "HTTPS cannot share the port with the HTTP server" in message
+    twice = [server("HTTPS", host="a", name="web", **terminated), server("HTTPS", host="b", name="web", **terminated)]
+    [(name, message)] = dropped(twice)
+    assert name == "g0" and message.startswith(
+        "spec.servers[1] port 9090: HTTPS port name web is already used by this Gateway's spec.servers[0]"
+    )
+    passthrough = {"tls": {"mode": "PASSTHROUGH"}}
+    apart = [server("HTTPS", host="a", name="web", **passthrough), server("HTTPS", host="b", name="web", **passthrough)]
+    assert dropped(apart) == []  # passthrough servers are told apart by SNI, not by route
+
+
+def test_cf08_a_server_without_port_number_is_left_to_validation():
+    assert dropped([{"hosts": ["*"]}], [server("TCP", port=0)]) == []
 
 
 # --- CF09 ---
@@ -563,11 +707,17 @@ def test_cf12_external_name_tcp():
     )
 
 
-def test_cf12_http_ports_and_non_mesh_namespaces_are_fine():
+def test_cf12_http_tls_ports_and_unreached_services_are_fine():
     http = svc("api", type="ExternalName", externalName="api.example.com", ports=[{"name": "http", "port": 80}])
-    legacy = svc("db", namespace="legacy", type="ExternalName", externalName="db.example.com", ports=[{"port": 5432}])
+    legacy = exported("db", "legacy", ".", type="ExternalName", externalName="db.example.com", ports=[{"port": 5432}])
     no_ports = svc("x", type="ExternalName", externalName="x.example.com")
-    assert found(cf.check_externalname_tcp, world(http, legacy, no_ports)) == []
+    # HTTPS and TLS share the wildcard listener by SNI, as istioctl's IST0150 has it
+    https = svc("pay", type="ExternalName", externalName="pay.example.com",
+                ports=[{"name": "https", "port": 443}, {"name": "tls-pg", "port": 5433}, {"port": 8443, "appProtocol": "tls"}])  # fmt: skip
+    assert found(cf.check_externalname_tcp, world(http, legacy, no_ports, https)) == []
+    for port in ({"name": "tcp-db", "port": 5432}, {"name": "mysql", "port": 3306}, {"name": "db", "port": 5432}):
+        named = svc("db", type="ExternalName", externalName="db.example.com", ports=[port])
+        assert len(found(cf.check_externalname_tcp, world(named))) == 1, port
     second = svc("mixed", type="ExternalName", externalName="m.example.com",
                  ports=[{"name": "http", "port": 80}, {"name": "mongo", "port": 27017}])  # fmt: skip
     assert found(cf.check_externalname_tcp, world(second))[0][3].startswith("spec.ports[1] (mongo 27017)")
@@ -804,8 +954,12 @@ def test_cf08_selectors_that_pick_the_same_pods_and_servers_after_skipped_ones()
     assert found(cf.check_gateway_conflicts, no_gateway_pods) == []  # not the same selector, no pod: nothing applied
     later = gw("d", [tls_server("x.example.com", tls=False), tls_server("z.example.com"), tls_server("z.example.com"),
                      tls_server("a.example.com")], "2026-01-01T00:00:00Z")  # fmt: skip
-    [(*_, message)] = found(cf.check_gateway_conflicts, world(by_app, later))
-    assert message.startswith("spec.servers[3] port 8443 host a.example.com")
+    # server 0 (HTTPS without tls) is the port's plain-text server: the TLS servers after it cannot join it
+    messages = [f[3] for f in found(cf.check_gateway_conflicts, world(by_app, later))]
+    assert [m.split(" port")[0] for m in messages] == ["spec.servers[1]", "spec.servers[2]", "spec.servers[3]"]
+    assert "HTTPS cannot share the port with the HTTPS server this Gateway's spec.servers[0]" in messages[0]
+    assert "host z.example.com is already served with TLS by Gateway bookinfo/d spec.servers[1]" in messages[1]
+    assert "host a.example.com is already served with TLS by Gateway bookinfo/a spec.servers[0]" in messages[2]
 
 
 def test_cf09_entries_after_fine_ones():

@@ -55,12 +55,15 @@ def test_virtual_service_keeps_every_destination_path_and_route_policies():
 
 def test_gateway_service_entry_peer_authentication_and_telemetry():
     gw = ip.project_gateway({"metadata": {"name": "g", "namespace": "n"}, "spec": {"selector": {"istio": "ingress"}, "servers": [
-        {"port": {"number": 443, "protocol": "https"}, "hosts": ["a"], "tls": {"mode": "SIMPLE"}, "bind": "1.2.3.4"},
-        {"port": "x", "hosts": "a", "tls": "yes"}]}})  # fmt: skip
+        {"port": {"number": 443, "protocol": "https", "name": "web"}, "hosts": ["a"], "tls": {"mode": "passthrough"},
+         "bind": "1.2.3.4"},
+        {"port": "x", "hosts": "a", "tls": "yes"},
+        {"port": {"number": 444, "protocol": "TLS"}, "hosts": ["b"], "tls": {}}]}})  # fmt: skip
     assert gw.selector == (("istio", "ingress"),)
     assert gw.servers == (
-        ip.GatewayServer(0, 443, "HTTPS", "1.2.3.4", ("a",), True),
-        ip.GatewayServer(1, 0, "", "", (), False),
+        ip.GatewayServer(0, 443, "HTTPS", "1.2.3.4", ("a",), True, "web", "PASSTHROUGH"),
+        ip.GatewayServer(1, 0, "", "", (), False, "", ""),
+        ip.GatewayServer(2, 444, "TLS", "", ("b",), True, "", "SIMPLE"),
     )
     se = ip.project_service_entry({"metadata": {"name": "s", "namespace": "n"}, "status": {"addresses": [{"value": "240.0.0.1"}]},
         "spec": {"hosts": ["db"], "ports": [{"number": 5432, "protocol": "tcp", "name": "pg"}], "resolution": "dns",
