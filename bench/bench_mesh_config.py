@@ -25,7 +25,7 @@ from exporter.config import Settings
 from exporter.model import NotEvaluated
 from exporter.sources.kube.snapshot import KubeSnapshot
 from testbed.istio import ISTIOCTL_BIN
-from tests.scenarios.config import PROJECTIONS
+from tests.scenarios.config import project
 
 CONTAINERS = [{"name": "app", "image": "app:1"}, {"name": "istio-proxy", "image": "proxyv2:1"}]
 MESH = "defaultConfig:\n  discoveryAddress: istiod.istio-system.svc:15012\nrootNamespace: istio-system\n"
@@ -90,11 +90,7 @@ def mesh_objects(scale: int) -> list[dict[str, Any]]:
 
 
 def snapshot(objs: list[dict[str, Any]]) -> KubeSnapshot:
-    by_key: dict[str, list[Any]] = {key: [] for key, _ in PROJECTIONS.values()}
-    for obj in objs:
-        key, project = PROJECTIONS[obj["kind"]]
-        by_key[key].append(project(obj))
-    return KubeSnapshot({k: tuple(v) for k, v in by_key.items()})
+    return project(objs)
 
 
 def full_pass(snap: KubeSnapshot, settings: Settings) -> tuple[float, int]:

@@ -7,9 +7,10 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import IO, Any
 
 from exporter.checks import enabled_checks
+from exporter.checks.mesh_config import CHECKS as MESH_CONFIG_CHECKS
 from exporter.checks.base import CheckDef
 from exporter.config import Settings
 from exporter.evaluate import CheckOutcome, FindingKey, evaluate, track_first_seen
@@ -21,7 +22,10 @@ from exporter.scheduler import Scheduler, SourceState, refresh_once
 from exporter.sources.elasticsearch.source import ElasticsearchSource
 from exporter.sources.istiod.parser_process import ParserProcess
 from exporter.sources.istiod.source import IstiodSource
+from exporter.sources.kube.manifest_snapshot import overlay, project_manifests
+from exporter.sources.kube.snapshot import KubeSnapshot
 from exporter.sources.kube.source import KubeSource
+from exporter.sources.manifests import ManifestError, read_manifests
 from exporter.sources.proxy_stats import ProxyStatsSource
 from exporter.sources.webhook_tls import WebhookTLSSource
 
@@ -62,6 +66,9 @@ def build_sources(settings: Settings, checks: list[CheckDef], *, watch: bool) ->
     return states
 
 
+CONFIGURATION_CHECKS = frozenset(c.id for c in MESH_CONFIG_CHECKS)
+# What a cluster holds beside the configuration: missing from the files, the checks see none of it.
+CLUSTER_STATE = frozenset({"namespaces", "nodes", "pods", "services", "endpointslices", "istio_configmaps"})
 KUBE_BACKED = frozenset({"kubernetes", "webhook_tls", "proxy_stats"})
 
 
@@ -204,3 +211,53 @@ async def run_once(settings: Settings) -> OneShot:
     now = time.time()
     data = {s.source.name: s.fresh_data(now) for s in states}
     return OneShot([s.view() for s in states], evaluate(checks, data, settings, now))
+
+
+@dataclass(frozen=True)
+class FilesRun:
+    sources: list[SourceView]
+    outcomes: list[CheckOutcome]
+    unread: dict[str, int]  # kind -> objects no configuration check reads
+    absent: list[str]  # resource keys the checks read that neither the files nor the cluster gave
+
+
+def configuration_checks(settings: Settings) -> list[CheckDef]:
+    """The enabled Istio configuration checks (CF01-CF14): the ones ``check --files`` runs."""
+    return [c for c in enabled_checks(settings) if c.id in CONFIGURATION_CHECKS]
+
+
+async def run_files(
+    settings: Settings, paths: list[str], *, namespace: str, use_kube: bool, stdin: IO[str] | None = None
+) -> FilesRun:
+    """Run the configuration checks on manifests (``-`` reads stdin), alone or applied over the cluster's
+    objects. Each file is a source: up when every document in it could be read."""
+    checks = configuration_checks(settings)
+    specs = [spec for c in checks for spec in c.resources(settings)]
+    manifests = await asyncio.to_thread(read_manifests, paths, stdin)
+    files = project_manifests(manifests.objects, specs, namespace)
+    now = time.time()
+    problems: dict[str, list[ManifestError]] = {path: [] for path in manifests.paths}
+    for error in (*manifests.errors, *files.errors):
+        problems.setdefault(error.path, []).append(error)
+    views = [
+        SourceView("manifests", path, not found, True, None if found else now, None,
+                   {"invalid": len(found)} if found else {}, "invalid" if found else "",
+                   "; ".join(str(e) for e in found))
+        for path, found in problems.items()
+    ]  # fmt: skip
+    snapshot: KubeSnapshot | None = files.snapshot
+    absent = list(files.absent)
+    if use_kube:
+        states = build_sources(settings, checks, watch=False)
+        try:
+            await asyncio.gather(*(refresh_once(s) for s in states))
+        finally:
+            await asyncio.gather(*(s.source.close() for s in states), return_exceptions=True)
+        views += [s.view() for s in states]
+        cluster = next((s.fresh_data(time.time()) for s in states if s.source.name == "kubernetes"), None)
+        # without the cluster's objects the files alone would judge a mesh that is not there
+        snapshot = overlay(cluster, files.snapshot) if isinstance(cluster, KubeSnapshot) else None
+        absent = [] if snapshot is None else [k for k in absent if not snapshot.get(k)]
+    absent = [k for k in absent if k in CLUSTER_STATE]
+    outcomes = evaluate(checks, {"kubernetes": snapshot}, settings, time.time())
+    return FilesRun(views, outcomes, dict(files.unread), absent)

@@ -79,6 +79,20 @@ def _parser() -> argparse.ArgumentParser:
     )
     check.add_argument("--output", choices=["table", "json"], default="table", help="report format")
     check.add_argument(
+        "--files", "-f", nargs="+", metavar="PATH", default=None,
+        help="run the Istio configuration checks (CF01-CF14) on these manifests instead of the cluster: YAML or "
+             "JSON files, directories (their *.yaml, *.yml, *.json, recursively) or - for stdin; kind: List is "
+             "read item by item. Objects not given do not exist, unless --use-kube",
+    )  # fmt: skip
+    check.add_argument(
+        "--use-kube", action="store_true",
+        help="with --files: apply the files over the live cluster's objects (as istioctl analyze -f does)",
+    )  # fmt: skip
+    check.add_argument(
+        "--namespace", "-n", default="default",
+        help="with --files: namespace of namespaced objects that name none",
+    )  # fmt: skip
+    check.add_argument(
         "--fail-on",
         choices=["critical", "warning", "info", "never"],
         default="warning",
@@ -132,7 +146,7 @@ def _overrides(args: argparse.Namespace) -> dict[str, Any]:
 
 def _check(settings: Settings, output: str, fail_on: str) -> int:
     from exporter.app import active_checks, run_once
-    from exporter.report import exit_code, report_json, report_table
+    from exporter.report import exit_code
 
     if not active_checks(settings):
         print("mesh-health-exporter: cannot check: no check is enabled", file=sys.stderr)
@@ -142,14 +156,46 @@ def _check(settings: Settings, output: str, fail_on: str) -> int:
         reasons = "; ".join(f"{s.name}: {s.error}" for s in result.sources)
         print(f"mesh-health-exporter: cannot check: no source reachable ({reasons})", file=sys.stderr)
         return EXIT_CANNOT_RUN
-    check_sources = {c.id: c.source for c in active_checks(settings)}
+    _print_report(result, settings, output, active_checks(settings))
+    return exit_code(result.sources, result.outcomes, None if fail_on == "never" else Severity.parse(fail_on))
+
+
+def _print_report(result: Any, settings: Settings, output: str, checks: list[Any]) -> None:
+    from exporter.report import report_json, report_table
+
+    check_sources = {c.id: c.source for c in checks}
     print(
         report_json(result.sources, result.outcomes, check_sources)
         if output == "json"
         else report_table(result.sources, result.outcomes),
         end="" if output == "table" else "\n",
     )
-    return exit_code(result.sources, result.outcomes, None if fail_on == "never" else Severity.parse(fail_on))
+
+
+def _check_files(settings: Settings, args: argparse.Namespace) -> int:
+    from exporter.app import configuration_checks, run_files
+    from exporter.report import exit_code
+
+    checks = configuration_checks(settings)
+    if not checks:
+        print("mesh-health-exporter: cannot check files: no configuration check (CF01-CF14) is enabled",
+              file=sys.stderr)  # fmt: skip
+        return EXIT_CANNOT_RUN
+    if args.use_kube and not settings.sources.kubernetes.enabled:
+        print("mesh-health-exporter: cannot use the cluster: sources.kubernetes is disabled", file=sys.stderr)
+        return EXIT_CANNOT_RUN
+    result = asyncio.run(run_files(settings, args.files, namespace=args.namespace, use_kube=args.use_kube))
+    if result.unread:
+        kinds = ", ".join(f"{kind} ({n})" for kind, n in sorted(result.unread.items()))
+        print(f"mesh-health-exporter: not read, no configuration check reads these: {kinds}", file=sys.stderr)
+    if result.absent:
+        print(
+            f"mesh-health-exporter: the files hold no {', '.join(result.absent)}: the checks see none "
+            "(add them, or --use-kube to read the cluster's)",
+            file=sys.stderr,
+        )
+    _print_report(result, settings, args.output, checks)
+    return exit_code(result.sources, result.outcomes, None if args.fail_on == "never" else Severity.parse(args.fail_on))
 
 
 def _serve(settings: Settings) -> int:
@@ -198,7 +244,9 @@ def main(argv: list[str] | None = None) -> int:
         from exporter.alerting import override_errors
 
         errors = override_errors(settings)
-        if args.command in ("serve", "check"):
+        if args.command == "check" and args.files is None and args.use_kube:
+            errors.append("--use-kube needs --files")
+        if args.command == "serve" or (args.command == "check" and (args.files is None or args.use_kube)):
             errors += missing_files(settings)
         if errors:
             raise ConfigError("invalid configuration: " + "; ".join(errors))
@@ -207,6 +255,8 @@ def main(argv: list[str] | None = None) -> int:
         setup_logging("error" if quiet else settings.log_level, settings.log_format)
         if args.command == "serve":
             return _serve(settings)
+        if args.command == "check" and args.files is not None:
+            return _check_files(settings, args)
         if args.command == "check":
             return _check(settings, args.output, args.fail_on)
         return _generate(settings, args, customised=config is not None)

@@ -7,34 +7,23 @@ each ``cfNN-<mistake>.yaml`` adds or replaces objects (an object annotated ``cor
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from exporter.sources.kube import istio_projections as ip
-from exporter.sources.kube import projections as p
+from exporter.checks import mesh_config
+from exporter.config import Settings
+from exporter.sources.kube.manifest_snapshot import project_manifests
 from exporter.sources.kube.snapshot import KubeSnapshot
+from exporter.sources.manifests import Manifest
 from tests.scenarios import Scenario
 
 CORPUS = Path(__file__).resolve().parents[1] / "corpus" / "istio-config"
 DELETE = "corpus.meshhealth.io/delete"
 
-PROJECTIONS: dict[str, tuple[str, Callable[[dict[str, Any]], Any]]] = {
-    "Namespace": ("namespaces", p.project_namespace),
-    "Node": ("nodes", p.project_node),
-    "Pod": ("pods", p.project_pod),
-    "Service": ("services", p.project_service),
-    "EndpointSlice": ("endpointslices", p.project_endpointslice),
-    "ConfigMap": ("istio_configmaps", p.project_istio_configmap),
-    "DestinationRule": ("destinationrules", ip.project_destination_rule),
-    "VirtualService": ("virtualservices", ip.project_virtual_service),
-    "Gateway": ("gateways", ip.project_gateway),
-    "ServiceEntry": ("serviceentries", ip.project_service_entry),
-    "PeerAuthentication": ("peerauthentications", ip.project_peer_authentication),
-    "Telemetry": ("telemetries", ip.project_telemetry),
-}
+# The resources the configuration checks read, projected as the Kubernetes source (and check --files) projects.
+SPECS = [spec for check in mesh_config.CHECKS for spec in check.resources(Settings())]
 
 
 def _key(doc: dict[str, Any]) -> tuple[str, str, str]:
@@ -60,12 +49,29 @@ def documents(variant: str | None = None) -> list[dict[str, Any]]:
     return list(merged.values())
 
 
+# apiVersion of the kinds the corpus holds, for objects written without one (the unit tests' short-hand).
+API_VERSIONS = {
+    "Namespace": "v1", "Node": "v1", "Pod": "v1", "Service": "v1", "ConfigMap": "v1",
+    "EndpointSlice": "discovery.k8s.io/v1",
+    "DestinationRule": "networking.istio.io/v1", "VirtualService": "networking.istio.io/v1",
+    "Gateway": "networking.istio.io/v1", "ServiceEntry": "networking.istio.io/v1",
+    "PeerAuthentication": "security.istio.io/v1", "Telemetry": "telemetry.istio.io/v1",
+}  # fmt: skip
+
+
+def project(docs: list[dict[str, Any]], probes: dict[str, str] | None = None) -> KubeSnapshot:
+    """The snapshot the Kubernetes source would hold with exactly ``docs`` in the cluster."""
+    manifests = [
+        Manifest("corpus", f"document {i}", {"apiVersion": API_VERSIONS[d["kind"]], **d}) for i, d in enumerate(docs)
+    ]
+    files = project_manifests(manifests, SPECS)
+    assert not files.errors, [str(e) for e in files.errors]
+    assert not files.unread, files.unread
+    return KubeSnapshot(files.snapshot.objects, probes=probes or {})
+
+
 def snapshot(variant: str | None = None) -> KubeSnapshot:
-    objects: dict[str, list[Any]] = {key: [] for key, _ in PROJECTIONS.values()}
-    for doc in documents(variant):
-        key, project = PROJECTIONS[doc["kind"]]
-        objects[key].append(project(doc))
-    return KubeSnapshot({k: tuple(v) for k, v in objects.items()})
+    return project(documents(variant))
 
 
 def mesh_config(variant: str | None = None) -> str:

@@ -24,11 +24,7 @@ def world(*changes: dict[str, Any], drop: tuple[tuple[str, str, str], ...] = (),
         docs.pop(key)
     for doc in changes:
         docs[corpus._key(doc)] = doc
-    objects: dict[str, list[Any]] = {key: [] for key, _ in corpus.PROJECTIONS.values()}
-    for doc in docs.values():
-        key, project = corpus.PROJECTIONS[doc["kind"]]
-        objects[key].append(project(doc))
-    return KubeSnapshot({k: tuple(v) for k, v in objects.items()}, probes=probes or {})
+    return corpus.project(list(docs.values()), probes)
 
 
 def doc(kind: str, namespace: str, name: str, spec: dict[str, Any] | None = None, **top: Any) -> dict[str, Any]:
@@ -779,7 +775,7 @@ def pod_doc(name: str, namespace: str, labels: dict[str, str], node: str = "node
 
 def test_root_namespace_comes_from_the_default_revisions_readable_mesh_config():
     misplaced = dr("r", "ratings.bookinfo.svc.cluster.local", namespace="testing")
-    canary = doc("ConfigMap", "aaa", "istio-canary", data={"mesh": "rootNamespace: canary-root\n"})
+    canary = doc("ConfigMap", "istio-system", "istio-canary", data={"mesh": "rootNamespace: canary-root\n"})
     default = mesh("rootNamespace: mesh-root\n")
     [(*_, message)] = found(cf.check_misplaced_rules, world(misplaced, canary, default))
     assert "then bookinfo, then mesh-root," in message
