@@ -10,8 +10,8 @@ from dataclasses import dataclass
 from typing import IO, Any
 
 from exporter.checks import enabled_checks
-from exporter.checks.mesh_config import CHECKS as MESH_CONFIG_CHECKS
 from exporter.checks.base import CheckDef
+from exporter.checks.mesh_config import CHECKS as MESH_CONFIG_CHECKS
 from exporter.config import Settings
 from exporter.evaluate import CheckOutcome, FindingKey, evaluate, track_first_seen
 from exporter.loop_lag import LoopLag
@@ -256,7 +256,7 @@ async def run_files(
         views += [s.view() for s in states]
         cluster = next((s.fresh_data(time.time()) for s in states if s.source.name == "kubernetes"), None)
         # without the cluster's objects the files alone would judge a mesh that is not there
-        snapshot = overlay(cluster, files.snapshot) if isinstance(cluster, KubeSnapshot) else None
+        snapshot = overlay(cluster, files.snapshot, time.time()) if isinstance(cluster, KubeSnapshot) else None
         absent = [] if snapshot is None else [k for k in absent if not snapshot.get(k)]
     absent = [k for k in absent if k in CLUSTER_STATE]
     outcomes = evaluate(checks, {"kubernetes": snapshot}, settings, time.time())

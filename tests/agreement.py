@@ -7,6 +7,8 @@ difference fails too.
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import re
 import subprocess
@@ -17,6 +19,7 @@ from typing import Any
 import yaml
 
 from exporter.checks.mesh_config import CHECKS
+from exporter.cli import main
 from exporter.config import Settings
 from exporter.model import NotEvaluated
 from testbed.istio import ISTIOCTL_BIN
@@ -118,9 +121,28 @@ def istioctl(file_set: str, tmp: Path, *extra: str) -> tuple[set[tuple[str, str]
     return found, skipped
 
 
-def compare(file_set: str, theirs: set[tuple[str, str]], skipped: set[str], known: dict[Any, str]) -> dict[Any, str]:
+def ours_on_files(*paths: Path) -> set[tuple[str, str]]:
+    """``ours`` as ``mesh-health-exporter check --files`` reports it on manifests."""
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        main(["check", "--files", *map(str, paths), "--output", "json", "--fail-on", "never"])
+    return {
+        (code, f"{f['kind']} {f['namespace']}/{f['name']}")
+        for f in json.loads(out.getvalue())["findings"]
+        for code in CODE.findall(f["message"])
+    }
+
+
+def compare(
+    file_set: str,
+    theirs: set[tuple[str, str]],
+    skipped: set[str],
+    known: dict[Any, str],
+    found: set[tuple[str, str]] | None = None,
+) -> dict[Any, str]:
+    """``found``: our (code, origin) pairs if not ``ours(file_set)``."""
     comparable = set().union(*(codes for name, codes in ANALYZER_CODES.items() if name not in skipped))
-    mine = {(c, o) for c, o in ours(file_set) if c in comparable}
+    mine = {(c, o) for c, o in (ours(file_set) if found is None else found) if c in comparable}
     differences = {(file_set, c, o, "istioctl") for c, o in theirs - mine}
     differences |= {(file_set, c, o, "ours") for c, o in mine - theirs}
     expected = {k for k in known if k[0] == file_set and k[1] in comparable}

@@ -295,7 +295,7 @@ CF08 = _mode(
             "a server with a `tls` block on a port (and bind) where another TLS server already has one of its hosts "
             '("skipping server on gateway ..., duplicate host names"); a server on a port whose plain-text server '
             "on the same bind has a protocol it cannot merge with: only HTTP joins HTTP, so TCP beside HTTP, two TCP "
-            "servers, or HTTPS beside plain HTTP lose the newer server, whatever their hosts (\"skipping server on "
+            'servers, or HTTPS beside plain HTTP lose the newer server, whatever their hosts ("skipping server on '
             'gateway ... conflict with existing server"); an HTTPS server whose port name another HTTPS server of '
             "the Gateway on the port has. Plain-HTTP servers with the same host are merged, not rejected. istioctl "
             "reports IST0145 (ConflictingGateways) for duplicate hosts only, and names both Gateways; Kiali KIA0301."

@@ -250,7 +250,10 @@ class PodIndex:
         return {**dict(pod.labels), **self.topology(pod, cluster_id)}
 
     def select_endpoints(
-        self, namespace: str | None, selector: Iterable[tuple[str, str]], subset: Iterable[tuple[str, str]],
+        self,
+        namespace: str | None,
+        selector: Iterable[tuple[str, str]],
+        subset: Iterable[tuple[str, str]],
         cluster_id: str,
     ) -> list[PodInfo]:
         """Pods ``selector`` picks by their own labels whose endpoints' labels include ``subset``."""

@@ -460,7 +460,8 @@ def _dropped_message(dropped: Dropped) -> str:
             "(istiod merges HTTP with HTTP only)"
         )
     else:
-        why = f"HTTPS port name {server.port_name or '(none)'} is already used by {same} spec.servers[{keeper.server.index}]"
+        name = server.port_name or "(none)"
+        why = f"HTTPS port name {name} is already used by {same} spec.servers[{keeper.server.index}]"
     return f"{what}: {why}: istiod drops this server (pilot_total_rejected_configs) and its hosts fail (IST0145)"
 
 

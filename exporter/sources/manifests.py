@@ -17,9 +17,19 @@ from typing import IO, Any
 import yaml
 
 try:  # libyaml's loader is several times faster; the pure-Python one reads the same documents
-    from yaml import CSafeLoader as _Loader
+    from yaml import CSafeLoader as _SafeLoader
 except ImportError:  # pragma: no cover - PyYAML built without libyaml
-    from yaml import SafeLoader as _Loader  # type: ignore[assignment]
+    from yaml import SafeLoader as _SafeLoader  # type: ignore[assignment]
+
+
+class _Loader(_SafeLoader):
+    """A safe loader that keeps unquoted dates and times as text, as Kubernetes reads them (YAML to JSON)."""
+
+    yaml_implicit_resolvers = {
+        first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+        for first, resolvers in _SafeLoader.yaml_implicit_resolvers.items()
+    }
+
 
 SUFFIXES = (".yaml", ".yml", ".json")
 MAX_FILE_BYTES = 64 * 1024 * 1024
@@ -121,29 +131,32 @@ def _read(path: str, stdin: IO[str] | None) -> str:
         with open(path, encoding="utf-8") as f:
             text = f.read(MAX_FILE_BYTES + 1)
     if len(text) > MAX_FILE_BYTES:
-        raise ValueError(f"larger than {MAX_FILE_BYTES // (1024 * 1024)} MiB")
+        raise ValueError(f"larger than {MAX_FILE_BYTES} bytes")
     return text
 
 
 def _documents(text: str) -> Iterator[tuple[int, int, str]]:
-    """(document number from 1, first line number from 1, text) of each ``---``-separated document."""
-    start, lines = 1, []
-    number = 1
-    for lineno, line in enumerate(text.splitlines(), start=1):
-        if _SEPARATOR.match(line):
-            if lines and any(ln.strip() and not ln.lstrip().startswith("#") for ln in lines):
-                yield number, start, "\n".join(lines)
+    """(document number from 1, first line number from 1, text) of each ``---``-separated document that holds
+    more than comments and blank lines."""
+    start, number = 1, 1
+    lines: list[str] = []
+    for lineno, line in enumerate(text.splitlines(keepends=True), start=1):
+        if _SEPARATOR.match(line.rstrip("\r\n")):
+            if _has_content(lines):
+                yield number, start, "".join(lines)
                 number += 1
             start, lines = lineno + 1, []
-            # "--- {kind: ...}": content on the separator line starts the document
             rest = line[3:].strip()
-            if rest and not rest.startswith("#"):
-                lines.append(rest)
-                start = lineno
+            if rest and not rest.startswith("#"):  # "--- {kind: ...}": the document starts on the separator line
+                start, lines = lineno, [rest + "\n"]
             continue
         lines.append(line)
-    if lines:
-        yield number, start, "\n".join(lines)
+    if _has_content(lines):
+        yield number, start, "".join(lines)
+
+
+def _has_content(lines: list[str]) -> bool:
+    return any(ln.strip() and not ln.lstrip().startswith("#") for ln in lines)
 
 
 def parse_documents(text: str, path: str) -> Iterator[Manifest | ManifestError]:
@@ -151,8 +164,8 @@ def parse_documents(text: str, path: str) -> Iterator[Manifest | ManifestError]:
     for number, first_line, doc in _documents(text):
         where = f"document {number} (line {first_line})"
         try:
-            body = yaml.load(doc, Loader=_Loader)  # noqa: S506 - a safe loader
-        except yaml.YAMLError as exc:
+            body = yaml.load(doc, Loader=_Loader)  # noqa: S506 - a SafeLoader subclass
+        except (yaml.YAMLError, ValueError, RecursionError) as exc:  # ValueError: a failing constructor
             mark = getattr(exc, "problem_mark", None)
             at = f"line {first_line + mark.line}: " if mark is not None else ""
             problem = getattr(exc, "problem", None) or str(exc)
@@ -181,12 +194,11 @@ def _objects(body: Any, where: str, path: str) -> Iterator[Manifest | ManifestEr
             yield from _objects(item, f"{where}, items[{i}]", path)
         return
     missing = [
-        name
-        for name, value in (("apiVersion", api_version), ("kind", kind))
-        if not isinstance(value, str) or not value
+        name for name, value in (("apiVersion", api_version), ("kind", kind)) if not isinstance(value, str) or not value
     ]
-    meta = body.get("metadata")
-    if not isinstance(meta, dict) or not isinstance(meta.get("name"), str) or not meta["name"]:
+    raw_meta = body.get("metadata")
+    meta: dict[str, Any] = raw_meta if isinstance(raw_meta, dict) else {}
+    if not isinstance(meta.get("name"), str) or not meta["name"]:
         missing.append("metadata.name")
     if missing:
         yield ManifestError(path, where, f"not a Kubernetes object: no {', '.join(missing)}")

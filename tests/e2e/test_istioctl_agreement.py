@@ -7,12 +7,18 @@ so IST0118, IST0145, IST0150, IST0173 and IST0174 are compared too (see ``tests/
 
 from __future__ import annotations
 
+import contextlib
+import io
+import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
+from exporter.app import CONFIGURATION_CHECKS
+from exporter.cli import main
 from testbed.kube import KubeCluster
 from tests.agreement import ANALYZER_CODES, KNOWN_DIFFERENCES, all_file_sets, compare, istioctl
 from tests.e2e.helpers import running_cluster
@@ -71,3 +77,36 @@ def test_istioctl_analyze_on_a_live_cluster_agrees_on_every_shared_code(file_set
     theirs, skipped = istioctl(file_set, tmp_path, f"--kubeconfig={live.cluster.kubeconfig}")
     assert not skipped & set(ANALYZER_CODES), skipped
     compare(file_set, theirs, skipped, KNOWN_DIFFERENCES)
+
+
+# Sources besides the API server stay off: the configuration checks are what is compared.
+KUBE_ONLY = {"sources": {name: {"enabled": False} for name in ("istiod", "webhook_tls", "proxy_stats")}}
+
+
+def config_findings(args: list[str], tmp_path: Path) -> set[tuple[str, str, str, str, str]]:
+    config = tmp_path / "kube-only.yaml"
+    config.write_text(yaml.safe_dump(KUBE_ONLY))
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        main(["check", "--config", str(config), "--output", "json", "--fail-on", "never", *args])
+    findings = json.loads(out.getvalue())["findings"]
+    return {(f["check"], f["namespace"], f["kind"], f["name"], f["message"]) for f in findings if f["check"] in
+            CONFIGURATION_CHECKS}  # fmt: skip
+
+
+def additive(file_set: str) -> bool:
+    """A file set that only adds or replaces objects (files cannot delete what the cluster holds)."""
+    return corpus.DELETE not in (corpus.CORPUS / f"{file_set}.yaml").read_text()
+
+
+@pytest.mark.parametrize("file_set", [f for f in all_file_sets() if f != "base" and additive(f)])
+def test_check_files_over_the_cluster_finds_what_applying_the_files_would(file_set: str, live: LiveCorpus,
+                                                                           tmp_path: Path) -> None:  # fmt: skip
+    """``check --files change.yaml --use-kube`` before the change is applied equals ``check`` after it."""
+    kubeconfig = ["--kubeconfig", str(live.cluster.kubeconfig)]
+    live.show("base")
+    before = config_findings(["--files", str(corpus.CORPUS / f"{file_set}.yaml"), "--use-kube", *kubeconfig], tmp_path)
+    live.show(file_set)
+    after = config_findings(kubeconfig, tmp_path)
+    assert bool(after) == file_set.startswith("cf"), after  # a mistake has findings once applied, a healthy set none
+    assert before == after

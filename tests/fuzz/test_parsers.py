@@ -233,3 +233,20 @@ def test_interruptible_json_rejects_what_json_loads_rejects(text):
     from exporter.sources.json_array import loads_interruptible
 
     assert _outcome(loads_interruptible, text) == _outcome(json.loads, text)
+
+
+MANIFEST_TEXT = st.text(alphabet="-:{}[]#|> \n\tabkindListitemsapiVersionmetadataname0123'\"", max_size=120)
+
+
+@given(MANIFEST_TEXT | json_values.map(lambda v: yaml.safe_dump_all([v, {"kind": "List", "items": v}])))
+def test_manifest_documents(text):
+    """A manifest file of any content gives objects and named problems, never an exception; a problem names its
+    document."""
+    from exporter.sources.manifests import Manifest, ManifestError, parse_documents
+
+    for item in parse_documents(text, "f.yaml"):
+        assert isinstance(item, Manifest | ManifestError)
+        if isinstance(item, ManifestError):
+            assert item.where.startswith("document ")
+        else:
+            assert isinstance(item.kind, str) and isinstance(item.metadata["name"], str)

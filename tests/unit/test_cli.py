@@ -118,3 +118,104 @@ def test_exporter_toolkit_flags_listen_twice_on_a_custom_path():
         _, err = running.process.communicate(timeout=10)
     [listening] = [m for m in map(json.loads, err.splitlines()) if m["msg"].startswith("listening on ")]
     assert f"http://127.0.0.1:{second}/probe/metrics" in listening["msg"]
+
+
+CORPUS = Path(__file__).resolve().parents[1] / "corpus" / "istio-config"
+
+
+def kubectl_list(*docs: dict) -> str:
+    """Objects as ``kubectl get -o yaml`` writes them: one List document."""
+    return yaml.safe_dump({"apiVersion": "v1", "kind": "List", "items": list(docs), "metadata": {}})
+
+
+def corpus_docs(*names: str) -> list[dict]:
+    from tests.scenarios import config as corpus
+
+    return corpus.documents(*names)
+
+
+def test_check_files_reports_what_a_list_holds_and_exits_1(tmp_path, capsys):
+    # CF08's TCP-beside-HTTP conflict, written as `kubectl get gateways -o yaml` would
+    listed = tmp_path / "gateways.yaml"
+    listed.write_text(kubectl_list(*(d for d in corpus_docs("cf08-tcp-beside-http") if d["kind"] == "Gateway")))
+    rest = tmp_path / "rest.yaml"
+    rest.write_text(yaml.safe_dump_all([d for d in corpus_docs("cf08-tcp-beside-http") if d["kind"] != "Gateway"]))
+    assert main(["check", "--files", str(listed), str(rest)]) == 1
+    out = capsys.readouterr().out
+    assert "CF08   bookinfo   Gateway  mysql-gateway" in out
+    assert f"manifests  {listed}" in out
+
+
+def test_check_files_on_a_healthy_mesh_exits_0(capsys):
+    assert main(["check", "--files", str(CORPUS / "base.yaml")]) == 0
+    out = capsys.readouterr().out
+    assert "WARNING (0)" in out and "CRITICAL (0)" in out
+
+
+def test_check_files_names_each_bad_document_and_keeps_every_finding(tmp_path, capsys):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("apiVersion: v1\nkind: Service\nmetadata: {name: [\n---\n- not an object\n")
+    good = tmp_path / "mesh.yaml"
+    good.write_text(yaml.safe_dump_all(corpus_docs("cf02-subset-v1-bug")))
+    assert main(["check", "-f", str(bad), str(good), "--fail-on", "never", "--output", "json"]) == 2
+    report = json.loads(capsys.readouterr().out)
+    assert report["status"] == "findings" and {f["check"] for f in report["findings"]} >= {"CF02"}
+    [bad_file, good_file] = report["sources"]
+    assert (bad_file["instance"], bad_file["up"], good_file["up"]) == (str(bad), False, True)
+    assert "document 1 (line 1): not YAML: line " in bad_file["error"]
+    assert "document 2 (line 5): not a Kubernetes object (a YAML list)" in bad_file["error"]
+
+
+def test_check_files_without_findings_but_a_bad_file_is_no_all_clear(tmp_path, capsys):
+    assert main(["check", "--files", str(CORPUS / "base.yaml"), str(tmp_path / "missing.yaml")]) == 2
+    out = capsys.readouterr().out
+    assert f"manifests  {tmp_path / 'missing.yaml'}" in out and "no such file or directory" in out
+
+
+def test_check_files_reads_stdin_and_says_what_it_did_not_read(monkeypatch, capsys):
+    import io
+
+    docs = [*corpus_docs(), {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "d"}}]
+    docs = [d for d in docs if d["kind"] not in ("Pod", "Node")]
+    monkeypatch.setattr(sys, "stdin", io.StringIO(yaml.safe_dump_all(docs)))
+    code = main(["check", "--files", "-", "--fail-on", "never"])
+    captured = capsys.readouterr()
+    assert code == 0
+    assert "not read, no configuration check reads these: Deployment (1)" in captured.err
+    assert "the files hold no nodes, pods: the checks see none" in captured.err
+
+
+def test_check_files_gives_unnamespaced_objects_the_namespace_option(tmp_path, capsys):
+    docs = corpus_docs("cf02-subset-v1-bug")
+    for d in docs:
+        if d["kind"] == "VirtualService" and d["metadata"]["name"] == "reviews":
+            del d["metadata"]["namespace"]
+    path = tmp_path / "objects.yaml"
+    path.write_text(yaml.safe_dump_all(docs))
+    main(["check", "--files", str(path), "--output", "json", "-n", "bookinfo"])
+    in_bookinfo = json.loads(capsys.readouterr().out)["findings"]
+    main(["check", "--files", str(path), "--output", "json"])
+    in_default = json.loads(capsys.readouterr().out)["findings"]
+    assert ("CF02", "bookinfo", "reviews") in {(f["check"], f["namespace"], f["name"]) for f in in_bookinfo}
+    assert ("CF02", "default", "reviews") in {(f["check"], f["namespace"], f["name"]) for f in in_default}
+
+
+def test_check_files_with_an_unreachable_cluster_evaluates_nothing(unreachable_kubeconfig, capsys):
+    code = main(["check", "--files", str(CORPUS / "base.yaml"), "--use-kube", "--kubeconfig",
+                 str(unreachable_kubeconfig), "--output", "json"])  # fmt: skip
+    report = json.loads(capsys.readouterr().out)
+    assert code == 2 and report["status"] == "incomplete"
+    assert {c["id"] for c in report["checks"] if not c["up"]} == {f"CF{i:02d}" for i in range(1, 15)}
+    assert [s["name"] for s in report["sources"] if not s["up"]] == ["kubernetes"]
+
+
+def test_use_kube_needs_files(capsys):
+    assert main(["check", "--use-kube"]) == 2
+    assert "--use-kube needs --files" in capsys.readouterr().err
+
+
+def test_check_files_with_configuration_checks_disabled_exits_2(tmp_path, capsys):
+    config = tmp_path / "c.yaml"
+    config.write_text(yaml.safe_dump({"checks": {f"CF{i:02d}": {"enabled": False} for i in range(1, 15)}}))
+    assert main(["check", "--config", str(config), "--files", str(CORPUS / "base.yaml")]) == 2
+    assert "no configuration check (CF01-CF14) is enabled" in capsys.readouterr().err

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from exporter.selectors import matches
@@ -77,10 +77,12 @@ def _selected(spec: ResourceSpec, manifest: Manifest, namespace: str) -> bool:
     return True
 
 
-def object_key(obj: Any) -> tuple[str, str]:
-    """(namespace, name) of a projected object (Istio projections keep theirs in ``meta``)."""
+def object_key(obj: Any) -> tuple[str, str] | None:
+    """(namespace, name) of a projected object (Istio projections keep theirs in ``meta``); None for a
+    projection without a name."""
     meta = getattr(obj, "meta", obj)
-    return getattr(meta, "namespace", "") or "", meta.name
+    name = getattr(meta, "name", None)
+    return None if not isinstance(name, str) else (getattr(meta, "namespace", "") or "", name)
 
 
 def project_manifests(
@@ -117,21 +119,45 @@ def project_manifests(
                 projected = spec.project(body)
             except Exception as exc:  # a malformed object costs only itself
                 errors.append(
-                    ManifestError(manifest.path, manifest.where, f"cannot be read as {kind}: {type(exc).__name__}: {exc}")
+                    ManifestError(
+                        manifest.path, manifest.where, f"cannot be read as {kind}: {type(exc).__name__}: {exc}"
+                    )
                 )
                 break
-            objects[spec.key][object_key(projected)] = projected
+            objects[spec.key][identity[1:]] = projected
     absent = tuple(sorted(key for key, found in objects.items() if not found))
     snapshot = KubeSnapshot({key: tuple(found.values()) for key, found in objects.items()})
     return FileSnapshot(snapshot, tuple(errors), unread, absent)
 
 
-def overlay(cluster: KubeSnapshot, files: KubeSnapshot) -> KubeSnapshot:
-    """The cluster's objects with the files' applied over them: an object in both is the file's version."""
+def _created_at(obj: Any, created: float | None) -> Any:
+    """``obj`` with its creation time set (Istio projections keep theirs in ``meta``)."""
+    if hasattr(obj, "meta") and hasattr(obj.meta, "created"):
+        return replace(obj, meta=replace(obj.meta, created=created))
+    if hasattr(obj, "created"):
+        return replace(obj, created=created)
+    return obj
+
+
+def _creation(obj: Any) -> float | None:
+    value = getattr(getattr(obj, "meta", obj), "created", None)
+    return value if isinstance(value, float) else None
+
+
+def overlay(cluster: KubeSnapshot, files: KubeSnapshot, applied_at: float) -> KubeSnapshot:
+    """The cluster as it is once the files are applied at ``applied_at``: an object in both is the file's version
+    and keeps the cluster's creation time; one new to the cluster is created then, whatever creationTimestamp the
+    file gives it (the API server sets it; istiod settles some conflicts in favour of the older object)."""
     merged: dict[str, tuple[Any, ...]] = dict(cluster.objects)
     for key, given in files.objects.items():
         if not given:
             continue
+        existing = {k: o for o in cluster.get(key) if (k := object_key(o)) is not None}
+        applied = []
+        for obj in given:
+            name = object_key(obj)
+            before = existing.pop(name, None) if name is not None else None
+            applied.append(_created_at(obj, _creation(before) if before is not None else applied_at))
         replaced = {object_key(o) for o in given}
-        merged[key] = tuple(o for o in cluster.get(key) if object_key(o) not in replaced) + given
+        merged[key] = tuple(o for o in cluster.get(key) if object_key(o) not in replaced) + tuple(applied)
     return KubeSnapshot(merged, cluster.failed, cluster.probes)

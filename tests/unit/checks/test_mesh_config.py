@@ -277,13 +277,16 @@ def empty_subsets(*subsets: dict[str, str], settings: Settings | None = None, ex
 
 
 def test_cf03_subsets_select_by_the_topology_labels_istiod_gives_endpoints():
-    assert empty_subsets(
-        {"topology.kubernetes.io/region": "us-west"},
-        {"topology.kubernetes.io/region": "us-east", "version": "v2"},
-        {"topology.kubernetes.io/zone": "a"},
-        {"kubernetes.io/hostname": "node-2"},
-        {"topology.istio.io/cluster": "Kubernetes", "version": "v1"},
-    ) == []
+    assert (
+        empty_subsets(
+            {"topology.kubernetes.io/region": "us-west"},
+            {"topology.kubernetes.io/region": "us-east", "version": "v2"},
+            {"topology.kubernetes.io/zone": "a"},
+            {"kubernetes.io/hostname": "node-2"},
+            {"topology.istio.io/cluster": "Kubernetes", "version": "v1"},
+        )
+        == []
+    )
     assert empty_subsets(
         {"topology.kubernetes.io/region": "us-east", "version": "v1"},
         {"topology.kubernetes.io/region": "eu-north"},
