@@ -75,7 +75,8 @@ def _parser() -> argparse.ArgumentParser:
         "probe once, print findings, exit 0/1/2",
         "Probe every source once and print the findings. Exit 0: every source answered and every check was "
         "evaluated, nothing at or above --fail-on; 1: such a finding; 2: a source down, a check not evaluated, "
-        "or bad configuration.",
+        "or bad configuration. With --files, the configuration checks run on manifests instead (each file a "
+        "source, down when a document in it cannot be read).",
     )
     check.add_argument("--output", choices=["table", "json"], default="table", help="report format")
     check.add_argument(

@@ -19,6 +19,7 @@ import yaml
 
 from exporter.app import CONFIGURATION_CHECKS
 from exporter.cli import main
+from exporter.sources.kube.manifest_snapshot import resource_plural
 from testbed.kube import KubeCluster
 from tests.agreement import ANALYZER_CODES, KNOWN_DIFFERENCES, all_file_sets, compare, istioctl
 from tests.e2e.helpers import running_cluster
@@ -26,17 +27,10 @@ from tests.scenarios import config as corpus
 
 pytestmark = pytest.mark.e2e
 
-PLURALS = {
-    "Namespace": "namespaces", "Node": "nodes", "Pod": "pods", "Service": "services", "ConfigMap": "configmaps",
-    "EndpointSlice": "endpointslices", "DestinationRule": "destinationrules", "VirtualService": "virtualservices",
-    "Gateway": "gateways", "ServiceEntry": "serviceentries", "PeerAuthentication": "peerauthentications",
-    "Telemetry": "telemetries",
-}  # fmt: skip
-
 
 def collection(doc: dict[str, Any]) -> str:
     kind, api = doc["kind"], doc["apiVersion"]
-    plural = PLURALS[kind]
+    plural = resource_plural(kind)
     prefix = f"/api/{api}" if "/" not in api else f"/apis/{api}"
     namespace = (doc.get("metadata") or {}).get("namespace")
     return f"{prefix}/namespaces/{namespace}/{plural}" if namespace else f"{prefix}/{plural}"
