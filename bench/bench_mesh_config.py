@@ -5,7 +5,8 @@ The mesh grows by namespaces (100 per 1x, each with 50 Services, 20 VirtualServi
 a Gateway, a ServiceEntry and a PeerAuthentication; a few mistakes of every kind). Printed per size: the best of
 5 passes of all CF checks on the projected objects, the ratio to the previous size (linear: 2.0 per doubling), and
 the wall time of ``istioctl analyze --use-kube=false -A`` on the same objects written as one file, with the ratio
-ours/istioctl. Offline, istioctl skips its analyzers that need Services and Pods, so it does less work than we do.
+ours/istioctl; then the wall time of ``mesh-health-exporter check --files`` on that file (start-up, YAML, projection
+and every check: what a CI job waits for) and its ratio to istioctl's. Offline, istioctl skips its analyzers that need Services and Pods, so it does less work than we do.
 Run: make bench  (or .venv/bin/python -m bench.bench_mesh_config [--max-scale 4] [--no-istioctl])
 """
 
@@ -15,6 +16,7 @@ import argparse
 import gc
 import json
 import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -105,13 +107,25 @@ def full_pass(snap: KubeSnapshot, settings: Settings) -> tuple[float, int]:
     return time.perf_counter() - start, findings
 
 
-def istioctl_time(objs: list[dict[str, Any]], workdir: Path) -> float:
+def write_objects(objs: list[dict[str, Any]], workdir: Path) -> Path:
     path = workdir / "objects.yaml"
     path.write_text("\n---\n".join(json.dumps(o) for o in objs))
+    return path
+
+
+def wall(cmd: list[str]) -> float:
     start = time.perf_counter()
-    subprocess.run([str(ISTIOCTL_BIN), "analyze", "--use-kube=false", "-A", "-o", "json", str(path)],
-                   capture_output=True, check=False, timeout=1800)  # fmt: skip
+    subprocess.run(cmd, capture_output=True, check=False, timeout=1800)
     return time.perf_counter() - start
+
+
+def istioctl_time(path: Path) -> float:
+    return wall([str(ISTIOCTL_BIN), "analyze", "--use-kube=false", "-A", "-o", "json", str(path)])
+
+
+def check_files_time(path: Path) -> float:
+    """``check --files`` on the file istioctl reads: start-up, reading, projecting and every check."""
+    return wall([sys.executable, "-m", "exporter", "check", "--files", str(path), "--output", "json"])
 
 
 def main() -> None:
@@ -122,7 +136,7 @@ def main() -> None:
     settings = Settings()
     use_istioctl = not args.no_istioctl and ISTIOCTL_BIN.exists()
     print(f"{'size':>5} {'services':>9} {'VS':>6} {'DR':>6} {'pods':>7} {'findings':>8} {'CF pass s':>10} "
-          f"{'ratio':>6} {'istioctl s':>11} {'ours/istioctl':>14}")  # fmt: skip
+          f"{'ratio':>6} {'istioctl s':>11} {'ours/istioctl':>14} {'--files s':>10} {'files/istioctl':>15}")  # fmt: skip
     previous = None
     scale = 1
     with tempfile.TemporaryDirectory() as tmp:
@@ -132,12 +146,15 @@ def main() -> None:
             times = [full_pass(KubeSnapshot(snap.objects), settings) for _ in range(5)]  # fresh indexes each pass
             best, findings = min(t for t, _ in times), times[0][1]
             ratio = f"{best / previous:.2f}" if previous else "-"
-            theirs = istioctl_time(objs, Path(tmp)) if use_istioctl else None
+            path = write_objects(objs, Path(tmp))
+            theirs = istioctl_time(path) if use_istioctl else None
+            files = check_files_time(path)
             counts = {k: len(snap.get(k)) for k in ("services", "virtualservices", "destinationrules", "pods")}
             print(f"{scale:>4}x {counts['services']:>9} {counts['virtualservices']:>6} {counts['destinationrules']:>6} "
                   f"{counts['pods']:>7} {findings:>8} {best:>10.3f} {ratio:>6} "
                   f"{'-' if theirs is None else f'{theirs:.3f}':>11} "
-                  f"{'-' if theirs is None else f'{best / theirs:.2f}':>14}", flush=True)  # fmt: skip
+                  f"{'-' if theirs is None else f'{best / theirs:.2f}':>14} {files:>10.3f} "
+                  f"{'-' if theirs is None else f'{files / theirs:.2f}':>15}", flush=True)  # fmt: skip
             previous = best
             scale *= 2
     if not use_istioctl:

@@ -238,7 +238,13 @@ def test_interruptible_json_rejects_what_json_loads_rejects(text):
 MANIFEST_TEXT = st.text(alphabet="-:{}[]#|> \n\tabkindListitemsapiVersionmetadataname0123'\"", max_size=120)
 
 
-@given(MANIFEST_TEXT | json_values.map(lambda v: yaml.safe_dump_all([v, {"kind": "List", "items": v}])))
+@given(
+    MANIFEST_TEXT
+    | json_values.map(lambda v: yaml.safe_dump_all([v, {"kind": "List", "items": v}]))
+    | json_values.map(
+        lambda v: json.dumps({"apiVersion": "v1", "kind": "List", "items": v}) + "\n---\n" + json.dumps(v)
+    )
+)
 def test_manifest_documents(text):
     """A manifest file of any content gives objects and named problems, never an exception; a problem names its
     document."""

@@ -1,6 +1,8 @@
 import io
+import json
 
 import pytest
+import yaml
 
 from exporter.sources import manifests as m
 from exporter.sources.manifests import Manifest, ManifestError, parse_documents, read_manifests
@@ -177,3 +179,17 @@ def test_yaml_a_safe_loader_refuses_is_a_problem_of_its_document(text, message):
     [error, after] = parsed(text + "\n---\n" + VS)
     assert isinstance(error, ManifestError) and error.message.startswith(message), error.message
     assert isinstance(after, Manifest)
+
+
+def test_json_and_yaml_documents_give_the_same_objects():
+    body = {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "s", "labels": {"a": "1"}},
+            "spec": {"ports": [{"port": 80, "name": "http"}], "x": None, "y": True, "z": 1.5}}  # fmt: skip
+    as_json = json.dumps(body, indent=2)
+    [from_json] = parsed(as_json + "\n---\n" + as_json.replace("\n", " "))[:1]
+    [from_yaml] = parsed(yaml.safe_dump(body))
+    assert isinstance(from_json, Manifest) and isinstance(from_yaml, Manifest) and from_json.body == from_yaml.body
+    # flow YAML that is not JSON (unquoted keys, single quotes, a trailing comment) still reads as YAML
+    [flow] = parsed("{apiVersion: 'v1', kind: Service, metadata: {name: s}}  # flow\n")
+    assert isinstance(flow, Manifest) and flow.metadata["name"] == "s"
+    [broken] = parsed('{"apiVersion": "v1", "kind": "Service", "metadata": {"name": "s"}\n')
+    assert isinstance(broken, ManifestError) and broken.message.startswith("not YAML: line ")
