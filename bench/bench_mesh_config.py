@@ -5,8 +5,9 @@ The mesh grows by namespaces (100 per 1x, each with 50 Services, 20 VirtualServi
 a Gateway, a ServiceEntry and a PeerAuthentication; a few mistakes of every kind). Printed per size: the best of
 5 passes of all CF checks on the projected objects, the ratio to the previous size (linear: 2.0 per doubling), and
 the wall time of ``istioctl analyze --use-kube=false -A`` on the same objects written as one file, with the ratio
-ours/istioctl; then the wall time of ``mesh-health-exporter check --files`` on that file (start-up, YAML, projection
-and every check: what a CI job waits for) and its ratio to istioctl's. Offline, istioctl skips its analyzers that need Services and Pods, so it does less work than we do.
+ours/istioctl; then the wall time of ``mesh-health-exporter check --files`` on that file (start-up, parsing,
+projection and every check: what a CI job waits for) and its ratio to istioctl's. Offline, istioctl skips its
+analyzers that need Services and Pods, so it does less work than we do.
 Run: make bench  (or .venv/bin/python -m bench.bench_mesh_config [--max-scale 4] [--no-istioctl])
 """
 
@@ -136,7 +137,8 @@ def main() -> None:
     settings = Settings()
     use_istioctl = not args.no_istioctl and ISTIOCTL_BIN.exists()
     print(f"{'size':>5} {'services':>9} {'VS':>6} {'DR':>6} {'pods':>7} {'findings':>8} {'CF pass s':>10} "
-          f"{'ratio':>6} {'istioctl s':>11} {'ours/istioctl':>14} {'--files s':>10} {'files/istioctl':>15}")  # fmt: skip
+          f"{'ratio':>6} {'istioctl s':>11} {'ours/istioctl':>14} {'--files s':>10} "
+          f"{'files/istioctl':>15}")  # fmt: skip
     previous = None
     scale = 1
     with tempfile.TemporaryDirectory() as tmp:
