@@ -7,7 +7,7 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import IO, Any
+from typing import Any
 
 from exporter.checks import enabled_checks
 from exporter.checks.base import CheckDef
@@ -226,14 +226,12 @@ def configuration_checks(settings: Settings) -> list[CheckDef]:
     return [c for c in enabled_checks(settings) if c.id in CONFIGURATION_CHECKS]
 
 
-async def run_files(
-    settings: Settings, paths: list[str], *, namespace: str, use_kube: bool, stdin: IO[str] | None = None
-) -> FilesRun:
+async def run_files(settings: Settings, paths: list[str], *, namespace: str, use_kube: bool) -> FilesRun:
     """Run the configuration checks on manifests (``-`` reads stdin), alone or applied over the cluster's
     objects. Each file is a source: up when every document in it could be read."""
     checks = configuration_checks(settings)
     specs = [spec for c in checks for spec in c.resources(settings)]
-    manifests = await asyncio.to_thread(read_manifests, paths, stdin)
+    manifests = await asyncio.to_thread(read_manifests, paths)
     files = project_manifests(manifests.objects, specs, namespace)
     now = time.time()
     problems: dict[str, list[ManifestError]] = {path: [] for path in manifests.paths}
