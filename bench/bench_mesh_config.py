@@ -1,4 +1,4 @@
-"""Configuration checks benchmark: a full CF01-CF14 pass at 1x, 2x and 4x of 5,000 Services, 2,000 VirtualServices,
+"""Configuration checks benchmark: a full CF01-CF19 pass at 1x, 2x and 4x of 5,000 Services, 2,000 VirtualServices,
 2,000 DestinationRules and 20,000 pods, against ``istioctl analyze`` on the same objects in the same run.
 
 The mesh grows by namespaces (100 per 1x, each with 50 Services, 20 VirtualServices, 20 DestinationRules, 200 pods,
@@ -23,7 +23,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from exporter.checks.mesh_config import CHECKS
+from exporter.checks.configuration import CHECKS
 from exporter.config import Settings
 from exporter.model import NotEvaluated
 from exporter.sources.kube.snapshot import KubeSnapshot

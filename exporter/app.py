@@ -11,7 +11,7 @@ from typing import Any
 
 from exporter.checks import enabled_checks
 from exporter.checks.base import CheckDef
-from exporter.checks.mesh_config import CHECKS as MESH_CONFIG_CHECKS
+from exporter.checks.configuration import CHECKS as MESH_CONFIG_CHECKS
 from exporter.config import Settings
 from exporter.evaluate import CheckOutcome, FindingKey, evaluate, track_first_seen
 from exporter.loop_lag import LoopLag
@@ -222,7 +222,7 @@ class FilesRun:
 
 
 def configuration_checks(settings: Settings) -> list[CheckDef]:
-    """The enabled Istio configuration checks (CF01-CF14): the ones ``check --files`` runs."""
+    """The enabled Istio configuration checks (CF01-CF19): the ones ``check --files`` runs."""
     return [c for c in enabled_checks(settings) if c.id in CONFIGURATION_CHECKS]
 
 

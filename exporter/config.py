@@ -546,6 +546,11 @@ class ChecksSettings(_Section):
     CF12: CheckSettings = Field(default_factory=CheckSettings)
     CF13: CF13Settings = Field(default_factory=CF13Settings)
     CF14: CF14Settings = Field(default_factory=CF14Settings)
+    CF15: CheckSettings = Field(default_factory=CheckSettings)
+    CF16: CheckSettings = Field(default_factory=CheckSettings)
+    CF17: CheckSettings = Field(default_factory=CheckSettings)
+    CF18: CheckSettings = Field(default_factory=CheckSettings)
+    CF19: CheckSettings = Field(default_factory=CheckSettings)
     MH01: CheckSettings = Field(default_factory=CheckSettings, description="the exporter's own source health")
     MH02: CheckSettings = Field(default_factory=CheckSettings, description="istiod replicas the exporter cannot read")
 

@@ -18,16 +18,24 @@ from typing import Any
 
 import yaml
 
-from exporter.checks.mesh_config import CHECKS
+from exporter.checks.configuration import CHECKS
 from exporter.cli import main
 from exporter.config import Settings
 from exporter.model import NotEvaluated
 from testbed.istio import ISTIOCTL_BIN
 from tests.scenarios import config as corpus
 
-# istioctl's analyzers and the message codes of theirs that one of our checks also reports.
+# istioctl's analyzers and the message codes of theirs that one of our checks also reports. IST0101
+# (ReferencedResourceNotFound) is told apart by what is not found: "IST0101/<what>".
 ANALYZER_CODES = {
-    "virtualservice.DestinationRuleAnalyzer": {"IST0101"},
+    "virtualservice.DestinationRuleAnalyzer": {"IST0101/subset"},
+    "virtualservice.GatewayAnalyzer": {"IST0101/gateway", "IST0132"},
+    "virtualservice.DestinationHostAnalyzer": {"IST0101/host"},
+    "gateway.IngressGatewayPortAnalyzer": {"IST0101/selector", "IST0162"},
+    "sidecar.SelectorAnalyzer": {"IST0101/selector", "IST0110", "IST0111"},
+    "telemetry.SelectorAnalyzer": {"IST0101/selector", "IST0159"},
+    "telemetry.DefaultSelectorAnalyzer": {"IST0160"},
+    "auth.AuthorizationPoliciesAnalyzer": {"IST0101/namespace", "IST0127"},
     "destinationrule.SubsetSelectPodAnalyzer": {"IST0173", "IST0174"},
     "service.PortNameAnalyzer": {"IST0118", "IST0150"},
     "gateway.ConflictingGatewayAnalyzer": {"IST0145"},
@@ -38,7 +46,7 @@ SHARED_CODES = set().union(*ANALYZER_CODES.values())
 # (file set, code, object, who reports it) -> why only one side does. Checked both ways: an entry that stops
 # being a difference fails too.
 KNOWN_DIFFERENCES = {
-    ("healthy-wildcard-dr", "IST0101", "VirtualService bookinfo/details", "istioctl"): (
+    ("healthy-wildcard-dr", "IST0101/subset", "VirtualService bookinfo/details", "istioctl"): (
         "istioctl compares DestinationRule hosts as plain names, so the wildcard DestinationRule "
         "*.bookinfo.svc.cluster.local that istiod applies to details does not count; its subset v1 exists"
     ),
@@ -46,7 +54,7 @@ KNOWN_DIFFERENCES = {
         "istioctl looks the wildcard host up as one Service and finds none; istiod applies a wildcard host to every "
         "Service it covers (here the four Bookinfo Services), so CF03 has nothing to report"
     ),
-    ("cf02-dr-in-other-namespace", "IST0101", "VirtualService bookinfo/reviews", "ours"): (
+    ("cf02-dr-in-other-namespace", "IST0101/subset", "VirtualService bookinfo/reviews", "ours"): (
         "subset v4 is defined only in namespace testing; istiod looks up DestinationRules in the client's "
         "namespace, the host's namespace and the root namespace, istioctl in every namespace"
     ),
@@ -72,9 +80,31 @@ KNOWN_DIFFERENCES = {
         "cluster ID (Kubernetes unless CLUSTER_ID says otherwise). Its region, zone and hostname subsets both "
         "sides match from the nodes' labels"
     ),
+    ("cf15-gateway-in-other-namespace", "IST0132", "VirtualService bookinfo/bookinfo", "istioctl"): (
+        "istioctl also reports IST0132 when the Gateway does not exist (it finds no hosts in it); the VirtualService's "
+        "one mistake is the missing Gateway, which CF15 reports as IST0101"
+    ),
 }
 
 CODE = re.compile(r"\bIST\d{4}\b")
+# What istioctl's IST0101 says is not found ("Referenced <what> not found"), as the agreement names it.
+REFERENCES = {
+    "host+subset in destinationrule": "subset", "mirror+subset in destinationrule": "subset", "gateway": "gateway",
+    "host": "host", "mirror host": "host", "host:port": "host", "selector": "selector", "namespace": "namespace",
+}  # fmt: skip
+# The checks whose findings carry IST0101, and what each says is not found.
+OUR_REFERENCES = {"CF02": "subset", "CF15": "gateway", "CF16": "selector", "CF18": "host"}
+
+
+def codes(check: str, message: str) -> list[str]:
+    """The istioctl codes a finding of ours carries, IST0101 with what it says is not found."""
+    out = []
+    for code in CODE.findall(message):
+        if code == "IST0101":
+            what = OUR_REFERENCES.get(check) or ("namespace" if "source.n" in message.split(":")[0] else "selector")
+            code = f"IST0101/{what}"
+        out.append(code)
+    return out
 
 
 def all_file_sets() -> list[str]:
@@ -94,7 +124,7 @@ def ours(file_set: str) -> set[tuple[str, str]]:
                 raise
             result = exc.partial
         for f in result.findings:
-            for code in CODE.findall(f.message):
+            for code in codes(f.check, f.message):
                 out.add((code, f"{f.kind} {f.namespace}/{f.name}"))
     return out
 
@@ -113,11 +143,12 @@ def istioctl(file_set: str, tmp: Path, *extra: str) -> tuple[set[tuple[str, str]
     skipped = set(re.findall(r"^\s+(\S+)$", done.stderr.split("Executed analyzers:")[0], re.M))
     found = set()
     for m in messages:
-        if m["code"] not in SHARED_CODES:
-            continue
-        if m["code"] == "IST0101" and "+subset" not in m["message"]:
-            continue  # IST0101 also names missing gateways and selectors; the subset case is CF02's
-        found.add((m["code"], m["origin"]))
+        code = m["code"]
+        if code == "IST0101":
+            what = re.match(r"Referenced (.+) not found", m["message"])
+            code = f"IST0101/{REFERENCES.get(what.group(1), what.group(1)) if what else '?'}"
+        if code in SHARED_CODES:
+            found.add((code, m["origin"]))
     return found, skipped
 
 
@@ -129,7 +160,7 @@ def ours_on_files(*paths: Path) -> set[tuple[str, str]]:
     return {
         (code, f"{f['kind']} {f['namespace']}/{f['name']}")
         for f in json.loads(out.getvalue())["findings"]
-        for code in CODE.findall(f["message"])
+        for code in codes(f["check"], f["message"])
     }
 
 

@@ -15,13 +15,13 @@ from exporter.model import Severity
 SECTION_NAME = "Configuration"
 
 
-def _metric(name: str, help: str) -> MetricSpec[...]:
+def config_metric(name: str, help: str) -> MetricSpec[...]:
     return MetricSpec(
         f"meshhealth_config_{name}", help + " Per namespace, only where there are some.", labels.namespace
     )
 
 
-def _mode(
+def config_mode(
     id: str,
     title: str,
     metric: MetricSpec[...],
@@ -63,13 +63,13 @@ def _mode(
     )
 
 
-_ANALYZE = "istioctl analyze -A    # the same objects, on demand"
+ANALYZE = "istioctl analyze -A    # the same objects, on demand"
 
-CF01_CONFLICTS = _metric(
+CF01_CONFLICTS = config_metric(
     "tls_conflicts",
     "DestinationRules whose TLS mode the server side rejects, and STRICT Services clients reach in plain text.",
 )
-CF01 = _mode(
+CF01 = config_mode(
     "CF01",
     "DestinationRule TLS conflicts with PeerAuthentication",
     CF01_CONFLICTS,
@@ -91,17 +91,17 @@ CF01 = _mode(
         diagnosis=f"""```sh
 kubectl get destinationrules,peerauthentications -A
 istioctl x describe pod <server-pod> -n <namespace>   # shows the effective mTLS mode
-{_ANALYZE}
+{ANALYZE}
 ```""",
         mitigation="""- Remove the `tls` block (auto mTLS picks the right mode) or set `ISTIO_MUTUAL`.
 - If the workload must accept plain text, make its PeerAuthentication `PERMISSIVE` (or `DISABLE` per port).""",
     ),
 )
 
-CF02_UNDEFINED_SUBSETS = _metric(
+CF02_UNDEFINED_SUBSETS = config_metric(
     "undefined_subsets", "VirtualServices that route to a subset no applicable DestinationRule defines."
 )
-CF02 = _mode(
+CF02 = config_mode(
     "CF02",
     "VirtualService routes to an undefined subset",
     CF02_UNDEFINED_SUBSETS,
@@ -122,7 +122,7 @@ CF02 = _mode(
         diagnosis=f"""```sh
 kubectl -n <namespace> get virtualservice <name> -o yaml | grep -B2 -A2 subset
 kubectl get destinationrules -A -o custom-columns=NS:.metadata.namespace,NAME:.metadata.name,HOST:.spec.host,SUBSETS:.spec.subsets[*].name
-{_ANALYZE}
+{ANALYZE}
 ```""",
         mitigation="""- Add the subset to the host's DestinationRule (in the client's or the Service's namespace), or fix the
   subset name in the VirtualService.
@@ -130,10 +130,10 @@ kubectl get destinationrules -A -o custom-columns=NS:.metadata.namespace,NAME:.m
     ),
 )
 
-CF03_EMPTY_SUBSETS = _metric(
+CF03_EMPTY_SUBSETS = config_metric(
     "empty_subsets", "DestinationRules with a subset that selects no pod, or whose host is no Service."
 )
-CF03 = _mode(
+CF03 = config_mode(
     "CF03",
     "DestinationRule subset selects no pods",
     CF03_EMPTY_SUBSETS,
@@ -153,17 +153,17 @@ CF03 = _mode(
         diagnosis=f"""```sh
 kubectl -n <namespace> get destinationrule <name> -o jsonpath='{{.spec.subsets}}'
 kubectl -n <service-namespace> get pods -l <service-selector>,<subset-labels> --show-labels
-{_ANALYZE}
+{ANALYZE}
 ```""",
         mitigation="""- Fix the subset labels, or deploy the version they name.
 - Remove subsets (and the VirtualService routes to them) for versions that were retired.""",
     ),
 )
 
-CF04_UNNAMED_PORTS = _metric(
+CF04_UNNAMED_PORTS = config_metric(
     "unnamed_ports", "Services the mesh's workloads reach with ports whose name and appProtocol give Istio no protocol."
 )
-CF04 = _mode(
+CF04 = config_mode(
     "CF04",
     "Service port without a protocol",
     CF04_UNNAMED_PORTS,
@@ -186,16 +186,16 @@ CF04 = _mode(
         impact="Traffic is proxied as opaque TCP: header-based routing, retries, HTTP metrics and tracing stop at it.",
         diagnosis=f"""```sh
 kubectl -n <namespace> get svc <name> -o jsonpath='{{range .spec.ports[*]}}{{.name}} {{.port}} {{.appProtocol}}{{"\\n"}}{{end}}'
-{_ANALYZE}
+{ANALYZE}
 ```""",
         mitigation="- Rename the port (`http-web`) or set `appProtocol: http` (both are non-disruptive for Kubernetes).",
     ),
 )
 
-CF05_PROTOCOL_CONFLICTS = _metric(
+CF05_PROTOCOL_CONFLICTS = config_metric(
     "protocol_conflicts", "Services selecting the same pods that give one target port different protocols."
 )
-CF05 = _mode(
+CF05 = config_mode(
     "CF05",
     "Same target port, different protocols",
     CF05_PROTOCOL_CONFLICTS,
@@ -220,11 +220,11 @@ kubectl -n <namespace> get svc <a> <b> -o jsonpath='{range .items[*]}{.metadata.
     ),
 )
 
-CF06_MISPLACED_RULES = _metric(
+CF06_MISPLACED_RULES = config_metric(
     "misplaced_destination_rules",
     "DestinationRules outside their host's namespace and the root namespace (they apply to their own namespace only).",
 )
-CF06 = _mode(
+CF06 = config_mode(
     "CF06",
     "DestinationRule in a namespace where it cannot apply",
     CF06_MISPLACED_RULES,
@@ -248,10 +248,10 @@ kubectl get destinationrules -A -o custom-columns=NS:.metadata.namespace,NAME:.m
     ),
 )
 
-CF07_FAULT_WITH_RETRIES = _metric(
+CF07_FAULT_WITH_RETRIES = config_metric(
     "fault_with_retries", "VirtualServices with an HTTP route that has fault injection and retries or a timeout."
 )
-CF07 = _mode(
+CF07 = config_mode(
     "CF07",
     "Fault injection combined with retries or timeouts",
     CF07_FAULT_WITH_RETRIES,
@@ -274,12 +274,12 @@ kubectl -n <namespace> get virtualservice <name> -o yaml | grep -nE 'fault|retri
     ),
 )
 
-CF08_GATEWAY_CONFLICTS = _metric(
+CF08_GATEWAY_CONFLICTS = config_metric(
     "gateway_conflicts",
     "Gateways with a server istiod drops when it merges the Gateways of the same pods (a TLS host already served "
     "on the port, a protocol it cannot merge with the port's server).",
 )
-CF08 = _mode(
+CF08 = config_mode(
     "CF08",
     "Gateway servers conflict on a port",
     CF08_GATEWAY_CONFLICTS,
@@ -305,17 +305,17 @@ CF08 = _mode(
         diagnosis=f"""```sh
 kubectl get gateways.networking.istio.io -A -o yaml | grep -E 'name:|hosts|number|protocol|selector' -A2
 kubectl -n istio-system logs deploy/istiod | grep 'skipping server on gateway'
-{_ANALYZE}
+{ANALYZE}
 ```""",
         mitigation="- Keep one server per TLS host and port, and one protocol per port and bind (merge the servers, "
         "or move one to a distinct port or bind).",
     ),
 )
 
-CF09_ENTRIES_WITHOUT_ADDRESS = _metric(
+CF09_ENTRIES_WITHOUT_ADDRESS = config_metric(
     "serviceentries_without_address", "ServiceEntries with TCP ports and no address while DNS auto-allocation is off."
 )
-CF09 = _mode(
+CF09 = config_mode(
     "CF09",
     "ServiceEntry without addresses for TCP",
     CF09_ENTRIES_WITHOUT_ADDRESS,
@@ -338,7 +338,7 @@ CF09 = _mode(
         diagnosis=f"""```sh
 kubectl -n <namespace> get serviceentry <name> -o yaml
 kubectl -n istio-system get configmap istio -o jsonpath='{{.data.mesh}}' | grep -A5 proxyMetadata
-{_ANALYZE}
+{ANALYZE}
 ```""",
         mitigation="""- Add `spec.addresses` (a VIP or the real IP range), or
 - enable DNS capture with auto-allocation in the mesh config (`ISTIO_META_DNS_CAPTURE` and
@@ -346,10 +346,10 @@ kubectl -n istio-system get configmap istio -o jsonpath='{{.data.mesh}}' | grep 
     ),
 )
 
-CF10_BAD_DISCOVERY_ADDRESS = _metric(
+CF10_BAD_DISCOVERY_ADDRESS = config_metric(
     "bad_discovery_address", "Mesh configs whose defaultConfig.discoveryAddress is no Service port."
 )
-CF10 = _mode(
+CF10 = config_mode(
     "CF10",
     "Mesh config points proxies at a bad discovery address",
     CF10_BAD_DISCOVERY_ADDRESS,
@@ -375,10 +375,10 @@ kubectl -n istio-system get svc -l app=istiod
     ),
 )
 
-CF11_TRACING_UNREACHABLE = _metric(
+CF11_TRACING_UNREACHABLE = config_metric(
     "tracing_backend_unreachable", "Tracing backends in the mesh config that are no reachable Service port."
 )
-CF11 = _mode(
+CF11 = config_mode(
     "CF11",
     "Tracing backend unreachable",
     CF11_TRACING_UNREACHABLE,
@@ -404,10 +404,10 @@ kubectl -n <backend-namespace> get svc,endpointslices <backend>
     ),
 )
 
-CF12_EXTERNALNAME_TCP = _metric(
+CF12_EXTERNALNAME_TCP = config_metric(
     "externalname_tcp", "ExternalName Services the mesh's workloads reach with ports that proxies route by port alone."
 )
-CF12 = _mode(
+CF12 = config_mode(
     "CF12",
     "ExternalName Service for TCP",
     CF12_EXTERNALNAME_TCP,
@@ -433,11 +433,11 @@ kubectl get svc -A --field-selector spec.type=ExternalName -o wide
     ),
 )
 
-CF13_LOCAL_TRAFFIC_GATEWAYS = _metric(
+CF13_LOCAL_TRAFFIC_GATEWAYS = config_metric(
     "local_traffic_gateways",
     "Ingress gateway Services with externalTrafficPolicy Local and nodes without a gateway pod.",
 )
-CF13 = _mode(
+CF13 = config_mode(
     "CF13",
     "Ingress gateway with externalTrafficPolicy Local",
     CF13_LOCAL_TRAFFIC_GATEWAYS,
@@ -462,11 +462,11 @@ kubectl -n istio-system get pods -l istio=ingressgateway -o wide
     ),
 )
 
-CF14_FULL_SAMPLING = _metric(
+CF14_FULL_SAMPLING = config_metric(
     "full_sampling",
     "Mesh configs and Telemetry resources sampling traces at or above checks.CF14.max_sampling_percent.",
 )
-CF14 = _mode(
+CF14 = config_mode(
     "CF14",
     "Tracing sampling at 100 %",
     CF14_FULL_SAMPLING,

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from exporter.checks import (
     components,
+    configuration,
     control_plane,
     data_plane,
     exporter_health,
     lifecycle,
-    mesh_config,
     pilot,
     tracing,
     traffic,
@@ -23,7 +23,7 @@ ALL_CHECKS: tuple[CheckDef, ...] = (
     *pilot.CHECKS,
     *xds.CHECKS,
     *data_plane.CHECKS,
-    *mesh_config.CHECKS,
+    *configuration.CHECKS,
     *webhooks.CHECKS,
     *lifecycle.CHECKS,
     *components.CHECKS,

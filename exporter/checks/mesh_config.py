@@ -123,7 +123,7 @@ def _count(metric: MetricSpec[Any], findings: list[Finding], result: CheckResult
         result.samples.append(metric.sample(count, namespace=namespace))
 
 
-def _finish(metric: MetricSpec[Any], findings: list[Finding]) -> CheckResult:
+def finish(metric: MetricSpec[Any], findings: list[Finding]) -> CheckResult:
     result = CheckResult()
     unique = sorted(set(findings), key=lambda f: (f.namespace, f.kind, f.name, f.message))
     result.findings.extend(unique)
@@ -131,7 +131,7 @@ def _finish(metric: MetricSpec[Any], findings: list[Finding]) -> CheckResult:
     return result
 
 
-def _selector_text(labels: Iterable[tuple[str, str]]) -> str:
+def selector_text(labels: Iterable[tuple[str, str]]) -> str:
     return ",".join(f"{k}={v}" for k, v in labels) or "(none)"
 
 
@@ -222,7 +222,7 @@ def check_tls_conflicts(snapshot: KubeSnapshot, settings: Settings, now: float) 
                 "plain text and are rejected"
             )
             findings.append(Finding("CF01", severity, svc.namespace, "Service", svc.name, message))
-    return _finish(CF01_CONFLICTS, findings)
+    return finish(CF01_CONFLICTS, findings)
 
 
 # --- CF02 VirtualService subset without DestinationRule ----------------------------------------------------
@@ -255,7 +255,7 @@ def check_undefined_subsets(snapshot: KubeSnapshot, settings: Settings, now: flo
                 continue
             message = f"{dest.path}.subset={dest.subset}: {why}; requests get 503 NR (IST0101, KIA1107)"
             findings.append(Finding("CF02", severity, vs.meta.namespace, "VirtualService", vs.meta.name, message))
-    return _finish(CF02_UNDEFINED_SUBSETS, findings)
+    return finish(CF02_UNDEFINED_SUBSETS, findings)
 
 
 def _entry_namespaces(entries: Iterable[ServiceEntryInfo], domain: str) -> dict[str, str]:
@@ -306,11 +306,11 @@ def check_empty_subsets(snapshot: KubeSnapshot, settings: Settings, now: float) 
             if any(k == NETWORK for k, _ in subset.labels):
                 continue  # a pod without the label gets its network from mesh networks, which are not read here
             message = (
-                f"spec.subsets[{subset.index}] {subset.name} ({_selector_text(subset.labels)}) selects none of the "
+                f"spec.subsets[{subset.index}] {subset.name} ({selector_text(subset.labels)}) selects none of the "
                 f"pods of {host}: requests to it get 503 UH, istiod counts pilot_eds_no_instances (IST0173, KIA0203)"
             )
             findings.append(Finding("CF03", severity, dr.meta.namespace, "DestinationRule", dr.meta.name, message))
-    return _finish(CF03_EMPTY_SUBSETS, findings)
+    return finish(CF03_EMPTY_SUBSETS, findings)
 
 
 # --- CF04 Service port without protocol --------------------------------------------------------------------
@@ -334,7 +334,7 @@ def check_unnamed_ports(snapshot: KubeSnapshot, settings: Settings, now: float) 
             code = "IST0118, KIA0602" if port.app_protocol else "IST0118, KIA0601"
             message = f"{field} (port {port.port}) names no protocol: Istio treats it as plain TCP ({code})"
             findings.append(Finding("CF04", severity, svc.namespace, "Service", svc.name, message))
-    return _finish(CF04_UNNAMED_PORTS, findings)
+    return finish(CF04_UNNAMED_PORTS, findings)
 
 
 # --- CF05 same target port, different protocols ------------------------------------------------------------
@@ -381,7 +381,7 @@ def check_protocol_conflicts(snapshot: KubeSnapshot, settings: Settings, now: fl
                 "and counts pilot_conflict_inbound_listener"
             )
             findings.append(Finding("CF05", severity, pod.namespace, "Service", last, message))
-    return _finish(CF05_PROTOCOL_CONFLICTS, findings)
+    return finish(CF05_PROTOCOL_CONFLICTS, findings)
 
 
 # --- CF06 DestinationRule in a namespace where it cannot apply ---------------------------------------------
@@ -407,7 +407,7 @@ def check_misplaced_rules(snapshot: KubeSnapshot, settings: Settings, now: float
             f"namespace, then {owner}, then {root}, so this one applies only to clients in {dr.meta.namespace}"
         )
         findings.append(Finding("CF06", severity, dr.meta.namespace, "DestinationRule", dr.meta.name, message))
-    return _finish(CF06_MISPLACED_RULES, findings)
+    return finish(CF06_MISPLACED_RULES, findings)
 
 
 # --- CF07 fault injection with retries/timeouts ------------------------------------------------------------
@@ -428,7 +428,7 @@ def check_fault_with_retries(snapshot: KubeSnapshot, settings: Settings, now: fl
             )
             message = f"{route.path}.fault is set together with {also}: Istio does not support both on one route"
             findings.append(Finding("CF07", severity, vs.meta.namespace, "VirtualService", vs.meta.name, message))
-    return _finish(CF07_FAULT_WITH_RETRIES, findings)
+    return finish(CF07_FAULT_WITH_RETRIES, findings)
 
 
 # --- CF08 Gateway servers istiod drops when it merges the Gateways of one workload ---------------------------
@@ -476,7 +476,7 @@ def check_gateway_conflicts(snapshot: KubeSnapshot, settings: Settings, now: flo
     for gw in gateways:
         # an empty selector applies the Gateway to every gateway workload (pods running only istio-proxy)
         chosen = pods.select(None, gw.selector) if gw.selector else [p for p in pods.pods if is_gateway_pod(p)]
-        keys = {f"{p.namespace}/{p.name}" for p in chosen} or {"selector:" + _selector_text(gw.selector)}
+        keys = {f"{p.namespace}/{p.name}" for p in chosen} or {"selector:" + selector_text(gw.selector)}
         for key in keys:
             groups.setdefault(key, []).append(gw)
     by_members: dict[tuple[str, ...], list[GatewayInfo]] = {}
@@ -489,7 +489,7 @@ def check_gateway_conflicts(snapshot: KubeSnapshot, settings: Settings, now: flo
             findings.append(
                 Finding("CF08", severity, gw.meta.namespace, "Gateway", gw.meta.name, _dropped_message(dropped))
             )
-    return _finish(CF08_GATEWAY_CONFLICTS, findings)
+    return finish(CF08_GATEWAY_CONFLICTS, findings)
 
 
 # --- CF09 ServiceEntry without addresses -------------------------------------------------------------------
@@ -518,7 +518,7 @@ def check_entries_without_address(snapshot: KubeSnapshot, settings: Settings, no
             "entry's TCP traffic by port alone, so it may have no effect or catch other traffic (IST0134)"
         )
         findings.append(Finding("CF09", severity, se.meta.namespace, "ServiceEntry", se.meta.name, message))
-    return _finish(CF09_ENTRIES_WITHOUT_ADDRESS, findings)
+    return finish(CF09_ENTRIES_WITHOUT_ADDRESS, findings)
 
 
 # --- CF10 / CF11 addresses in the mesh config --------------------------------------------------------------
@@ -575,7 +575,7 @@ def check_discovery_address(snapshot: KubeSnapshot, settings: Settings, now: flo
             continue
         message = f"defaultConfig.discoveryAddress={value}: {why}; proxies get no configuration from istiod"
         findings.append(Finding("CF10", severity, mesh.namespace, "ConfigMap", mesh.configmap, message))
-    return _finish(CF10_BAD_DISCOVERY_ADDRESS, findings)
+    return finish(CF10_BAD_DISCOVERY_ADDRESS, findings)
 
 
 def check_tracing_backends(snapshot: KubeSnapshot, settings: Settings, now: float) -> CheckResult:
@@ -610,7 +610,7 @@ def check_tracing_backends(snapshot: KubeSnapshot, settings: Settings, now: floa
                 continue
             message = f"{field}={value}: {why}; proxies send no traces there"
             findings.append(Finding("CF11", severity, mesh.namespace, "ConfigMap", mesh.configmap, message))
-    return _finish(CF11_TRACING_UNREACHABLE, findings)
+    return finish(CF11_TRACING_UNREACHABLE, findings)
 
 
 # --- CF12 ExternalName Service for TCP ---------------------------------------------------------------------
@@ -638,7 +638,7 @@ def check_externalname_tcp(snapshot: KubeSnapshot, settings: Settings, now: floa
             "by port, so requests can reach another database on the same port (IST0150)"
         )
         findings.append(Finding("CF12", severity, svc.namespace, "Service", svc.name, message))
-    return _finish(CF12_EXTERNALNAME_TCP, findings)
+    return finish(CF12_EXTERNALNAME_TCP, findings)
 
 
 # --- CF13 gateway Service with externalTrafficPolicy Local -------------------------------------------------
@@ -667,7 +667,7 @@ def check_local_traffic_gateways(snapshot: KubeSnapshot, settings: Settings, now
             "address"
         )
         findings.append(Finding("CF13", severity, svc.namespace, "Service", svc.name, message))
-    return _finish(CF13_LOCAL_TRAFFIC_GATEWAYS, findings)
+    return finish(CF13_LOCAL_TRAFFIC_GATEWAYS, findings)
 
 
 # --- CF14 full tracing sampling ----------------------------------------------------------------------------
@@ -692,7 +692,7 @@ def check_full_sampling(snapshot: KubeSnapshot, settings: Settings, now: float) 
                 findings.append(
                     Finding("CF14", severity, telemetry.meta.namespace, "Telemetry", telemetry.meta.name, message)
                 )
-    return _finish(CF14_FULL_SAMPLING, findings)
+    return finish(CF14_FULL_SAMPLING, findings)
 
 
 _CM = r.istio_configmaps

@@ -48,7 +48,7 @@ def istio_configmaps(settings: Settings) -> ResourceSpec:
     )
 
 
-# Istio configuration (CF01-CF14), at whichever version the API server prefers.
+# Istio configuration (CF01-CF19), at whichever version the API server prefers.
 DESTINATION_RULES = ResourceSpec(
     "destinationrules", "networking.istio.io", "destinationrules", ip.project_destination_rule
 )
@@ -59,3 +59,7 @@ PEER_AUTHENTICATIONS = ResourceSpec(
     "peerauthentications", "security.istio.io", "peerauthentications", ip.project_peer_authentication
 )
 TELEMETRIES = ResourceSpec("telemetries", "telemetry.istio.io", "telemetries", ip.project_telemetry)
+SIDECARS = ResourceSpec("sidecars", "networking.istio.io", "sidecars", ip.project_sidecar)
+AUTHORIZATION_POLICIES = ResourceSpec(
+    "authorizationpolicies", "security.istio.io", "authorizationpolicies", ip.project_authorization_policy
+)

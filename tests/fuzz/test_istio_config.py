@@ -13,7 +13,7 @@ from typing import Any
 from hypothesis import given
 from hypothesis import strategies as st
 
-from exporter.checks.mesh_config import CHECKS
+from exporter.checks.configuration import CHECKS
 from exporter.config import Settings
 from exporter.model import CheckResult, NotEvaluated
 from exporter.sources.kube import istio_projections as ip
@@ -29,10 +29,12 @@ SPEC_FIELDS = {
     "serviceentries": (ip.project_service_entry, ["hosts", "addresses", "ports", "resolution", "workloadSelector"]),
     "peerauthentications": (ip.project_peer_authentication, ["selector", "mtls", "portLevelMtls"]),
     "telemetries": (ip.project_telemetry, ["selector", "tracing"]),
+    "sidecars": (ip.project_sidecar, ["workloadSelector", "egress", "outboundTrafficPolicy"]),
+    "authorizationpolicies": (ip.project_authorization_policy, ["selector", "action", "rules", "targetRef", "targetRefs"]),
 }  # fmt: skip
 NESTED = near(["name", "labels", "tls", "mode", "port", "number", "protocol", "hosts", "route", "destination", "host",
                "subset", "fault", "retries", "attempts", "timeout", "mirror", "mirrors", "matchLabels", "bind",
-               "portLevelSettings", "randomSamplingPercentage"])  # fmt: skip
+               "portLevelSettings", "randomSamplingPercentage", "from", "source", "namespaces", "notNamespaces"])  # fmt: skip
 VALUES = json_values | st.lists(NESTED, max_size=3) | NESTED
 
 

@@ -1,4 +1,4 @@
-"""Istio configuration scenarios (CF01-CF14) from the corpus in ``tests/corpus/istio-config``.
+"""Istio configuration scenarios (CF01-CF19) from the corpus in ``tests/corpus/istio-config``.
 
 ``base.yaml`` is Bookinfo with the all-mTLS DestinationRules, the usual VirtualServices and the mesh config;
 each ``cfNN-<mistake>.yaml`` adds or replaces objects (an object annotated ``corpus.meshhealth.io/delete:
@@ -7,12 +7,13 @@ each ``cfNN-<mistake>.yaml`` adds or replaces objects (an object annotated ``cor
 
 from __future__ import annotations
 
+import copy
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from exporter.checks import mesh_config
+from exporter.checks import configuration
 from exporter.config import Settings
 from exporter.sources.kube.manifest_snapshot import project_manifests
 from exporter.sources.kube.snapshot import KubeSnapshot
@@ -23,7 +24,7 @@ CORPUS = Path(__file__).resolve().parents[1] / "corpus" / "istio-config"
 DELETE = "corpus.meshhealth.io/delete"
 
 # The resources the configuration checks read, projected as the Kubernetes source (and check --files) projects.
-SPECS = [spec for check in mesh_config.CHECKS for spec in check.resources(Settings())]
+SPECS = [spec for check in configuration.CHECKS for spec in check.resources(Settings())]
 
 
 def _key(doc: dict[str, Any]) -> tuple[str, str, str]:
@@ -56,6 +57,7 @@ API_VERSIONS = {
     "DestinationRule": "networking.istio.io/v1", "VirtualService": "networking.istio.io/v1",
     "Gateway": "networking.istio.io/v1", "ServiceEntry": "networking.istio.io/v1",
     "PeerAuthentication": "security.istio.io/v1", "Telemetry": "telemetry.istio.io/v1",
+    "Sidecar": "networking.istio.io/v1", "AuthorizationPolicy": "security.istio.io/v1",
 }  # fmt: skip
 
 
@@ -68,6 +70,24 @@ def project(docs: list[dict[str, Any]], probes: dict[str, str] | None = None) ->
     assert not files.errors, [str(e) for e in files.errors]
     assert not files.unread, files.unread
     return KubeSnapshot(files.snapshot.objects, probes=probes or {})
+
+
+def changed(*changes: dict[str, Any], drop: tuple[tuple[str, str, str], ...] = (), variant: str | None = None,
+            probes: dict[str, str] | None = None) -> KubeSnapshot:  # fmt: skip
+    """The corpus (base or a variant) with objects added or replaced by (kind, namespace, name), or dropped."""
+    docs = {_key(d): copy.deepcopy(d) for d in documents(variant)}
+    for key in drop:
+        docs.pop(key)
+    for doc in changes:
+        docs[_key(doc)] = doc
+    return project(list(docs.values()), probes)
+
+
+def obj(kind: str, namespace: str, name: str, spec: dict[str, Any] | None = None, **top: Any) -> dict[str, Any]:
+    """A test object in the corpus' short-hand (no apiVersion); ``metadata=`` adds to name and namespace."""
+    meta = {"name": name, "namespace": namespace} if namespace else {"name": name}
+    meta.update(top.pop("metadata", {}))
+    return {"kind": kind, "metadata": meta, **({"spec": spec} if spec is not None else {}), **top}
 
 
 def snapshot(variant: str | None = None) -> KubeSnapshot:

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from exporter.app import CONFIGURATION_CHECKS
 from exporter.build import revision
 from exporter.cli import main
 from exporter.config import ChecksSettings
@@ -205,7 +206,7 @@ def test_check_files_with_an_unreachable_cluster_evaluates_nothing(unreachable_k
                  str(unreachable_kubeconfig), "--output", "json"])  # fmt: skip
     report = json.loads(capsys.readouterr().out)
     assert code == 2 and report["status"] == "incomplete"
-    assert {c["id"] for c in report["checks"] if not c["up"]} == {f"CF{i:02d}" for i in range(1, 15)}
+    assert {c["id"] for c in report["checks"] if not c["up"]} == CONFIGURATION_CHECKS
     assert [s["name"] for s in report["sources"] if not s["up"]] == ["kubernetes"]
 
 
@@ -216,6 +217,6 @@ def test_use_kube_needs_files(capsys):
 
 def test_check_files_with_configuration_checks_disabled_exits_2(tmp_path, capsys):
     config = tmp_path / "c.yaml"
-    config.write_text(yaml.safe_dump({"checks": {f"CF{i:02d}": {"enabled": False} for i in range(1, 15)}}))
+    config.write_text(yaml.safe_dump({"checks": {c: {"enabled": False} for c in CONFIGURATION_CHECKS}}))
     assert main(["check", "--config", str(config), "--files", str(CORPUS / "base.yaml")]) == 2
-    assert "no configuration check (CF01-CF14) is enabled" in capsys.readouterr().err
+    assert "no configuration check (CF01-CF19) is enabled" in capsys.readouterr().err

@@ -1,4 +1,4 @@
-"""Projections of Istio's configuration objects: only the fields the configuration checks (CF01-CF14) read.
+"""Projections of Istio's configuration objects: only the fields the configuration checks (CF01-CF19) read.
 
 Every field is read defensively: a wrongly typed field reads as absent, so a malformed object can make a
 check report less, never crash it. Field paths are kept (``spec.http[0].route[1]``) so findings can name them.
@@ -329,4 +329,50 @@ def project_telemetry(obj: dict[str, Any]) -> TelemetryInfo:
         meta=_meta(obj),
         selector=_labels(_d(selector).get("matchLabels")) or None if isinstance(selector, dict) else None,
         sampling=tuple(sampling),
+    )
+
+
+# --- Sidecar -----------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class SidecarInfo:
+    meta: Meta
+    selector: Labels | None  # workloadSelector.labels; None (or empty): every workload of the namespace
+
+
+def project_sidecar(obj: dict[str, Any]) -> SidecarInfo:
+    spec = _d(obj.get("spec"))
+    selector = _labels(_d(spec.get("workloadSelector")).get("labels"))
+    return SidecarInfo(meta=_meta(obj), selector=selector or None)
+
+
+# --- AuthorizationPolicy -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class AuthorizationPolicyInfo:
+    meta: Meta
+    selector: Labels | None  # selector.matchLabels; None: every workload of the namespace (the mesh: root)
+    targeted: bool  # spec.targetRef(s): bound to a Gateway or Service (waypoints), not to workloads by labels
+    action: str
+    source_namespaces: tuple[tuple[str, str], ...]  # (field path, namespaces/notNamespaces entry)
+
+
+def project_authorization_policy(obj: dict[str, Any]) -> AuthorizationPolicyInfo:
+    spec = _d(obj.get("spec"))
+    selector = spec.get("selector")
+    namespaces = []
+    for i, rule in enumerate(_d(x) for x in _l(spec.get("rules"))):
+        for j, source in enumerate(_d(_d(f).get("source")) for f in _l(rule.get("from"))):
+            for field in ("namespaces", "notNamespaces"):
+                for k, ns in enumerate(_l(source.get(field))):
+                    if isinstance(ns, str):
+                        namespaces.append((f"spec.rules[{i}].from[{j}].source.{field}[{k}]", _s(ns)))
+    return AuthorizationPolicyInfo(
+        meta=_meta(obj),
+        selector=_labels(_d(selector).get("matchLabels")) or None if isinstance(selector, dict) else None,
+        targeted=bool(_d(spec.get("targetRef")) or _l(spec.get("targetRefs"))),
+        action=_s(spec.get("action")).upper() or "ALLOW",
+        source_namespaces=tuple(namespaces),
     )

@@ -130,6 +130,7 @@ POD_ANNOTATIONS = (
     "sidecar.istio.io/rewriteAppHTTPProbers",
     "proxy.istio.io/config",
     "prometheus.io/scrape",
+    "ambient.istio.io/redirection",
 )
 
 

@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from exporter.checks import configuration
 from exporter.checks import mesh_config as cf
 from exporter.config import Settings
 from exporter.model import NotEvaluated, Severity
@@ -16,21 +17,8 @@ from tests.scenarios import config as corpus
 NOW = 1_800_000_000.0
 
 
-def world(*changes: dict[str, Any], drop: tuple[tuple[str, str, str], ...] = (), variant: str | None = None,
-          probes: dict[str, str] | None = None) -> KubeSnapshot:  # fmt: skip
-    """The corpus (base or a variant) with objects added or replaced by (kind, namespace, name), or dropped."""
-    docs = {corpus._key(d): copy.deepcopy(d) for d in corpus.documents(variant)}
-    for key in drop:
-        docs.pop(key)
-    for doc in changes:
-        docs[corpus._key(doc)] = doc
-    return corpus.project(list(docs.values()), probes)
-
-
-def doc(kind: str, namespace: str, name: str, spec: dict[str, Any] | None = None, **top: Any) -> dict[str, Any]:
-    meta = {"name": name, "namespace": namespace} if namespace else {"name": name}
-    meta.update(top.pop("metadata", {}))
-    return {"kind": kind, "metadata": meta, **({"spec": spec} if spec is not None else {}), **top}
+world = corpus.changed
+doc = corpus.obj
 
 
 def mesh(text: str) -> dict[str, Any]:
@@ -62,7 +50,7 @@ def svc(name: str, namespace: str = "bookinfo", labels: dict[str, str] | None = 
 
 
 def test_the_base_corpus_is_healthy_for_every_configuration_check():
-    for check in cf.CHECKS:
+    for check in configuration.CHECKS:
         result = check.run(corpus.snapshot(), Settings(), NOW)
         assert result.findings == [] and result.samples == [], check.id
 

@@ -95,8 +95,41 @@ def test_gateway_service_entry_peer_authentication_and_telemetry():
     ).selector == (("a", "b"),)
 
 
+def test_sidecar_keeps_its_workload_selector_and_an_empty_one_means_the_namespace():
+    meta = {"name": "s", "namespace": "ns"}
+    assert ip.project_sidecar({"metadata": meta, "spec": {"workloadSelector": {"labels": {"app": "a", "v": "1"}}}}
+                              ).selector == (("app", "a"), ("v", "1"))  # fmt: skip
+    assert ip.project_sidecar({"metadata": meta, "spec": {"workloadSelector": {"labels": {}}}}).selector is None
+    assert ip.project_sidecar({"metadata": meta, "spec": {"workloadSelector": "x"}}).selector is None
+
+
+def test_authorization_policy_keeps_selector_action_target_refs_and_every_source_namespace_path():
+    spec = {
+        "selector": {"matchLabels": {"app": "a"}},
+        "action": "deny",
+        "rules": [
+            {"from": [{"source": {"namespaces": ["x", 5]}}, "junk", {"source": {"notNamespaces": ["y"]}}]},
+            {"to": [{"operation": {"methods": ["GET"]}}]},
+            {"from": [{"source": {"namespaces": ["z"], "notNamespaces": ["w"]}}]},
+        ],
+    }
+    policy = ip.project_authorization_policy({"metadata": {"name": "p", "namespace": "ns"}, "spec": spec})
+    assert (policy.selector, policy.action, policy.targeted) == ((("app", "a"),), "DENY", False)
+    assert policy.source_namespaces == (
+        ("spec.rules[0].from[0].source.namespaces[0]", "x"),
+        ("spec.rules[0].from[2].source.notNamespaces[0]", "y"),
+        ("spec.rules[2].from[0].source.namespaces[0]", "z"),
+        ("spec.rules[2].from[0].source.notNamespaces[0]", "w"),
+    )
+    bare = ip.project_authorization_policy({"metadata": {"name": "p"}, "spec": {"selector": {"matchLabels": {}}}})
+    assert (bare.selector, bare.action, bare.targeted, bare.source_namespaces) == (None, "ALLOW", False, ())
+    for ref in ({"targetRef": {"kind": "Gateway", "name": "w"}}, {"targetRefs": [{"kind": "Service", "name": "s"}]}):
+        assert ip.project_authorization_policy({"metadata": {"name": "p"}, "spec": ref}).targeted
+
+
 @pytest.mark.parametrize("project", [ip.project_destination_rule, ip.project_virtual_service, ip.project_gateway,
-                                     ip.project_service_entry, ip.project_peer_authentication, ip.project_telemetry])  # fmt: skip
+                                     ip.project_service_entry, ip.project_peer_authentication, ip.project_telemetry,
+                                     ip.project_sidecar, ip.project_authorization_policy])  # fmt: skip
 @pytest.mark.parametrize(
     "obj", [{}, {"metadata": {}}, {"metadata": {"name": ""}}, {"metadata": {"name": 5}}, {"metadata": []}]
 )
@@ -106,7 +139,8 @@ def test_an_object_without_a_name_is_rejected(project, obj):
 
 
 @pytest.mark.parametrize("project", [ip.project_destination_rule, ip.project_virtual_service, ip.project_gateway,
-                                     ip.project_service_entry, ip.project_peer_authentication, ip.project_telemetry])  # fmt: skip
+                                     ip.project_service_entry, ip.project_peer_authentication, ip.project_telemetry,
+                                     ip.project_sidecar, ip.project_authorization_policy])  # fmt: skip
 @pytest.mark.parametrize(
     "spec", [None, [], "x", 1, {"hosts": 5, "host": [], "servers": {}, "subsets": "a", "tracing": 1}]
 )

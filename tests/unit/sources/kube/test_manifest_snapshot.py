@@ -41,7 +41,8 @@ def test_every_resource_the_checks_read_is_reachable_from_its_kind():
              "customresourcedefinitions": "CustomResourceDefinition", "horizontalpodautoscalers":
              "HorizontalPodAutoscaler", "configmaps": "ConfigMap", "destinationrules": "DestinationRule",
              "virtualservices": "VirtualService", "gateways": "Gateway", "serviceentries": "ServiceEntry",
-             "peerauthentications": "PeerAuthentication", "telemetries": "Telemetry"}  # fmt: skip
+             "peerauthentications": "PeerAuthentication", "telemetries": "Telemetry", "sidecars": "Sidecar",
+             "authorizationpolicies": "AuthorizationPolicy"}  # fmt: skip
     specs = [v for v in vars(r).values() if isinstance(v, ResourceSpec)]
     specs += [r.control_plane_hpas(Settings()), r.istio_configmaps(Settings())]
     for spec in specs:
