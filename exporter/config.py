@@ -551,6 +551,8 @@ class ChecksSettings(_Section):
     CF17: CheckSettings = Field(default_factory=CheckSettings)
     CF18: CheckSettings = Field(default_factory=CheckSettings)
     CF19: CheckSettings = Field(default_factory=CheckSettings)
+    CF20: CheckSettings = Field(default_factory=CheckSettings)
+    CF21: CheckSettings = Field(default_factory=CheckSettings)
     MH01: CheckSettings = Field(default_factory=CheckSettings, description="the exporter's own source health")
     MH02: CheckSettings = Field(default_factory=CheckSettings, description="istiod replicas the exporter cannot read")
 

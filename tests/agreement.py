@@ -36,6 +36,8 @@ ANALYZER_CODES = {
     "telemetry.SelectorAnalyzer": {"IST0101/selector", "IST0159"},
     "telemetry.DefaultSelectorAnalyzer": {"IST0160"},
     "auth.AuthorizationPoliciesAnalyzer": {"IST0101/namespace", "IST0127"},
+    "virtualservice.ConflictingMeshGatewayHostsAnalyzer": {"IST0109"},
+    "destinationrule.CaCertificateAnalyzer": {"IST0128", "IST0129"},
     "destinationrule.SubsetSelectPodAnalyzer": {"IST0173", "IST0174"},
     "service.PortNameAnalyzer": {"IST0118", "IST0150"},
     "gateway.ConflictingGatewayAnalyzer": {"IST0145"},

@@ -83,6 +83,8 @@ FOR_REASONS = {
     "MeshHealthPolicySelectsNothing": _R_CONFIG,
     "MeshHealthVirtualServiceHostUnknown": _R_CONFIG,
     "MeshHealthSidecarOverlap": _R_CONFIG,
+    "MeshHealthVirtualServiceHostDuplicate": _R_CONFIG,
+    "MeshHealthDestinationRuleTLSUnverified": _R_CONFIG_INFO,
     "MeshHealthServicePortUnnamed": _R_CONFIG_INFO,
     "MeshHealthDestinationRuleMisplaced": _R_CONFIG_INFO,
     "MeshHealthFaultWithRetries": _R_CONFIG_INFO,

@@ -180,4 +180,68 @@ kubectl -n <namespace> get sidecars.networking.istio.io,telemetries.telemetry.is
     ),
 )
 
-SECTION = (CF15, CF16, CF17, CF18, CF19)
+CF20_DUPLICATE_MESH_HOSTS = config_metric(
+    "duplicate_mesh_hosts",
+    "VirtualServices of the mesh (sidecars) that define a host another VirtualService visible to the same "
+    "clients also defines.",
+)
+CF20 = config_mode(
+    "CF20",
+    "Several VirtualServices for one host of the mesh",
+    CF20_DUPLICATE_MESH_HOSTS,
+    "MeshHealthVirtualServiceHostDuplicate",
+    Severity.WARNING,
+    "Several VirtualServices define the same host for the sidecars.",
+    "{{ $value }} VirtualServices in namespace {{ $labels.namespace }} define a host for the mesh that another "
+    "VirtualService exported to the same namespaces also defines; sidecars use only one of them.",
+    Runbook(
+        meaning=(
+            "Two VirtualServices bound to the `mesh` gateway (no `gateways`, or `mesh` listed) name the same host, "
+            "resolved in their namespaces, and their `exportTo` (default: the mesh's defaultVirtualServiceExportTo) "
+            "reaches a common namespace. istiod builds one virtual host per domain for a sidecar: it keeps the older "
+            "VirtualService's routes, drops the other's and counts `pilot_vservice_dup_domain`. istioctl reports "
+            "IST0109 (ConflictingMeshGatewayVirtualServiceHosts)."
+        ),
+        impact="The routes of one VirtualService (retries, timeouts, traffic shifting) silently do not apply.",
+        diagnosis=f"""```sh
+kubectl get virtualservices -A -o custom-columns=NS:.metadata.namespace,NAME:.metadata.name,HOSTS:.spec.hosts,GATEWAYS:.spec.gateways,EXPORT:.spec.exportTo
+{ANALYZE}
+```""",
+        mitigation="""- Merge the routes into one VirtualService per host (or use delegate VirtualServices on a gateway).
+- Narrow `exportTo` so that each client namespace sees one of them.""",
+    ),
+)
+
+CF21_UNVERIFIED_TLS = config_metric(
+    "unverified_tls",
+    "DestinationRules originating TLS (SIMPLE or MUTUAL) without a CA to verify the server, or skipping verification.",
+)
+CF21 = config_mode(
+    "CF21",
+    "DestinationRule originates TLS without verifying the server",
+    CF21_UNVERIFIED_TLS,
+    "MeshHealthDestinationRuleTLSUnverified",
+    Severity.INFO,
+    "A DestinationRule originates TLS without verifying the server certificate.",
+    "{{ $value }} DestinationRules in namespace {{ $labels.namespace }} originate TLS (SIMPLE or MUTUAL) without "
+    "caCertificates, or with insecureSkipVerify; the server's identity may not be checked.",
+    Runbook(
+        meaning=(
+            "A `tls` block (top level, port level or subset) with mode `SIMPLE` or `MUTUAL` sets no `caCertificates` "
+            "(and no `credentialName` on a DestinationRule with a workloadSelector, as gateways use), or sets "
+            "`insecureSkipVerify: true`. Without a CA, proxies verify against the system roots only where "
+            "`VERIFY_CERTIFICATE_AT_CLIENT` is on (the default since Istio 1.20); older proxies, and "
+            "insecureSkipVerify, accept any certificate. istioctl reports IST0128 (destination level) and IST0129 "
+            "(port level)."
+        ),
+        impact="Traffic to the external service can be intercepted by anyone who can answer for its address.",
+        diagnosis=f"""```sh
+kubectl -n <namespace> get destinationrule <name> -o yaml | grep -B2 -A6 'tls:'
+{ANALYZE}
+```""",
+        mitigation="""- Set `caCertificates` (a file mounted into the proxy) or `credentialName` with the CA, and `sni`.
+- Remove `insecureSkipVerify`.""",
+    ),
+)
+
+SECTION = (CF15, CF16, CF17, CF18, CF19, CF20, CF21)

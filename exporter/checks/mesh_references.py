@@ -15,6 +15,8 @@ from exporter.catalog.mesh_references import (
     CF17_UNMATCHED_SELECTORS,
     CF18_UNKNOWN_DESTINATIONS,
     CF19_OVERLAPPING_RESOURCES,
+    CF20_DUPLICATE_MESH_HOSTS,
+    CF21_UNVERIFIED_TLS,
 )
 from exporter.checks import resources as r
 from exporter.checks.base import CheckDef, alert_severity
@@ -361,6 +363,76 @@ def check_overlapping_resources(snapshot: KubeSnapshot, settings: Settings, now:
     return finish(CF19_OVERLAPPING_RESOURCES, findings)
 
 
+# --- CF20 several VirtualServices for one host of the mesh ------------------------------------------------------
+
+
+def _export_scope(export_to: Sequence[str], namespace: str) -> frozenset[str]:
+    """The client namespaces an exportTo list reaches ("*": all)."""
+    if "*" in export_to:
+        return frozenset({"*"})
+    return frozenset(namespace if e == "." else e for e in export_to)
+
+
+def check_duplicate_mesh_hosts(snapshot: KubeSnapshot, settings: Settings, now: float) -> CheckResult:
+    """CF20: VirtualServices bound to the mesh gateway that define the same host (resolved in their namespace) for
+    a common client namespace; istiod keeps the oldest one's routes for that host."""
+    severity = alert_severity(settings, "CF20")
+    domain = settings.istio.cluster_domain
+    default = default_export(snapshot, "VirtualService")
+    by_host: dict[str, list[tuple[Meta, frozenset[str]]]] = defaultdict(list)
+    for vs in snapshot.get(r.VIRTUAL_SERVICES.key):
+        if vs.gateways and "mesh" not in vs.gateways:
+            continue
+        scope = _export_scope(vs.export_to or default, vs.meta.namespace)
+        for host in dict.fromkeys(fqdn(h, vs.meta.namespace, domain) for h in vs.hosts):
+            by_host[host].append((vs.meta, scope))
+    findings = []
+    for host, entries in by_host.items():
+        if len(entries) < 2:
+            continue
+        for meta, scope in entries:
+            others = [m for m, s in entries if m is not meta and ("*" in scope or "*" in s or not scope.isdisjoint(s))]
+            if not others:
+                continue
+            group = _oldest([meta, *others])
+            also = ", ".join(f"{m.namespace}/{m.name}" for m in _oldest(others))
+            message = (
+                f"spec.hosts {host} is also defined for the same clients by {also}: sidecars keep the routes of the "
+                f"oldest, {group[0].namespace}/{group[0].name} (pilot_vservice_dup_domain, IST0109)"
+            )
+            findings.append(Finding("CF20", severity, meta.namespace, "VirtualService", meta.name, message))
+    return finish(CF20_DUPLICATE_MESH_HOSTS, findings)
+
+
+# --- CF21 DestinationRule originating TLS without verifying the server --------------------------------------------
+
+
+def check_unverified_tls(snapshot: KubeSnapshot, settings: Settings, now: float) -> CheckResult:
+    """CF21: a SIMPLE or MUTUAL tls block without caCertificates (a credentialName counts on a DestinationRule with a
+    workloadSelector), or with insecureSkipVerify."""
+    severity = alert_severity(settings, "CF21")
+    findings = []
+    for dr in snapshot.get(r.DESTINATION_RULES.key):
+        settings_of = [*dr.tls, *(t for subset in dr.subsets for t in subset.tls)]
+        for tls in settings_of:
+            if tls.mode not in ("SIMPLE", "MUTUAL"):
+                continue
+            block = tls.path.removesuffix(".mode")
+            if tls.skip_verify:
+                why = f"{block}.insecureSkipVerify=true: proxies accept any server certificate"
+            elif tls.ca_certificates or (tls.credential_name and dr.workload_selector is not None):
+                continue
+            else:
+                code = "IST0129" if tls.port else "IST0128"
+                why = (
+                    f"{tls.path}={tls.mode} toward {dr.host} without {block}.caCertificates: the server is verified "
+                    f"only against the system roots, and not at all by proxies without VERIFY_CERTIFICATE_AT_CLIENT "
+                    f"({code})"
+                )
+            findings.append(Finding("CF21", severity, dr.meta.namespace, "DestinationRule", dr.meta.name, why))
+    return finish(CF21_UNVERIFIED_TLS, findings)
+
+
 _CM = r.istio_configmaps
 CHECKS = (
     CheckDef("CF15", "kubernetes", lambda s: [r.VIRTUAL_SERVICES, r.GATEWAYS], check_unbound_virtual_services),
@@ -371,4 +443,6 @@ CHECKS = (
     CheckDef("CF18", "kubernetes", lambda s: [r.VIRTUAL_SERVICES, r.SERVICES, r.SERVICE_ENTRIES, _CM(s)],
              check_unknown_destinations),
     CheckDef("CF19", "kubernetes", lambda s: [r.SIDECARS, r.TELEMETRIES, r.PODS], check_overlapping_resources),
+    CheckDef("CF20", "kubernetes", lambda s: [r.VIRTUAL_SERVICES, _CM(s)], check_duplicate_mesh_hosts),
+    CheckDef("CF21", "kubernetes", lambda s: [r.DESTINATION_RULES], check_unverified_tls),
 )  # fmt: skip

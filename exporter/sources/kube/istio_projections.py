@@ -63,6 +63,9 @@ class TLSSetting:
     path: str  # e.g. spec.trafficPolicy.portLevelSettings[0].tls.mode
     mode: str  # DISABLE, SIMPLE, MUTUAL, ISTIO_MUTUAL
     port: int  # 0: every port
+    ca_certificates: bool = False  # tls.caCertificates is set
+    credential_name: bool = False  # tls.credentialName is set
+    skip_verify: bool = False  # tls.insecureSkipVerify is true
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,18 +86,29 @@ class DestinationRuleInfo:
     workload_selector: Labels | None  # a DR with a workloadSelector applies to those client workloads only
 
 
+def _tls_setting(tls: dict[str, Any], path: str, port: int) -> TLSSetting:
+    return TLSSetting(
+        path,
+        _s(tls.get("mode")).upper(),
+        port,
+        ca_certificates=bool(_s(tls.get("caCertificates"))),
+        credential_name=bool(_s(tls.get("credentialName"))),
+        skip_verify=tls.get("insecureSkipVerify") is True,
+    )
+
+
 def _tls(policy: Any, path: str) -> list[TLSSetting]:
     policy = _d(policy)
     out = []
-    mode = _s(_d(policy.get("tls")).get("mode")).upper()
-    if mode:
-        out.append(TLSSetting(f"{path}.tls.mode", mode, 0))
+    tls = _d(policy.get("tls"))
+    if _s(tls.get("mode")):
+        out.append(_tls_setting(tls, f"{path}.tls.mode", 0))
     for i, port_setting in enumerate(_l(policy.get("portLevelSettings"))):
         port_setting = _d(port_setting)
-        mode = _s(_d(port_setting.get("tls")).get("mode")).upper()
+        tls = _d(port_setting.get("tls"))
         number = _n(_d(port_setting.get("port")).get("number"))
-        if mode and number:
-            out.append(TLSSetting(f"{path}.portLevelSettings[{i}].tls.mode", mode, number))
+        if _s(tls.get("mode")) and number:
+            out.append(_tls_setting(tls, f"{path}.portLevelSettings[{i}].tls.mode", number))
     return out
 
 

@@ -426,3 +426,101 @@ def test_cf19_each_group_of_pods_is_reported_once():
     a = sidecar("a", {"app": "reviews"}, creationTimestamp="2025-01-01T00:00:00Z")
     b = sidecar("b", {"app": "reviews"}, creationTimestamp="2026-01-01T00:00:00Z")
     assert len(found(cf.check_overlapping_resources, world(a, b))) == 2  # three reviews pods, one message each
+
+
+# --- CF20 ---
+
+
+def mesh_vs(name: str, hosts: list[str], namespace: str = "bookinfo", created: str = "", **spec: Any) -> dict[str, Any]:
+    item = vs(name, namespace, hosts=hosts, **spec)
+    if created:
+        item["metadata"]["creationTimestamp"] = created
+    return item
+
+
+def test_cf20_two_mesh_virtualservices_for_one_host_name_each_other_and_the_one_kept():
+    snap = world(mesh_vs("reviews-canary", ["reviews.bookinfo.svc.cluster.local"], created="2026-04-01T00:00:00Z"))
+    messages = {name: m for _, _, name, m in found(cf.check_duplicate_mesh_hosts, snap)}
+    assert messages == {
+        "reviews": "spec.hosts reviews.bookinfo.svc.cluster.local is also defined for the same clients by "
+        "bookinfo/reviews-canary: sidecars keep the routes of the oldest, bookinfo/reviews (pilot_vservice_dup_domain, "
+        "IST0109)",
+        "reviews-canary": "spec.hosts reviews.bookinfo.svc.cluster.local is also defined for the same clients by "
+        "bookinfo/reviews: sidecars keep the routes of the oldest, bookinfo/reviews (pilot_vservice_dup_domain, "
+        "IST0109)",
+    }
+    assert counts(cf.check_duplicate_mesh_hosts, snap) == {"bookinfo": 2}
+
+
+@pytest.mark.parametrize(
+    ("a", "b", "duplicate"),
+    [
+        ({"exportTo": ["."]}, {"exportTo": ["."], "namespace": "other"}, False),
+        ({"exportTo": ["."]}, {"exportTo": ["bookinfo"], "namespace": "other"}, True),
+        ({"exportTo": ["."]}, {"namespace": "other"}, True),
+        ({"exportTo": ["x"]}, {"exportTo": ["y"], "namespace": "other"}, False),
+        ({"gateways": ["bookinfo-gateway"]}, {}, False),
+        ({"gateways": ["bookinfo-gateway", "mesh"]}, {}, True),
+    ],
+)
+def test_cf20_only_mesh_virtualservices_visible_to_common_clients_collide(a, b, duplicate):
+    first = mesh_vs("a", ["ratings.bookinfo.svc.cluster.local"], a.pop("namespace", "bookinfo"), **a)
+    second = mesh_vs("b", ["ratings.bookinfo.svc.cluster.local"], b.pop("namespace", "bookinfo"), **b)
+    snap = world(first, second, drop=(("VirtualService", "bookinfo", "ratings"),))
+    assert (found(cf.check_duplicate_mesh_hosts, snap) != []) == duplicate
+
+
+def test_cf20_short_hosts_resolve_in_their_own_namespace():
+    same = mesh_vs("ratings-2", ["ratings"], "other")  # ratings.other: another host
+    assert found(cf.check_duplicate_mesh_hosts, world(same)) == []
+    full = mesh_vs("ratings-2", ["ratings.bookinfo.svc.cluster.local"], "other")
+    assert names(cf.check_duplicate_mesh_hosts, world(full)) == ["VirtualService bookinfo/ratings",
+                                                                 "VirtualService other/ratings-2"]  # fmt: skip
+
+
+# --- CF21 ---
+
+
+def rule(name: str, tls: dict[str, Any], port: int | None = None, **spec: Any) -> dict[str, Any]:
+    policy = {"portLevelSettings": [{"port": {"number": port}, "tls": tls}]} if port else {"tls": tls}
+    return obj("DestinationRule", "bookinfo", name, {"host": "api.example.com", "trafficPolicy": policy, **spec})
+
+
+def test_cf21_simple_without_ca_is_ist0128_and_port_level_mutual_ist0129():
+    snap = world(rule("a", {"mode": "SIMPLE"}), rule("b", {"mode": "MUTUAL", "clientCertificate": "/c"}, port=5432))
+    assert found(cf.check_unverified_tls, snap) == [
+        ("bookinfo", "DestinationRule", "a", "spec.trafficPolicy.tls.mode=SIMPLE toward api.example.com without "
+         "spec.trafficPolicy.tls.caCertificates: the server is verified only against the system roots, and not at all "
+         "by proxies without VERIFY_CERTIFICATE_AT_CLIENT (IST0128)"),
+        ("bookinfo", "DestinationRule", "b", "spec.trafficPolicy.portLevelSettings[0].tls.mode=MUTUAL toward "
+         "api.example.com without spec.trafficPolicy.portLevelSettings[0].tls.caCertificates: the server is verified "
+         "only against the system roots, and not at all by proxies without VERIFY_CERTIFICATE_AT_CLIENT (IST0129)"),
+    ]  # fmt: skip
+    assert counts(cf.check_unverified_tls, snap) == {"bookinfo": 2}
+
+
+@pytest.mark.parametrize(
+    ("tls", "selector", "reported"),
+    [
+        ({"mode": "SIMPLE", "caCertificates": "/etc/ca.pem"}, None, False),
+        ({"mode": "ISTIO_MUTUAL"}, None, False),
+        ({"mode": "DISABLE"}, None, False),
+        ({"mode": "SIMPLE", "credentialName": "ca"}, None, True),
+        ({"mode": "SIMPLE", "credentialName": "ca"}, {"matchLabels": {"istio": "egressgateway"}}, False),
+        ({"mode": "SIMPLE", "caCertificates": "/etc/ca.pem", "insecureSkipVerify": True}, None, True),
+        ({"mode": "simple"}, None, True),
+    ],
+)
+def test_cf21_a_ca_or_a_gateway_credential_verifies_and_insecure_skip_verify_never_does(tls, selector, reported):
+    spec = {"workloadSelector": selector} if selector else {}
+    result = found(cf.check_unverified_tls, world(rule("a", tls, **spec)))
+    assert (result != []) == reported
+    if tls.get("insecureSkipVerify"):
+        assert result[0][3] == "spec.trafficPolicy.tls.insecureSkipVerify=true: proxies accept any server certificate"
+
+
+def test_cf21_subset_tls_is_judged_too():
+    spec = {"host": "api.example.com", "subsets": [{"name": "v1", "labels": {"v": "1"},
+            "trafficPolicy": {"tls": {"mode": "SIMPLE"}}}]}  # fmt: skip
+    [(*_, message)] = found(cf.check_unverified_tls, world(obj("DestinationRule", "bookinfo", "s", spec)))
+    assert message.startswith("spec.subsets[0].trafficPolicy.tls.mode=SIMPLE toward api.example.com without")
