@@ -1,13 +1,14 @@
-"""Configuration checks benchmark: a full CF01-CF19 pass at 1x, 2x and 4x of 5,000 Services, 2,000 VirtualServices,
+"""Configuration checks benchmark: a full CF01-CF21 pass at 1x, 2x and 4x of 5,000 Services, 2,000 VirtualServices,
 2,000 DestinationRules and 20,000 pods, against ``istioctl analyze`` on the same objects in the same run.
 
 The mesh grows by namespaces (100 per 1x, each with 50 Services, 20 VirtualServices, 20 DestinationRules, 200 pods,
-a Gateway, a ServiceEntry and a PeerAuthentication; a few mistakes of every kind). Printed per size: the best of
-5 passes of all CF checks on the projected objects, the ratio to the previous size (linear: 2.0 per doubling), and
-the wall time of ``istioctl analyze --use-kube=false -A`` on the same objects written as one file, with the ratio
-ours/istioctl; then the wall time of ``mesh-health-exporter check --files`` on that file (start-up, parsing,
-projection and every check: what a CI job waits for) and its ratio to istioctl's. Offline, istioctl skips its
-analyzers that need Services and Pods, so it does less work than we do.
+a Gateway, a ServiceEntry, a PeerAuthentication, a Sidecar and an AuthorizationPolicy; a few mistakes of every
+kind). Printed per size: the best of 5 passes of all CF checks on the projected objects, the ratio to the previous
+size (linear: 2.0 per doubling), the wall time of ``istioctl analyze --use-kube=false -A`` on the same objects
+written as one file and the ratio ours/istioctl; then the wall time of ``mesh-health-exporter check --files`` on
+that file (start-up, parsing, projection and every check: what a CI job waits for) and its ratio to istioctl's;
+last the peak heap growth of one pass (tracemalloc, not timed). Offline, istioctl skips its analyzers that need
+Services and Pods, so it does less work than we do.
 Run: make bench  (or .venv/bin/python -m bench.bench_mesh_config [--max-scale 4] [--no-istioctl])
 """
 
@@ -20,6 +21,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import tracemalloc
 from pathlib import Path
 from typing import Any
 
@@ -75,6 +77,14 @@ def namespace_objects(ns: str, broken: bool) -> list[dict[str, Any]]:
                           "ports": [{"number": 5432, "name": "tcp-pg", "protocol": "TCP"}]}})  # fmt: skip
     objs.append({"apiVersion": "security.istio.io/v1", "kind": "PeerAuthentication",
                  "metadata": {"name": "default", "namespace": ns}, "spec": {"mtls": {"mode": "STRICT"}}})  # fmt: skip
+    objs.append({"apiVersion": "networking.istio.io/v1", "kind": "Sidecar",
+                 "metadata": {"name": "default", "namespace": ns},
+                 "spec": {"egress": [{"hosts": ["./*", "istio-system/*"]}]}})  # fmt: skip
+    app = "svc-0-typo" if broken else "svc-0"
+    objs.append({"apiVersion": "security.istio.io/v1", "kind": "AuthorizationPolicy",
+                 "metadata": {"name": "svc-0-viewer", "namespace": ns},
+                 "spec": {"selector": {"matchLabels": {"app": app}}, "action": "ALLOW",
+                          "rules": [{"from": [{"source": {"namespaces": ["istio-system", ns]}}]}]}})  # fmt: skip
     return objs
 
 
@@ -108,6 +118,16 @@ def full_pass(snap: KubeSnapshot, settings: Settings) -> tuple[float, int]:
     return time.perf_counter() - start, findings
 
 
+def peak_memory(snap: KubeSnapshot, settings: Settings) -> float:
+    """MiB the Python heap grows by, at most, during one pass (fresh indexes; tracemalloc, not timed)."""
+    gc.collect()
+    tracemalloc.start()
+    full_pass(KubeSnapshot(snap.objects), settings)
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    return peak / 2**20
+
+
 def write_objects(objs: list[dict[str, Any]], workdir: Path) -> Path:
     path = workdir / "objects.yaml"
     path.write_text("\n---\n".join(json.dumps(o) for o in objs))
@@ -138,7 +158,7 @@ def main() -> None:
     use_istioctl = not args.no_istioctl and ISTIOCTL_BIN.exists()
     print(f"{'size':>5} {'services':>9} {'VS':>6} {'DR':>6} {'pods':>7} {'findings':>8} {'CF pass s':>10} "
           f"{'ratio':>6} {'istioctl s':>11} {'ours/istioctl':>14} {'--files s':>10} "
-          f"{'files/istioctl':>15}")  # fmt: skip
+          f"{'files/istioctl':>15} {'peak MiB':>9}")  # fmt: skip
     previous = None
     scale = 1
     with tempfile.TemporaryDirectory() as tmp:
@@ -151,12 +171,13 @@ def main() -> None:
             path = write_objects(objs, Path(tmp))
             theirs = istioctl_time(path) if use_istioctl else None
             files = check_files_time(path)
+            peak = peak_memory(snap, settings)
             counts = {k: len(snap.get(k)) for k in ("services", "virtualservices", "destinationrules", "pods")}
             print(f"{scale:>4}x {counts['services']:>9} {counts['virtualservices']:>6} {counts['destinationrules']:>6} "
                   f"{counts['pods']:>7} {findings:>8} {best:>10.3f} {ratio:>6} "
                   f"{'-' if theirs is None else f'{theirs:.3f}':>11} "
                   f"{'-' if theirs is None else f'{best / theirs:.2f}':>14} {files:>10.3f} "
-                  f"{'-' if theirs is None else f'{files / theirs:.2f}':>15}", flush=True)  # fmt: skip
+                  f"{'-' if theirs is None else f'{files / theirs:.2f}':>15} {peak:>9.1f}", flush=True)  # fmt: skip
             previous = best
             scale *= 2
     if not use_istioctl:

@@ -20,7 +20,7 @@ BENCHMARKS = [
     ("bench_kube_projection", "Kubernetes watch events: projection vs keeping whole objects"),
     ("bench_istiod", "istiod: syncz of 20,000 proxies on 3 replicas"),
     ("bench_elasticsearch", "Elasticsearch: requests and time per refresh"),
-    ("bench_mesh_config", "CF01-CF19 over a large mesh vs istioctl analyze"),
+    ("bench_mesh_config", "CF01-CF21 over a large mesh vs istioctl analyze"),
     ("bench_loop_stall", "Event-loop stall: checks and syncz decoding off the loop"),
     ("bench_memory", "Peak memory under a 500 MB watch event"),
     ("bench_heap_handback", "Memory left behind by refused 50 MB answers"),

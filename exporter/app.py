@@ -222,7 +222,7 @@ class FilesRun:
 
 
 def configuration_checks(settings: Settings) -> list[CheckDef]:
-    """The enabled Istio configuration checks (CF01-CF19): the ones ``check --files`` runs."""
+    """The enabled Istio configuration checks (CF01-CF21): the ones ``check --files`` runs."""
     return [c for c in enabled_checks(settings) if c.id in CONFIGURATION_CHECKS]
 
 

@@ -81,7 +81,7 @@ def _parser() -> argparse.ArgumentParser:
     check.add_argument("--output", choices=["table", "json"], default="table", help="report format")
     check.add_argument(
         "--files", "-f", nargs="+", metavar="PATH", default=None,
-        help="run the Istio configuration checks (CF01-CF19) on these manifests instead of the cluster: YAML or "
+        help="run the Istio configuration checks (CF01-CF21) on these manifests instead of the cluster: YAML or "
              "JSON files, directories (their *.yaml, *.yml, *.json, recursively) or - for stdin; kind: List is "
              "read item by item. Objects not given do not exist, unless --use-kube",
     )  # fmt: skip
@@ -179,7 +179,7 @@ def _check_files(settings: Settings, args: argparse.Namespace) -> int:
 
     checks = configuration_checks(settings)
     if not checks:
-        print("mesh-health-exporter: cannot check files: no configuration check (CF01-CF19) is enabled",
+        print("mesh-health-exporter: cannot check files: no configuration check (CF01-CF21) is enabled",
               file=sys.stderr)  # fmt: skip
         return EXIT_CANNOT_RUN
     if args.use_kube and not settings.sources.kubernetes.enabled:

@@ -1,4 +1,4 @@
-"""Section C, continued: Istio configuration that names something that is not there (CF15-CF19).
+"""Section C, continued: Istio configuration that names something that is not there (CF15-CF21).
 
 A Gateway a VirtualService binds to, the workloads a Gateway, Sidecar, AuthorizationPolicy or Telemetry selects, the
 host a route sends to, the namespaces a policy admits: each finding names the object, the field and what is missing,

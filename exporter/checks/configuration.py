@@ -1,4 +1,4 @@
-"""Every Istio configuration check (catalogue section C, CF01-CF19): what the exporter runs on the cluster and
+"""Every Istio configuration check (catalogue section C, CF01-CF21): what the exporter runs on the cluster and
 ``check --files`` runs on manifests."""
 
 from __future__ import annotations

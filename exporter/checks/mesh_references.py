@@ -1,4 +1,4 @@
-"""Istio configuration that names something that is not there (catalogue section C, CF15-CF19).
+"""Istio configuration that names something that is not there (catalogue section C, CF15-CF21).
 
 Gateways that VirtualServices bind to, the workloads selectors pick, the hosts routes send to: each finding names
 the object and the field, with the ``istioctl analyze`` code of the same mistake.
@@ -248,9 +248,16 @@ class _Hosts:
                     self.entries[fqdn(host, se.meta.namespace, domain)].append(se)
         self.service_export = default_export(snapshot, "Service")
         self.entry_export = default_export(snapshot, "ServiceEntry")
+        self._seen: dict[tuple[str, str], set[int] | None] = {}
 
     def ports(self, host: str, namespace: str) -> set[int] | None:
         """The ports of what ``host`` names for clients in ``namespace`` (None: nothing)."""
+        key = (host, namespace)
+        if key not in self._seen:
+            self._seen[key] = self._ports(host, namespace)
+        return self._seen[key]
+
+    def _ports(self, host: str, namespace: str) -> set[int] | None:
         found: set[int] | None = None
         svc = self.services.get(host)
         if svc is not None and visible(svc.export_to, svc.namespace, namespace, self.service_export):

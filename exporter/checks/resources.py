@@ -48,7 +48,7 @@ def istio_configmaps(settings: Settings) -> ResourceSpec:
     )
 
 
-# Istio configuration (CF01-CF19), at whichever version the API server prefers.
+# Istio configuration (CF01-CF21), at whichever version the API server prefers.
 DESTINATION_RULES = ResourceSpec(
     "destinationrules", "networking.istio.io", "destinationrules", ip.project_destination_rule
 )

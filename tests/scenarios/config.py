@@ -1,4 +1,4 @@
-"""Istio configuration scenarios (CF01-CF19) from the corpus in ``tests/corpus/istio-config``.
+"""Istio configuration scenarios (CF01-CF21) from the corpus in ``tests/corpus/istio-config``.
 
 ``base.yaml`` is Bookinfo with the all-mTLS DestinationRules, the usual VirtualServices and the mesh config;
 each ``cfNN-<mistake>.yaml`` adds or replaces objects (an object annotated ``corpus.meshhealth.io/delete:

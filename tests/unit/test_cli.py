@@ -219,4 +219,4 @@ def test_check_files_with_configuration_checks_disabled_exits_2(tmp_path, capsys
     config = tmp_path / "c.yaml"
     config.write_text(yaml.safe_dump({"checks": {c: {"enabled": False} for c in CONFIGURATION_CHECKS}}))
     assert main(["check", "--config", str(config), "--files", str(CORPUS / "base.yaml")]) == 2
-    assert "no configuration check (CF01-CF19) is enabled" in capsys.readouterr().err
+    assert "no configuration check (CF01-CF21) is enabled" in capsys.readouterr().err

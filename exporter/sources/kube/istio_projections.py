@@ -1,4 +1,4 @@
-"""Projections of Istio's configuration objects: only the fields the configuration checks (CF01-CF19) read.
+"""Projections of Istio's configuration objects: only the fields the configuration checks (CF01-CF21) read.
 
 Every field is read defensively: a wrongly typed field reads as absent, so a malformed object can make a
 check report less, never crash it. Field paths are kept (``spec.http[0].route[1]``) so findings can name them.
